@@ -1,0 +1,448 @@
+// The one binding file: humanoid_rt._core.
+//
+// Every call that can wait (start, stop, step, drain) releases the GIL, and
+// nothing here lets the RT thread call back into Python. State comes back as
+// freshly allocated numpy arrays of shape (n_joints,) built on the caller's
+// thread from a snapshot copy.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <thread>
+
+#include "humanoid_rt/control_loop.hpp"
+#include "humanoid_rt/joint_impedance.hpp"
+#include "humanoid_rt/latency_histogram.hpp"
+#include "humanoid_rt/mock_bus.hpp"
+#include "humanoid_rt/spsc_ring.hpp"
+#include "humanoid_rt/triple_buffer.hpp"
+
+namespace py = pybind11;
+using namespace humanoid_rt;
+
+namespace {
+
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+py::array_t<double> to_numpy(const JointVector& v, int n) {
+  py::array_t<double> out(n);
+  std::copy(v.begin(), v.begin() + n, out.mutable_data());
+  return out;
+}
+
+// Copies a (n,) array into v, naming the argument when the shape is wrong.
+void from_numpy(const Array& a, int n, JointVector& v, const char* name) {
+  if (a.ndim() != 1 || a.shape(0) != n)
+    throw py::value_error(std::string(name) + ": expected shape (" + std::to_string(n) + ",), got " +
+                          std::string(py::str(py::tuple(py::cast(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()))))));
+  const double* d = a.data();
+  for (int j = 0; j < n; ++j) {
+    if (!std::isfinite(d[j]))
+      throw py::value_error(std::string(name) + "[" + std::to_string(j) + "]: must be finite (got " + std::to_string(d[j]) + ")");
+    v[j] = d[j];
+  }
+}
+
+py::dict event_to_dict(const SafetyEvent& e) {
+  py::dict d;
+  d["cycle"] = e.cycle;
+  d["t"] = e.t;
+  d["request_id"] = e.request_id;
+  d["from_state"] = to_string(e.from);
+  d["to_state"] = to_string(e.to);
+  d["reason"] = to_string(e.reason);
+  d["joint"] = static_cast<int>(e.joint);
+  d["accepted"] = static_cast<bool>(e.accepted);
+  d["value"] = e.value;
+  d["limit"] = e.limit;
+  return d;
+}
+
+py::dict histogram_to_dict(const LatencyHistogram& h) {
+  py::dict d;
+  d["count"] = h.count();
+  d["mean_us"] = h.mean_ns() / 1e3;
+  d["p50_us"] = h.quantile_ns(0.50) / 1e3;
+  d["p90_us"] = h.quantile_ns(0.90) / 1e3;
+  d["p99_us"] = h.quantile_ns(0.99) / 1e3;
+  d["p999_us"] = h.quantile_ns(0.999) / 1e3;
+  d["max_us"] = static_cast<double>(h.max_ns()) / 1e3;
+  return d;
+}
+
+// --- concurrency self-tests, run from pytest: real threads against the real templates ---
+
+struct Pair {
+  std::uint64_t a = 0, b = 0;  // the producer always writes b == ~a
+};
+
+// A producer writes (i, ~i) for i = 1..iterations while a consumer reads; returns the
+// number of torn or out-of-order reads (must be 0) and how many distinct values were seen.
+py::dict stress_triple_buffer(std::uint64_t iterations) {
+  TripleBuffer<Pair> buffer;
+  std::atomic<bool> done{false};
+  std::uint64_t torn = 0, backwards = 0, distinct = 0, last = 0;
+  {
+    py::gil_scoped_release release;
+    std::thread consumer([&] {
+      Pair p;
+      while (!done.load(std::memory_order_acquire) || last < iterations) {
+        if (!buffer.read(p)) continue;  // busy read: the test wants maximum interleaving
+        if (p.b != ~p.a) ++torn;
+        if (p.a < last) ++backwards;
+        if (p.a != last) ++distinct;
+        last = p.a;
+      }
+    });
+    for (std::uint64_t i = 1; i <= iterations; ++i) buffer.write(Pair{i, ~i});
+    done.store(true, std::memory_order_release);
+    consumer.join();
+  }
+  py::dict d;
+  d["torn"] = torn;
+  d["backwards"] = backwards;
+  d["distinct"] = distinct;
+  d["last"] = last;
+  return d;
+}
+
+// A producer pushes 1..iterations into a ring of `capacity`; the consumer drains
+// in batches. Returns pushed/dropped/received counts and ordering violations.
+py::dict stress_spsc_ring(std::uint64_t iterations, std::size_t capacity) {
+  SpscRing<Pair> ring(capacity);
+  std::atomic<bool> done{false};
+  std::uint64_t received = 0, out_of_order = 0, torn = 0, accepted = 0, last = 0;
+  {
+    py::gil_scoped_release release;
+    std::thread consumer([&] {
+      Pair batch[64];
+      for (;;) {
+        const bool finished = done.load(std::memory_order_acquire);
+        const std::size_t n = ring.pop_into(batch, 64);
+        for (std::size_t i = 0; i < n; ++i) {
+          if (batch[i].b != ~batch[i].a) ++torn;
+          if (batch[i].a <= last) ++out_of_order;
+          last = batch[i].a;
+        }
+        received += n;
+        if (finished && n == 0) break;
+      }
+    });
+    for (std::uint64_t i = 1; i <= iterations; ++i) accepted += ring.push(Pair{i, ~i}) ? 1 : 0;
+    done.store(true, std::memory_order_release);
+    consumer.join();
+  }
+  py::dict d;
+  d["accepted"] = accepted;
+  d["overflows"] = ring.overflows();
+  d["received"] = received;
+  d["out_of_order"] = out_of_order;
+  d["torn"] = torn;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "humanoid_rt real-time core (C++)";
+  m.attr("MAX_JOINTS") = kMaxJoints;
+
+  py::enum_<SupervisorState>(m, "SupervisorState")
+      .value("DISABLED", SupervisorState::kDisabled)
+      .value("ENABLING", SupervisorState::kEnabling)
+      .value("ACTIVE", SupervisorState::kActive)
+      .value("HOLD", SupervisorState::kHold)
+      .value("DAMPING", SupervisorState::kDamping)
+      .value("FAULT", SupervisorState::kFault)
+      .value("ESTOP", SupervisorState::kEstop);
+  py::enum_<CommandMode>(m, "CommandMode")
+      .value("TORQUE", CommandMode::kTorque)
+      .value("DRIVE_IMPEDANCE", CommandMode::kDriveImpedance);
+  py::enum_<RequestKind>(m, "RequestKind")
+      .value("ENABLE", RequestKind::kEnable)
+      .value("DISABLE", RequestKind::kDisable)
+      .value("RESET", RequestKind::kReset)
+      .value("ESTOP", RequestKind::kEstop);
+
+  py::class_<JointTransmission>(m, "JointTransmission")
+      .def(py::init<>())
+      .def(py::init([](double gear, double direction, double offset) { return JointTransmission{gear, direction, offset}; }),
+           py::arg("gear"), py::arg("direction"), py::arg("offset"))
+      .def_readwrite("gear", &JointTransmission::gear)
+      .def_readwrite("direction", &JointTransmission::direction)
+      .def_readwrite("offset", &JointTransmission::offset);
+
+  py::class_<JointLimits>(m, "JointLimits")
+      .def(py::init<>())
+      .def_readwrite("q_min", &JointLimits::q_min)
+      .def_readwrite("q_max", &JointLimits::q_max)
+      .def_readwrite("q_soft_min", &JointLimits::q_soft_min)
+      .def_readwrite("q_soft_max", &JointLimits::q_soft_max)
+      .def_readwrite("velocity", &JointLimits::velocity)
+      .def_readwrite("torque", &JointLimits::torque)
+      .def_readwrite("torque_rate", &JointLimits::torque_rate)
+      .def_readwrite("damping_kd", &JointLimits::damping_kd);
+
+  py::class_<SafetyParams>(m, "SafetyParams")
+      .def(py::init<>())
+      .def_readwrite("hold_timeout_s", &SafetyParams::hold_timeout_s)
+      .def_readwrite("hold_window_rad", &SafetyParams::hold_window_rad)
+      .def_readwrite("damping_time_s", &SafetyParams::damping_time_s)
+      .def_readwrite("enable_ramp_s", &SafetyParams::enable_ramp_s)
+      .def_readwrite("max_missed_replies", &SafetyParams::max_missed_replies)
+      .def_readwrite("encoder_jump_rad", &SafetyParams::encoder_jump_rad)
+      .def_readwrite("frozen_encoder_cycles", &SafetyParams::frozen_encoder_cycles)
+      .def_readwrite("frozen_torque_nm", &SafetyParams::frozen_torque_nm)
+      .def_readwrite("overspeed_factor", &SafetyParams::overspeed_factor)
+      .def_readwrite("estop_category", &SafetyParams::estop_category)
+      .def_readwrite("temperature_limit_c", &SafetyParams::temperature_limit_c);
+
+  py::class_<LoopOptions>(m, "LoopOptions")
+      .def(py::init<>())
+      .def_readwrite("rate_hz", &LoopOptions::rate_hz)
+      .def_readwrite("priority", &LoopOptions::priority)
+      .def_readwrite("cpu", &LoopOptions::cpu)
+      .def_readwrite("lock_memory", &LoopOptions::lock_memory)
+      .def_readwrite("telemetry_decimation", &LoopOptions::telemetry_decimation)
+      .def_readwrite("telemetry_capacity", &LoopOptions::telemetry_capacity)
+      .def_readwrite("event_capacity", &LoopOptions::event_capacity);
+
+  py::class_<JointSpec>(m, "JointSpec")
+      .def(py::init<>())
+      .def_readwrite("transmission", &JointSpec::transmission)
+      .def_readwrite("limits", &JointSpec::limits)
+      .def_readwrite("kp", &JointSpec::kp)
+      .def_readwrite("kd", &JointSpec::kd)
+      .def_readwrite("mode", &JointSpec::mode);
+
+  py::class_<Bus, std::shared_ptr<Bus>>(m, "Bus").def_property_readonly("name", &Bus::name);
+
+  py::class_<MockActuator>(m, "MockActuator")
+      .def(py::init<>())
+      .def_readwrite("inertia_kgm2", &MockActuator::inertia_kgm2)
+      .def_readwrite("viscous_nm_s_rad", &MockActuator::viscous_nm_s_rad)
+      .def_readwrite("coulomb_nm", &MockActuator::coulomb_nm)
+      .def_readwrite("torque_limit_nm", &MockActuator::torque_limit_nm);
+  py::class_<MockBusOptions>(m, "MockBusOptions")
+      .def(py::init<>())
+      .def_readwrite("latency_cycles", &MockBusOptions::latency_cycles)
+      .def_readwrite("position_noise_rad", &MockBusOptions::position_noise_rad)
+      .def_readwrite("seed", &MockBusOptions::seed)
+      .def_readwrite("substeps", &MockBusOptions::substeps)
+      .def_readwrite("ambient_temperature_c", &MockBusOptions::ambient_temperature_c);
+  py::class_<MockBus, Bus, std::shared_ptr<MockBus>>(m, "MockBus")
+      .def(py::init<std::string, const MockBusOptions&>(), py::arg("name"), py::arg("options"))
+      .def("set_actuator", &MockBus::set_actuator, py::arg("joint"), py::arg("actuator"), py::arg("transmission"))
+      .def("set_joint_position", &MockBus::set_joint_position, py::arg("joint"), py::arg("q"))
+      .def("drop_replies", &MockBus::drop_replies, py::arg("joint"), py::arg("cycles"),
+           "Drop this joint's replies for `cycles` cycles (-1: until clear_faults()).")
+      .def("freeze_encoder", &MockBus::freeze_encoder, py::arg("joint"), py::arg("frozen") = true)
+      .def("jump_encoder", &MockBus::jump_encoder, py::arg("joint"), py::arg("offset_rad"))
+      .def("nan_position", &MockBus::nan_position, py::arg("joint"), py::arg("on") = true)
+      .def("set_drive_error", &MockBus::set_drive_error, py::arg("joint"), py::arg("code"))
+      .def("set_temperature", &MockBus::set_temperature, py::arg("joint"), py::arg("celsius"))
+      .def("set_external_torque", &MockBus::set_external_torque, py::arg("joint"), py::arg("nm"))
+      .def("set_bus_timeout", &MockBus::set_bus_timeout, py::arg("on") = true)
+      .def("clear_faults", &MockBus::clear_faults)
+      .def("true_position", &MockBus::true_position, py::arg("joint"))
+      .def("true_velocity", &MockBus::true_velocity, py::arg("joint"));
+
+  py::class_<ControlLoop>(m, "ControlLoop")
+      .def(py::init<const LoopOptions&, const std::vector<JointSpec>&, const SafetyParams&>(), py::arg("options"),
+           py::arg("joints"), py::arg("safety"))
+      .def("add_bus", &ControlLoop::add_bus, py::arg("bus"), py::arg("joint_indices"))
+      .def("configure", &ControlLoop::configure)
+      .def("deactivate", &ControlLoop::deactivate)
+      .def("start",
+           [](ControlLoop& loop) {
+             RealtimeSetupReport r;
+             {
+               py::gil_scoped_release release;
+               r = loop.start();
+             }
+             py::dict d;
+             d["sched_fifo"] = r.sched_fifo;
+             d["priority"] = r.priority;
+             d["cpu_pinned"] = r.cpu_pinned;
+             d["cpu"] = r.cpu;
+             d["memory_locked"] = r.memory_locked;
+             d["notes"] = r.notes;
+             return d;
+           })
+      .def("stop", &ControlLoop::stop, py::call_guard<py::gil_scoped_release>())
+      .def("step", &ControlLoop::step, py::arg("cycles") = 1, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("running", &ControlLoop::running)
+      .def_property_readonly("n_joints", &ControlLoop::n_joints)
+      .def_property_readonly("period_s", &ControlLoop::period_s)
+      .def_property_readonly("limits_hash", &ControlLoop::limits_hash)
+      .def("now", &ControlLoop::now)
+      .def(
+          "write_setpoint",
+          [](ControlLoop& loop, const Array& q, std::optional<Array> dq, std::optional<Array> tau_ff, double t_target,
+             double ttl, double t_written) {
+            const int n = loop.n_joints();
+            JointSetpoint sp;
+            from_numpy(q, n, sp.q, "q");
+            if (dq) {
+              from_numpy(*dq, n, sp.dq, "dq");
+              sp.has_velocity = true;
+            }
+            if (tau_ff) from_numpy(*tau_ff, n, sp.tau_ff, "tau_ff");
+            if (!std::isfinite(t_target)) throw py::value_error("t_target: must be finite");
+            if (!(ttl >= 0.0) || !std::isfinite(ttl)) throw py::value_error("ttl: must be >= 0 seconds (0 = never expires)");
+            sp.t_target = t_target;
+            sp.ttl = ttl;
+            sp.t_written = t_written;
+            loop.write_setpoint(sp);
+          },
+          py::arg("q"), py::arg("dq") = py::none(), py::arg("tau_ff") = py::none(), py::arg("t_target"),
+          py::arg("ttl"), py::arg("t_written") = -1.0)
+      .def(
+          "write_gains",
+          [](ControlLoop& loop, const Array& kp, const Array& kd) {
+            JointGains g;
+            from_numpy(kp, loop.n_joints(), g.kp, "kp");
+            from_numpy(kd, loop.n_joints(), g.kd, "kd");
+            for (int j = 0; j < loop.n_joints(); ++j)
+              if (g.kp[j] < 0.0 || g.kd[j] < 0.0)
+                throw py::value_error("gains[" + std::to_string(j) + "]: kp and kd must be >= 0");
+            loop.write_gains(g);
+          },
+          py::arg("kp"), py::arg("kd"))
+      .def("request", &ControlLoop::request, py::arg("kind"))
+      .def("estop", &ControlLoop::estop)
+      .def("read_state",
+           [](ControlLoop& loop) {
+             const StateSnapshot s = loop.read_state();
+             const int n = loop.n_joints();
+             py::dict d;
+             d["cycle"] = s.cycle;
+             d["t"] = s.t;
+             d["state"] = s.state;
+             d["last_event"] = event_to_dict(s.last_event);
+             d["setpoint_sequence_applied"] = s.setpoint_sequence_applied;
+             d["enable_ramp"] = s.enable_ramp;
+             d["q"] = to_numpy(s.q, n);
+             d["dq"] = to_numpy(s.dq, n);
+             d["tau_measured"] = to_numpy(s.tau_measured, n);
+             d["temperature_c"] = to_numpy(s.temperature_c, n);
+             d["q_ref"] = to_numpy(s.q_ref, n);
+             d["dq_ref"] = to_numpy(s.dq_ref, n);
+             d["tau_command"] = to_numpy(s.tau_command, n);
+             py::array_t<std::uint16_t> err(n);
+             std::copy(s.drive_error.begin(), s.drive_error.begin() + n, err.mutable_data());
+             d["drive_error"] = err;
+             py::array_t<bool> fresh(n);
+             for (int j = 0; j < n; ++j) fresh.mutable_data()[j] = s.fresh[j] != 0;
+             d["fresh"] = fresh;
+             return d;
+           })
+      .def(
+          "drain_telemetry",
+          [](ControlLoop& loop, std::size_t max_count) {
+            const int n = loop.n_joints();
+            // Size the copy by what is there now (samples are ~3 KB each); later arrivals wait for the next drain.
+            std::vector<TelemetrySample> buffer(std::min(max_count, loop.telemetry_available()));
+            std::size_t count;
+            {
+              py::gil_scoped_release release;
+              count = loop.drain_telemetry(buffer.data(), buffer.size());
+            }
+            const auto rows = static_cast<py::ssize_t>(count);
+            py::array_t<std::uint64_t> cycle(rows);
+            py::array_t<double> t(rows);
+            py::array_t<std::uint8_t> state(rows);
+            py::array_t<std::uint16_t> reason(rows);
+            py::array_t<std::uint32_t> compute_ns(rows);
+            auto matrix = [&](JointVector TelemetrySample::*field) {
+              py::array_t<double> a({rows, static_cast<py::ssize_t>(n)});
+              double* out = a.mutable_data();
+              for (std::size_t i = 0; i < count; ++i)
+                std::copy((buffer[i].*field).begin(), (buffer[i].*field).begin() + n, out + i * n);
+              return a;
+            };
+            for (std::size_t i = 0; i < count; ++i) {
+              cycle.mutable_data()[i] = buffer[i].cycle;
+              t.mutable_data()[i] = buffer[i].t;
+              state.mutable_data()[i] = static_cast<std::uint8_t>(buffer[i].state);
+              reason.mutable_data()[i] = static_cast<std::uint16_t>(buffer[i].reason);
+              compute_ns.mutable_data()[i] = buffer[i].compute_ns;
+            }
+            py::dict d;
+            d["cycle"] = cycle;
+            d["t"] = t;
+            d["state"] = state;
+            d["reason"] = reason;
+            d["compute_ns"] = compute_ns;
+            d["q"] = matrix(&TelemetrySample::q);
+            d["dq"] = matrix(&TelemetrySample::dq);
+            d["tau_measured"] = matrix(&TelemetrySample::tau_measured);
+            d["q_ref"] = matrix(&TelemetrySample::q_ref);
+            d["dq_ref"] = matrix(&TelemetrySample::dq_ref);
+            d["tau_command"] = matrix(&TelemetrySample::tau_command);
+            return d;
+          },
+          py::arg("max_count") = 4096)
+      .def("drain_events",
+           [](ControlLoop& loop) {
+             SafetyEvent buffer[256];
+             py::list out;
+             for (;;) {
+               const std::size_t n = loop.drain_events(buffer, 256);
+               for (std::size_t i = 0; i < n; ++i) out.append(event_to_dict(buffer[i]));
+               if (n < 256) break;
+             }
+             return out;
+           })
+      .def("statistics",
+           [](ControlLoop& loop) {
+             const LoopStatistics s = loop.statistics();
+             py::dict d;
+             d["cycles"] = s.cycles;
+             d["overruns"] = s.overruns;
+             d["skipped_periods"] = s.skipped_periods;
+             d["telemetry_overflows"] = s.telemetry_overflows;
+             d["event_overflows"] = s.event_overflows;
+             d["bus_errors"] = s.bus_errors;
+             d["wakeup_latency"] = histogram_to_dict(loop.wakeup_latency());
+             d["compute_time"] = histogram_to_dict(loop.compute_time());
+             return d;
+           })
+      .def("reset_statistics", &ControlLoop::reset_statistics);
+
+  m.def("joint_impedance_torque", &joint_impedance_torque, py::arg("kp"), py::arg("kd"), py::arg("q_d"),
+        py::arg("dq_d"), py::arg("tau_ff"), py::arg("q"), py::arg("dq"));
+  m.def(
+      "pack_drive_impedance",
+      [](double kp, double kd, double q_d, double dq_d, double tau_ff, double q, double dq, double tau_safe,
+         const JointTransmission& transmission) {
+        JointCommand joint{}, motor{};
+        pack_drive_impedance(0, kp, kd, q_d, dq_d, tau_ff, q, dq, tau_safe, joint);
+        Transmission t;
+        t.set(0, transmission);
+        t.command_to_motor(1, joint, motor);
+        py::dict d;
+        d["q"] = motor.q[0];
+        d["dq"] = motor.dq[0];
+        d["kp"] = motor.kp[0];
+        d["kd"] = motor.kd[0];
+        d["tau_ff"] = motor.tau[0];
+        return d;
+      },
+      py::arg("kp"), py::arg("kd"), py::arg("q_d"), py::arg("dq_d"), py::arg("tau_ff"), py::arg("q"), py::arg("dq"),
+      py::arg("tau_safe"), py::arg("transmission") = JointTransmission{},
+      "Drive-side (MIT-style) command for one joint, motor side: what a drive receives.");
+  m.def(
+      "histogram_quantile_us",
+      [](const std::vector<double>& samples_us, double q) {
+        LatencyHistogram h;
+        for (double s : samples_us) h.record(static_cast<std::int64_t>(std::llround(s * 1e3)));
+        return h.quantile_ns(q) / 1e3;
+      },
+      py::arg("samples_us"), py::arg("q"), "Quantile of samples through the loop's histogram (for tests and tools).");
+
+  py::module_ testing = m.def_submodule("testing", "Concurrency self-tests of the lock-free primitives.");
+  testing.def("stress_triple_buffer", &stress_triple_buffer, py::arg("iterations"));
+  testing.def("stress_spsc_ring", &stress_spsc_ring, py::arg("iterations"), py::arg("capacity"));
+}

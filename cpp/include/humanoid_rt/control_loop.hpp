@@ -1,0 +1,171 @@
+// The control loop: one object, two ways to run it.
+//
+//   real time  start(): a SCHED_FIFO thread sleeps with clock_nanosleep(TIMER_ABSTIME)
+//              to each period boundary and runs one cycle;
+//   stepped    step(n): the caller's thread runs n cycles at once on a simulated
+//              clock (t = cycle * period), for exact tests and simulation.
+// Both run the same cycle():
+//
+//   buses.read -> Transmission -> supervisor.check_measurements -> requests
+//   -> latest setpoint -> interpolator -> SLI/SLP on the reference
+//   -> joint impedance (or damping) -> supervisor.shape_torque -> pack torque or
+//      drive-side (q, dq, kp, kd, tau_ff) -> Transmission -> buses.write
+//   -> state snapshot (triple buffer) + telemetry (SPSC ring)
+//
+// Lifecycle (ros2_control words): construct with the joints and limits,
+// add_bus(), configure(), then start()/step(), stop(), deactivate().
+//
+// Threads: "loop thread" below is the RT thread while running in real time,
+// otherwise the thread calling step(). Producers on non-RT threads (Python,
+// teleop receivers) are serialised among themselves by small mutexes that the
+// loop thread never touches.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "humanoid_rt/bus.hpp"
+#include "humanoid_rt/latency_histogram.hpp"
+#include "humanoid_rt/realtime_thread.hpp"
+#include "humanoid_rt/safety_supervisor.hpp"
+#include "humanoid_rt/setpoint_interpolator.hpp"
+#include "humanoid_rt/spsc_ring.hpp"
+#include "humanoid_rt/telemetry.hpp"
+#include "humanoid_rt/transmission.hpp"
+#include "humanoid_rt/triple_buffer.hpp"
+
+namespace humanoid_rt {
+
+struct LoopOptions {
+  double rate_hz = 1000.0;
+  int priority = 80;         // SCHED_FIFO priority; 0 = do not ask for real-time scheduling
+  int cpu = -1;              // CPU to pin the loop thread to; -1 = no pinning
+  bool lock_memory = true;
+  int telemetry_decimation = 1;
+  std::size_t telemetry_capacity = 8192;
+  std::size_t event_capacity = 1024;
+  std::size_t request_capacity = 64;
+};
+
+struct JointSpec {
+  JointTransmission transmission;
+  JointLimits limits;
+  double kp = 0.0;  // default gains
+  double kd = 0.0;
+  CommandMode mode = CommandMode::kTorque;
+};
+
+struct LoopStatistics {
+  std::uint64_t cycles = 0;
+  std::uint64_t overruns = 0;        // cycles whose work ended after the next period boundary
+  std::uint64_t skipped_periods = 0; // period boundaries dropped to catch up after overruns
+  std::uint64_t telemetry_overflows = 0;
+  std::uint64_t event_overflows = 0;
+  std::uint64_t bus_errors = 0;      // read/write calls that returned non-OK
+};
+
+class ControlLoop {
+ public:
+  ControlLoop(const LoopOptions& options, const std::vector<JointSpec>& joints, const SafetyParams& safety);
+  ~ControlLoop();
+  ControlLoop(const ControlLoop&) = delete;
+  ControlLoop& operator=(const ControlLoop&) = delete;
+
+  // --- lifecycle (non-RT, loop not running) ---
+  void add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& joint_indices);
+  void configure();
+  RealtimeSetupReport start();  // real time; throws if already running
+  void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
+  void step(int cycles);        // stepped mode; throws while running in real time
+  void deactivate();
+  bool running() const { return running_.load(); }
+  bool configured() const { return configured_; }
+
+  // --- producers: any non-RT thread ---
+  void write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0)
+  void write_gains(JointGains gains);
+  std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
+  void estop() { request(RequestKind::kEstop); }
+  double now() const;                           // loop time [s]: simulated in stepped mode
+
+  // --- consumers: any non-RT thread ---
+  StateSnapshot read_state();
+  std::size_t drain_telemetry(TelemetrySample* out, std::size_t max_count);
+  std::size_t telemetry_available() const { return telemetry_.size(); }
+  std::size_t drain_events(SafetyEvent* out, std::size_t max_count);
+  LoopStatistics statistics() const;
+  const LatencyHistogram& wakeup_latency() const { return wakeup_latency_; }
+  const LatencyHistogram& compute_time() const { return compute_time_; }
+  void reset_statistics();  // only while not running
+
+  int n_joints() const { return n_; }
+  double period_s() const { return period_s_; }
+  const LoopOptions& options() const { return options_; }
+  std::uint64_t limits_hash() const { return supervisor_.limits_hash(); }
+  const JointSpec& joint(int j) const { return joints_[j]; }
+
+ private:
+  void cycle(double t, std::uint32_t compute_ns_of_previous_cycle);
+  void realtime_main(std::promise<RealtimeSetupReport>* ready);
+  bool safe_to_exit() const;
+
+  const LoopOptions options_;
+  const int n_;
+  const double period_s_;
+  const long long period_ns_;
+  std::vector<JointSpec> joints_;               // immutable after construction
+  std::array<JointLimits, kMaxJoints> limits_{};  // immutable after construction (supervisor reads it)
+  Transmission transmission_;                   // immutable after construction
+
+  struct BusSlot {
+    std::shared_ptr<Bus> bus;
+    std::vector<int> joints;
+  };
+  std::vector<BusSlot> buses_;                  // fixed before configure()
+  bool configured_ = false;
+
+  // Loop thread only.
+  SafetySupervisor supervisor_;
+  SetpointInterpolator interpolator_;
+  JointState motor_state_{}, joint_state_{};
+  JointCommand command_{}, motor_command_{};
+  JointSetpoint setpoint_{};                    // latest received copy
+  std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
+  JointGains gains_{};
+  JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
+  JointVector hold_position_{};
+  SupervisorState previous_state_ = SupervisorState::kDisabled;
+  std::uint64_t cycle_ = 0;
+  double t_ = 0.0;
+  double t_enabled_ = 0.0;                      // setpoints written before this are stale on enable
+  Request pending_requests_[16]{};
+  TelemetrySample sample_{};
+  StateSnapshot snapshot_{};
+
+  // Shared.
+  TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
+  TripleBuffer<JointGains> gains_buffer_;        // producers (under gains_mutex_) -> loop
+  TripleBuffer<StateSnapshot> state_buffer_;     // loop -> readers (under state_mutex_)
+  SpscRing<TelemetrySample> telemetry_;          // loop -> one reader (under telemetry_mutex_)
+  SpscRing<Request> requests_;                   // producers (under request_mutex_) -> loop
+  std::mutex setpoint_mutex_, gains_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
+  std::uint64_t setpoint_sequence_ = 0;         // under setpoint_mutex_
+  std::uint64_t gains_sequence_ = 0;            // under gains_mutex_
+  std::uint32_t request_id_ = 0;                // under request_mutex_
+  std::atomic<std::uint32_t> estop_request_{0}; // any thread sets (request id), loop clears: e-stop never waits on the queue
+  std::atomic<bool> stop_flag_{false};          // any thread sets, loop reads
+  std::atomic<bool> running_{false};
+  std::atomic<long long> epoch_ns_{0};          // CLOCK_MONOTONIC at loop time 0 (real time)
+  std::atomic<double> loop_time_{0.0};          // t of the last cycle, written by the loop thread
+  std::atomic<std::uint64_t> cycles_{0}, overruns_{0}, skipped_periods_{0}, bus_errors_{0};
+  LatencyHistogram wakeup_latency_;             // written by the loop thread
+  LatencyHistogram compute_time_;               // written by the loop thread
+  std::thread thread_;                          // owned by the thread calling start()/stop()
+};
+
+}  // namespace humanoid_rt

@@ -1,0 +1,115 @@
+// A simulated bus of independent actuators, for tests, demos and CI without a robot.
+//
+// Each joint is a rigid load behind a gearbox (modelled by the same
+// Transmission the loop uses, so the conversion is exercised both ways):
+//
+//   I ddq = sat(tau_in, tau_max) - b dq - c sign(dq) + tau_ext
+//   tau_in = tau                                   (torque mode)
+//   tau_in = kp (q* - q) + kd (dq* - dq) + tau     (drive-side impedance, evaluated
+//                                                   at every physics substep as a drive would)
+//
+// integrated with `substeps` semi-implicit Euler steps per cycle (viscous
+// friction implicit, Coulomb friction as a velocity-reducing impulse that
+// sticks at zero). Commands reach the actuator `latency_cycles` cycles after
+// write(); measured position gets Gaussian noise of `position_noise_rad`.
+//
+// Fault injection is written from any non-RT thread through atomics and takes
+// effect at the next read()/write(): dropped replies, a frozen or jumped
+// encoder, NaN position, a drive error code, over-temperature, bus timeout.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "humanoid_rt/bus.hpp"
+#include "humanoid_rt/transmission.hpp"
+
+namespace humanoid_rt {
+
+struct MockActuator {
+  double inertia_kgm2 = 0.2;
+  double viscous_nm_s_rad = 0.2;
+  double coulomb_nm = 0.5;
+  double torque_limit_nm = 100.0;
+};
+
+struct MockBusOptions {
+  int latency_cycles = 1;
+  double position_noise_rad = 0.0;
+  std::uint64_t seed = 0;
+  int substeps = 4;
+  double ambient_temperature_c = 35.0;
+};
+
+class MockBus final : public Bus {
+ public:
+  static constexpr int kMaxLatencyCycles = 100;
+
+  MockBus(std::string name, const MockBusOptions& options);
+
+  // Configuration time (before configure()).
+  void set_actuator(int joint, const MockActuator& actuator, const JointTransmission& transmission);
+  void set_joint_position(int joint, double q_joint);  // also allowed while stepped mode is paused
+
+  // Bus interface.
+  const std::string& name() const override { return name_; }
+  void configure(const std::vector<int>& joint_indices, double period_s) override;
+  void activate() override;
+  BusStatus read(double t, JointState& motor_state) override;
+  BusStatus write(double t, const JointCommand& motor_command) override;
+  void deactivate() override;
+
+  // Fault injection: any non-RT thread.
+  void drop_replies(int joint, int cycles) { faults_[joint].drop_cycles.store(cycles); }  // -1 = until cleared
+  void freeze_encoder(int joint, bool frozen) { faults_[joint].frozen.store(frozen); }
+  void jump_encoder(int joint, double offset_rad) { faults_[joint].encoder_offset.store(offset_rad); }
+  void nan_position(int joint, bool on) { faults_[joint].nan_position.store(on); }
+  void set_drive_error(int joint, std::uint16_t code) { faults_[joint].drive_error.store(code); }
+  void set_temperature(int joint, double celsius) { faults_[joint].temperature_c.store(celsius); }
+  void set_external_torque(int joint, double nm) { faults_[joint].external_torque.store(nm); }
+  void set_bus_timeout(bool on) { bus_timeout_.store(on); }
+  void clear_faults();
+
+  // True joint-side physics state. Read only while the loop is stopped or between step() calls.
+  double true_position(int joint) const { return q_[joint]; }
+  double true_velocity(int joint) const { return dq_[joint]; }
+
+ private:
+  struct Faults {
+    std::atomic<int> drop_cycles{0};
+    std::atomic<bool> frozen{false};
+    std::atomic<double> encoder_offset{0.0};
+    std::atomic<bool> nan_position{false};
+    std::atomic<std::uint16_t> drive_error{0};
+    std::atomic<double> temperature_c{0.0};  // 0 = ambient
+    std::atomic<double> external_torque{0.0};
+  };
+
+  void integrate(double dt, const JointCommand& joint_command);
+
+  const std::string name_;
+  const MockBusOptions options_;
+  Transmission transmission_;                    // configuration time, then RT read-only
+  std::array<MockActuator, kMaxJoints> actuators_{};  // configuration time, then RT read-only
+  std::vector<int> joints_;                      // configuration time, then RT read-only
+
+  // RT thread only (or the stepping thread).
+  JointVector q_{}, dq_{}, tau_applied_{};
+  JointVector frozen_q_{};
+  JointFlags frozen_valid_{};
+  JointState last_reply_{};                      // motor side, what a dropped reply repeats
+  std::vector<JointCommand> command_queue_;      // latency line, sized in configure()
+  std::uint64_t commands_written_ = 0;
+  double t_last_ = 0.0;
+  bool started_ = false;
+  std::mt19937_64 rng_;
+  std::normal_distribution<double> noise_{0.0, 1.0};
+
+  std::array<Faults, kMaxJoints> faults_;        // written by any non-RT thread, read by the RT thread
+  std::atomic<bool> bus_timeout_{false};
+};
+
+}  // namespace humanoid_rt

@@ -1,0 +1,40 @@
+// Fixed-size records the loop publishes for non-RT readers.
+#pragma once
+
+#include <cstdint>
+
+#include "humanoid_rt/safety_supervisor.hpp"
+#include "humanoid_rt/types.hpp"
+
+namespace humanoid_rt {
+
+// One cycle, pushed into the telemetry ring (every `telemetry_decimation` cycles).
+struct TelemetrySample {
+  std::uint64_t cycle = 0;
+  double t = 0.0;
+  SupervisorState state = SupervisorState::kDisabled;
+  Reason reason = Reason::kNone;  // reason of the last transition
+  std::uint32_t compute_ns = 0;   // this cycle's compute time (0 in stepped mode)
+  JointVector q{};                // measured, joint side
+  JointVector dq{};
+  JointVector tau_measured{};
+  JointVector q_ref{};            // reference after interpolation and SLI
+  JointVector dq_ref{};
+  JointVector tau_command{};      // after the safety layer (what the drive is asked to produce)
+};
+
+// The latest state, published through a triple buffer every cycle.
+struct StateSnapshot {
+  std::uint64_t cycle = 0;
+  double t = 0.0;
+  SupervisorState state = SupervisorState::kDisabled;
+  SafetyEvent last_event{};
+  std::uint64_t setpoint_sequence_applied = 0;
+  double enable_ramp = 0.0;
+  JointVector q{}, dq{}, tau_measured{}, temperature_c{};
+  JointVector q_ref{}, dq_ref{}, tau_command{};
+  std::array<std::uint16_t, kMaxJoints> drive_error{};
+  JointFlags fresh{};
+};
+
+}  // namespace humanoid_rt

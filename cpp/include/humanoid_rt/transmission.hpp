@@ -1,0 +1,79 @@
+// Joint side <-> motor side conversion: the one place where gear ratio,
+// mounting direction and encoder offset are applied.
+//
+//   q_motor   = direction * gear * q_joint + offset
+//   dq_motor  = direction * gear * dq_joint
+//   tau_motor = tau_joint / (direction * gear)          (power is conserved)
+//   kp_motor  = kp_joint / gear^2,  kd_motor = kd_joint / gear^2
+//
+// direction is +1 or -1, gear > 0 (motor units per joint unit). Buses speak
+// motor-side units; everything above the bus speaks joint-side units.
+#pragma once
+
+#include "humanoid_rt/types.hpp"
+
+namespace humanoid_rt {
+
+struct JointTransmission {
+  double gear = 1.0;
+  double direction = 1.0;
+  double offset = 0.0;
+};
+
+class Transmission {
+ public:
+  // Configuration time only.
+  void set(int joint, const JointTransmission& t) { joints_[joint] = t; }
+  const JointTransmission& joint(int j) const { return joints_[j]; }
+
+  void state_to_joint(int n, const JointState& motor, JointState& joint) const {
+    joint = motor;  // temperatures, errors and freshness pass through
+    for (int j = 0; j < n; ++j) {
+      const double ratio = joints_[j].direction * joints_[j].gear;
+      joint.q[j] = (motor.q[j] - joints_[j].offset) / ratio;
+      joint.dq[j] = motor.dq[j] / ratio;
+      joint.tau[j] = motor.tau[j] * ratio;
+    }
+  }
+
+  void state_to_motor(int n, const JointState& joint, JointState& motor) const {
+    motor = joint;
+    for (int j = 0; j < n; ++j) {
+      const double ratio = joints_[j].direction * joints_[j].gear;
+      motor.q[j] = joint.q[j] * ratio + joints_[j].offset;
+      motor.dq[j] = joint.dq[j] * ratio;
+      motor.tau[j] = joint.tau[j] / ratio;
+    }
+  }
+
+  void command_to_motor(int n, const JointCommand& joint, JointCommand& motor) const {
+    motor = joint;
+    for (int j = 0; j < n; ++j) {
+      const double ratio = joints_[j].direction * joints_[j].gear;
+      const double gear_sq = joints_[j].gear * joints_[j].gear;
+      motor.tau[j] = joint.tau[j] / ratio;
+      motor.q[j] = joint.q[j] * ratio + joints_[j].offset;
+      motor.dq[j] = joint.dq[j] * ratio;
+      motor.kp[j] = joint.kp[j] / gear_sq;
+      motor.kd[j] = joint.kd[j] / gear_sq;
+    }
+  }
+
+  void command_to_joint(int n, const JointCommand& motor, JointCommand& joint) const {
+    joint = motor;
+    for (int j = 0; j < n; ++j) {
+      const double ratio = joints_[j].direction * joints_[j].gear;
+      const double gear_sq = joints_[j].gear * joints_[j].gear;
+      joint.tau[j] = motor.tau[j] * ratio;
+      joint.q[j] = (motor.q[j] - joints_[j].offset) / ratio;
+      joint.dq[j] = motor.dq[j] / ratio;
+      joint.kp[j] = motor.kp[j] * gear_sq;
+      joint.kd[j] = motor.kd[j] * gear_sq;
+    }
+  }
+
+ private:
+  std::array<JointTransmission, kMaxJoints> joints_{};
+};
+
+}  // namespace humanoid_rt

@@ -1,0 +1,66 @@
+// Wait-free triple buffer: one producer and one consumer exchange the latest
+// value of T without ever blocking each other.
+//
+// Three slots: the producer owns one ("back"), the consumer owns one ("front")
+// and the third ("middle") is handed over through a single atomic index. A
+// write fills the back slot and swaps it with the middle; a read swaps the
+// middle with the front if the middle holds something new. Neither side waits
+// or retries, so the RT thread's cost is one copy plus one atomic exchange.
+//
+// Use it for "latest value wins" data: setpoints, gains, state snapshots.
+// Exactly one thread may write and exactly one thread may read at a time;
+// callers with several producers serialise them outside (never on the RT side).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+namespace humanoid_rt {
+
+template <typename T>
+class TripleBuffer {
+  static_assert(std::is_trivially_copyable_v<T>, "TripleBuffer slots are copied with plain assignment");
+
+ public:
+  TripleBuffer() = default;
+  explicit TripleBuffer(const T& initial) { slots_.fill(initial); }
+
+  // Producer thread only.
+  void write(const T& value) {
+    slots_[back_] = value;
+    const std::uint8_t published = static_cast<std::uint8_t>(back_ | kFreshBit);
+    back_ = middle_.exchange(published, std::memory_order_acq_rel) & kIndexMask;
+  }
+
+  // Consumer thread only. Returns true when `out` received a value newer than the last read.
+  bool read(T& out) {
+    const bool fresh = update();
+    out = slots_[front_];
+    return fresh;
+  }
+
+  // Consumer thread only: a reference to the newest value, valid until the next read/latest call.
+  const T& latest() {
+    update();
+    return slots_[front_];
+  }
+
+ private:
+  static constexpr std::uint8_t kFreshBit = 0x4;
+  static constexpr std::uint8_t kIndexMask = 0x3;
+
+  bool update() {
+    if ((middle_.load(std::memory_order_relaxed) & kFreshBit) == 0) return false;
+    front_ = middle_.exchange(front_, std::memory_order_acq_rel) & kIndexMask;
+    return true;
+  }
+
+  std::array<T, 3> slots_{};
+  alignas(64) std::uint8_t back_ = 0;  // producer thread only
+  alignas(64) std::atomic<std::uint8_t> middle_{1};  // shared: index of the hand-over slot + fresh bit
+  alignas(64) std::uint8_t front_ = 2;  // consumer thread only
+};
+
+}  // namespace humanoid_rt

@@ -1,0 +1,384 @@
+#include "humanoid_rt/control_loop.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "humanoid_rt/joint_impedance.hpp"
+
+namespace humanoid_rt {
+
+namespace {
+// HOLD decelerates the reference to rest over this time (constant deceleration).
+constexpr double kHoldSettleS = 0.1;
+constexpr double kTimeEpsilon = 1e-9;
+
+BusStatus worse(BusStatus a, BusStatus b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
+
+std::array<JointLimits, kMaxJoints> limits_of(const std::vector<JointSpec>& joints) {
+  std::array<JointLimits, kMaxJoints> limits{};
+  for (std::size_t j = 0; j < joints.size() && j < limits.size(); ++j) limits[j] = joints[j].limits;
+  return limits;
+}
+}  // namespace
+
+ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec>& joints, const SafetyParams& safety)
+    : options_(options),
+      n_(static_cast<int>(joints.size())),
+      period_s_(1.0 / options.rate_hz),
+      period_ns_(static_cast<long long>(std::llround(1e9 / options.rate_hz))),
+      joints_(joints),
+      limits_(limits_of(joints)),
+      supervisor_((joints.size() <= kMaxJoints ? static_cast<int>(joints.size()) : 0), limits_.data(), safety,
+                  1.0 / options.rate_hz, options.event_capacity),
+      telemetry_(options.telemetry_capacity),
+      requests_(options.request_capacity) {
+  if (n_ < 1 || n_ > kMaxJoints) throw std::invalid_argument("joint count must be in 1..64");
+  if (!(options.rate_hz >= 1.0 && options.rate_hz <= 20000.0)) throw std::invalid_argument("rate_hz must be in 1..20000");
+  if (options.telemetry_decimation < 1) throw std::invalid_argument("telemetry_decimation must be >= 1");
+  for (int j = 0; j < n_; ++j) {
+    transmission_.set(j, joints[j].transmission);
+    gains_.kp[j] = joints[j].kp;
+    gains_.kd[j] = joints[j].kd;
+  }
+  gains_buffer_.write(gains_);
+  interpolator_.reset(n_, 0.0, q_ref_);
+}
+
+ControlLoop::~ControlLoop() {
+  if (running_.load()) {
+    stop_flag_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+}
+
+void ControlLoop::add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& joint_indices) {
+  if (configured_) throw std::logic_error("add_bus() after configure()");
+  for (int j : joint_indices)
+    if (j < 0 || j >= n_) throw std::out_of_range("bus joint index out of range");
+  buses_.push_back({std::move(bus), joint_indices});
+}
+
+void ControlLoop::configure() {
+  if (running_.load()) throw std::logic_error("configure() while running");
+  std::vector<int> owner(n_, -1);
+  for (std::size_t b = 0; b < buses_.size(); ++b)
+    for (int j : buses_[b].joints) {
+      if (owner[j] >= 0) throw std::invalid_argument("joint " + std::to_string(j) + " is on two buses");
+      owner[j] = static_cast<int>(b);
+    }
+  for (int j = 0; j < n_; ++j)
+    if (owner[j] < 0) throw std::invalid_argument("joint " + std::to_string(j) + " is on no bus");
+  for (auto& slot : buses_) {
+    slot.bus->configure(slot.joints, period_s_);
+    slot.bus->activate();
+  }
+  configured_ = true;
+}
+
+void ControlLoop::deactivate() {
+  if (running_.load()) throw std::logic_error("deactivate() while running; stop() first");
+  for (auto& slot : buses_) slot.bus->deactivate();
+  configured_ = false;
+}
+
+double ControlLoop::now() const {
+  if (running_.load()) return static_cast<double>(monotonic_now_ns() - epoch_ns_.load()) * 1e-9;
+  return loop_time_.load();
+}
+
+void ControlLoop::write_setpoint(JointSetpoint setpoint) {
+  std::lock_guard<std::mutex> lock(setpoint_mutex_);
+  setpoint.sequence = ++setpoint_sequence_;
+  if (setpoint.t_written < 0.0) setpoint.t_written = now();
+  setpoint_buffer_.write(setpoint);
+}
+
+void ControlLoop::write_gains(JointGains gains) {
+  std::lock_guard<std::mutex> lock(gains_mutex_);
+  gains.sequence = ++gains_sequence_;
+  gains_buffer_.write(gains);
+}
+
+std::uint32_t ControlLoop::request(RequestKind kind) {
+  std::lock_guard<std::mutex> lock(request_mutex_);
+  const std::uint32_t id = ++request_id_;
+  if (kind == RequestKind::kEstop) {
+    estop_request_.store(id);
+    return id;
+  }
+  if (!requests_.push(Request{id, kind})) throw std::runtime_error("request queue full: the loop is not running");
+  return id;
+}
+
+StateSnapshot ControlLoop::read_state() {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return state_buffer_.latest();
+}
+
+std::size_t ControlLoop::drain_telemetry(TelemetrySample* out, std::size_t max_count) {
+  std::lock_guard<std::mutex> lock(telemetry_mutex_);
+  return telemetry_.pop_into(out, max_count);
+}
+
+std::size_t ControlLoop::drain_events(SafetyEvent* out, std::size_t max_count) {
+  std::lock_guard<std::mutex> lock(events_mutex_);
+  return supervisor_.events().pop_into(out, max_count);
+}
+
+LoopStatistics ControlLoop::statistics() const {
+  LoopStatistics s;
+  s.cycles = cycles_.load();
+  s.overruns = overruns_.load();
+  s.skipped_periods = skipped_periods_.load();
+  s.telemetry_overflows = telemetry_.overflows();
+  s.event_overflows = const_cast<SafetySupervisor&>(supervisor_).events().overflows();
+  s.bus_errors = bus_errors_.load();
+  return s;
+}
+
+void ControlLoop::reset_statistics() {
+  if (running_.load()) throw std::logic_error("reset_statistics() while running");
+  wakeup_latency_.reset();
+  compute_time_.reset();
+  overruns_.store(0);
+  skipped_periods_.store(0);
+}
+
+bool ControlLoop::safe_to_exit() const {
+  const SupervisorState s = supervisor_.state();
+  return (s == SupervisorState::kDisabled || s == SupervisorState::kFault || s == SupervisorState::kEstop) &&
+         !supervisor_.torque_on();
+}
+
+void ControlLoop::step(int cycles) {
+  if (running_.load()) throw std::logic_error("step() while the real-time loop runs");
+  if (!configured_) throw std::logic_error("step() before configure()");
+  for (int i = 0; i < cycles; ++i) cycle(static_cast<double>(cycle_) * period_s_, 0);
+}
+
+RealtimeSetupReport ControlLoop::start() {
+  if (!configured_) throw std::logic_error("start() before configure()");
+  if (running_.exchange(true)) throw std::logic_error("the loop is already running");
+  stop_flag_.store(false);
+  supervisor_.clear_shutdown();
+  std::string memory_note;
+  const bool locked = options_.lock_memory && lock_process_memory(memory_note);
+  if (!options_.lock_memory) memory_note = "memory locking disabled by configuration. ";
+
+  // The RT thread must never run Python signal handling: block every signal in it.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  std::promise<RealtimeSetupReport> ready;
+  auto report_future = ready.get_future();
+  thread_ = std::thread(&ControlLoop::realtime_main, this, &ready);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  RealtimeSetupReport report = report_future.get();
+  report.memory_locked = locked;
+  report.notes = memory_note + report.notes;
+  return report;
+}
+
+void ControlLoop::stop() {
+  if (running_.load()) {
+    stop_flag_.store(true);
+    if (thread_.joinable()) thread_.join();
+    return;
+  }
+  if (!configured_) return;
+  // Stepped mode: run the same safe stop on the simulated clock.
+  stop_flag_.store(true);
+  const int max_cycles = static_cast<int>(std::ceil(supervisor_.params().damping_time_s / period_s_)) + 4;
+  for (int i = 0; i < max_cycles && !safe_to_exit(); ++i) cycle(static_cast<double>(cycle_) * period_s_, 0);
+  cycle(static_cast<double>(cycle_) * period_s_, 0);  // one more cycle writes torque off
+  stop_flag_.store(false);
+  supervisor_.clear_shutdown();
+}
+
+void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>* ready) {
+  RealtimeSetupReport report;
+  setup_current_thread(options_.priority, options_.cpu, report);
+  long long next = monotonic_now_ns() + period_ns_;
+  epoch_ns_.store(next - static_cast<long long>(std::llround(static_cast<double>(cycle_) * period_s_ * 1e9)));
+  ready->set_value(report);  // `ready` must not be touched after this: start() returns
+
+  std::uint32_t last_compute_ns = 0;
+  for (;;) {
+    sleep_until_ns(next);
+    const long long wake = monotonic_now_ns();
+    wakeup_latency_.record(wake - next);
+    cycle(static_cast<double>(next - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9, last_compute_ns);
+    const long long end = monotonic_now_ns();
+    compute_time_.record(end - wake);
+    last_compute_ns = static_cast<std::uint32_t>(std::min<long long>(end - wake, 0xffffffffLL));
+    if (stop_flag_.load(std::memory_order_relaxed) && safe_to_exit()) break;
+    next += period_ns_;
+    if (end > next) {
+      // Overrun: drop the boundaries already passed rather than running cycles back to back.
+      overruns_.fetch_add(1, std::memory_order_relaxed);
+      while (next <= end) {
+        next += period_ns_;
+        skipped_periods_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  running_.store(false);
+}
+
+void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
+  t_ = t;
+  supervisor_.begin_cycle(cycle_, t);
+
+  // 1. Read every bus and convert to the joint side.
+  BusStatus status = BusStatus::kOk;
+  for (auto& slot : buses_) {
+    const BusStatus s = slot.bus->read(t, motor_state_);
+    if (s != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
+    status = worse(status, s);
+  }
+  transmission_.state_to_joint(n_, motor_state_, joint_state_);
+  supervisor_.check_measurements(status, joint_state_, tau_previous_);
+
+  // 2. Requests: e-stop first, then the queue, then shutdown.
+  if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
+    supervisor_.handle_request({id, RequestKind::kEstop}, status, joint_state_);
+  const std::size_t pending = requests_.pop_into(pending_requests_, std::size(pending_requests_));
+  for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
+  if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
+  if (supervisor_.state() == SupervisorState::kEnabling && previous_state_ != SupervisorState::kEnabling) {
+    // Enable starts from the measured position at rest: nothing jumps.
+    for (int j = 0; j < n_; ++j) {
+      q_ref_[j] = joint_state_.q[j];
+      dq_ref_[j] = 0.0;
+    }
+    interpolator_.reset(n_, t, q_ref_);
+    t_enabled_ = t;
+    setpoint_applied_ = setpoint_.sequence;
+  }
+
+  // 3. The newest setpoint, if the supervisor takes setpoints now and it was written after enable.
+  setpoint_buffer_.read(setpoint_);
+  if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_ &&
+      setpoint_.t_written >= t_enabled_ - kTimeEpsilon) {
+    interpolator_.set_target(t, q_ref_, dq_ref_, setpoint_);
+    setpoint_applied_ = setpoint_.sequence;
+    supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
+  }
+
+  // 4. Time-driven transitions, then HOLD's entry action.
+  supervisor_.update_timers(joint_state_, hold_position_);
+  const SupervisorState state = supervisor_.state();
+  if (state == SupervisorState::kHold && previous_state_ != SupervisorState::kHold) {
+    interpolator_.settle_from(t, q_ref_, dq_ref_, kHoldSettleS);
+    hold_position_ = interpolator_.target();
+  }
+  previous_state_ = state;
+
+  // 5. Reference: interpolated, then SLI (step <= velocity limit * dt) and SLP (inside the soft wall).
+  const bool torque_on = supervisor_.torque_on();
+  const bool tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
+                        state == SupervisorState::kHold;
+  if (tracking) {
+    JointVector q_raw, dq_raw;
+    interpolator_.sample(t, q_raw, dq_raw);
+    for (int j = 0; j < n_; ++j) {
+      const JointLimits& l = limits_[j];
+      const double max_step = l.velocity * period_s_;
+      const double q_new = std::clamp(std::clamp(q_raw[j], q_ref_[j] - max_step, q_ref_[j] + max_step),
+                                      l.q_soft_min, l.q_soft_max);
+      // A clipped reference moves only as far as the clip allows: its velocity says so too,
+      // otherwise kd (dq_ref - dq) would keep pushing into the wall.
+      dq_ref_[j] = q_new == q_raw[j] ? std::clamp(dq_raw[j], -l.velocity, l.velocity) : (q_new - q_ref_[j]) / period_s_;
+      q_ref_[j] = q_new;
+    }
+  } else {
+    // Not tracking: the reference follows the measurement so a later enable starts there.
+    for (int j = 0; j < n_; ++j) {
+      q_ref_[j] = std::isfinite(joint_state_.q[j]) ? joint_state_.q[j] : q_ref_[j];
+      dq_ref_[j] = 0.0;
+    }
+  }
+
+  // 6. Control law and safety shaping.
+  gains_buffer_.read(gains_);
+  const double ramp = supervisor_.enable_ramp();
+  const bool damping = supervisor_.damping_only();
+  bool command_ok = true;
+  for (int j = 0; j < n_ && torque_on; ++j) {
+    const double q = joint_state_.q[j], dq = joint_state_.dq[j];
+    double kp, kd, q_d, dq_d, tau_ff;
+    if (damping) {
+      kp = 0.0, kd = limits_[j].damping_kd, q_d = q, dq_d = 0.0, tau_ff = 0.0;
+    } else {
+      kp = ramp * gains_.kp[j], kd = ramp * gains_.kd[j], q_d = q_ref_[j], dq_d = dq_ref_[j];
+      tau_ff = state == SupervisorState::kEnabling ? 0.0 : setpoint_.tau_ff[j];
+    }
+    const double tau = joint_impedance_torque(kp, kd, q_d, dq_d, tau_ff, q, dq);
+    if (!std::isfinite(tau)) {
+      supervisor_.fault_non_finite_command(j, tau);
+      command_ok = false;
+      break;
+    }
+    const double tau_safe = supervisor_.shape_torque(j, tau, q, tau_previous_[j]);
+    if (joints_[j].mode == CommandMode::kDriveImpedance)
+      pack_drive_impedance(j, kp, kd, q_d, dq_d, tau_ff, q, dq, tau_safe, command_);
+    else
+      pack_torque(j, tau_safe, command_);
+    command_.torque_enabled[j] = 1;
+    tau_previous_[j] = tau_safe;
+  }
+  if (!torque_on || !command_ok) {
+    for (int j = 0; j < n_; ++j) {  // STO
+      pack_torque(j, 0.0, command_);
+      command_.torque_enabled[j] = 0;
+      tau_previous_[j] = 0.0;
+    }
+  }
+
+  // 7. Write every bus.
+  transmission_.command_to_motor(n_, command_, motor_command_);
+  for (auto& slot : buses_)
+    if (slot.bus->write(t, motor_command_) != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
+
+  // 8. Publish.
+  snapshot_.cycle = cycle_;
+  snapshot_.t = t;
+  snapshot_.state = supervisor_.state();
+  snapshot_.last_event = supervisor_.last_event();
+  snapshot_.setpoint_sequence_applied = setpoint_applied_;
+  snapshot_.enable_ramp = ramp;
+  snapshot_.q = joint_state_.q;
+  snapshot_.dq = joint_state_.dq;
+  snapshot_.tau_measured = joint_state_.tau;
+  snapshot_.temperature_c = joint_state_.temperature_c;
+  snapshot_.drive_error = joint_state_.drive_error;
+  snapshot_.fresh = joint_state_.fresh;
+  snapshot_.q_ref = q_ref_;
+  snapshot_.dq_ref = dq_ref_;
+  snapshot_.tau_command = tau_previous_;
+  state_buffer_.write(snapshot_);
+
+  if (cycle_ % static_cast<std::uint64_t>(options_.telemetry_decimation) == 0) {
+    sample_.cycle = cycle_;
+    sample_.t = t;
+    sample_.state = snapshot_.state;
+    sample_.reason = snapshot_.last_event.reason;
+    sample_.compute_ns = compute_ns_of_previous_cycle;
+    sample_.q = joint_state_.q;
+    sample_.dq = joint_state_.dq;
+    sample_.tau_measured = joint_state_.tau;
+    sample_.q_ref = q_ref_;
+    sample_.dq_ref = dq_ref_;
+    sample_.tau_command = tau_previous_;
+    telemetry_.push(sample_);
+  }
+  loop_time_.store(t, std::memory_order_relaxed);
+  ++cycle_;
+  cycles_.store(cycle_, std::memory_order_relaxed);
+}
+
+}  // namespace humanoid_rt

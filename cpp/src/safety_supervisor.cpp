@@ -1,0 +1,317 @@
+#include "humanoid_rt/safety_supervisor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace humanoid_rt {
+
+namespace {
+// Tolerance for comparing loop times built from integer cycle counts, so
+// deadlines land on the cycle the arithmetic says they do.
+constexpr double kTimeEpsilon = 1e-9;
+
+std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+template <typename T>
+std::uint64_t hash_value(std::uint64_t h, const T& v) {
+  return fnv1a(h, &v, sizeof(v));
+}
+}  // namespace
+
+const char* to_string(SupervisorState s) {
+  switch (s) {
+    case SupervisorState::kDisabled: return "DISABLED";
+    case SupervisorState::kEnabling: return "ENABLING";
+    case SupervisorState::kActive: return "ACTIVE";
+    case SupervisorState::kHold: return "HOLD";
+    case SupervisorState::kDamping: return "DAMPING";
+    case SupervisorState::kFault: return "FAULT";
+    case SupervisorState::kEstop: return "ESTOP";
+  }
+  return "UNKNOWN";
+}
+
+const char* to_string(Reason r) {
+  switch (r) {
+    case Reason::kNone: return "none";
+    case Reason::kEnableRequested: return "enable_requested";
+    case Reason::kEnableRampComplete: return "enable_ramp_complete";
+    case Reason::kDisableRequested: return "disable_requested";
+    case Reason::kEstopRequested: return "estop_requested";
+    case Reason::kResetRequested: return "reset_requested";
+    case Reason::kWatchdogExpired: return "watchdog_expired";
+    case Reason::kSetpointResumed: return "setpoint_resumed";
+    case Reason::kHoldTimeout: return "hold_timeout";
+    case Reason::kHoldWindowLeft: return "hold_window_left";
+    case Reason::kDampingComplete: return "damping_complete";
+    case Reason::kShutdown: return "shutdown";
+    case Reason::kNonFiniteMeasurement: return "non_finite_measurement";
+    case Reason::kNonFiniteCommand: return "non_finite_command";
+    case Reason::kEncoderJump: return "encoder_jump";
+    case Reason::kEncoderFrozen: return "encoder_frozen";
+    case Reason::kMissedReplies: return "missed_replies";
+    case Reason::kBusTimeout: return "bus_timeout";
+    case Reason::kBusError: return "bus_error";
+    case Reason::kDriveFault: return "drive_fault";
+    case Reason::kOverTemperature: return "over_temperature";
+    case Reason::kHardPositionLimit: return "hard_position_limit";
+    case Reason::kOverspeed: return "overspeed";
+    case Reason::kRequestNotAllowedInState: return "request_not_allowed_in_state";
+  }
+  return "unknown";
+}
+
+SafetySupervisor::SafetySupervisor(int n_joints, const JointLimits* limits, const SafetyParams& params,
+                                   double period_s, std::size_t event_capacity)
+    : n_(n_joints), limits_(limits), params_(params), period_s_(period_s), events_(event_capacity) {
+  std::uint64_t h = 14695981039346656037ULL;
+  h = hash_value(h, n_);
+  for (int j = 0; j < n_; ++j) h = hash_value(h, limits_[j]);
+  // Hash the parameters field by field: the struct has padding whose bytes are unspecified.
+  h = hash_value(h, params_.hold_timeout_s);
+  h = hash_value(h, params_.hold_window_rad);
+  h = hash_value(h, params_.damping_time_s);
+  h = hash_value(h, params_.enable_ramp_s);
+  h = hash_value(h, params_.max_missed_replies);
+  h = hash_value(h, params_.encoder_jump_rad);
+  h = hash_value(h, params_.frozen_encoder_cycles);
+  h = hash_value(h, params_.frozen_torque_nm);
+  h = hash_value(h, params_.overspeed_factor);
+  h = hash_value(h, params_.estop_category);
+  h = hash_value(h, params_.temperature_limit_c);
+  limits_hash_ = h;
+}
+
+bool SafetySupervisor::torque_on() const {
+  switch (state_) {
+    case SupervisorState::kEnabling:
+    case SupervisorState::kActive:
+    case SupervisorState::kHold:
+    case SupervisorState::kDamping:
+      return true;
+    case SupervisorState::kEstop:
+      return params_.estop_category == 1 && time_in_state() < params_.damping_time_s - kTimeEpsilon;
+    case SupervisorState::kDisabled:
+    case SupervisorState::kFault:
+      return false;
+  }
+  return false;
+}
+
+bool SafetySupervisor::damping_only() const {
+  return state_ == SupervisorState::kDamping || state_ == SupervisorState::kEstop;
+}
+
+double SafetySupervisor::enable_ramp() const {
+  if (state_ != SupervisorState::kEnabling || params_.enable_ramp_s <= 0.0) return 1.0;
+  return std::clamp(time_in_state() / params_.enable_ramp_s, 0.0, 1.0);
+}
+
+void SafetySupervisor::transition(SupervisorState to, const Cause& cause, std::uint32_t request_id) {
+  SafetyEvent e;
+  e.cycle = cycle_;
+  e.t = t_;
+  e.request_id = request_id;
+  e.from = state_;
+  e.to = to;
+  e.reason = cause.reason;
+  e.joint = static_cast<std::int16_t>(cause.joint);
+  e.accepted = 1;
+  e.value = cause.value;
+  e.limit = cause.limit;
+  last_event_ = e;
+  events_.push(e);
+  state_ = to;
+  t_entered_ = t_;
+  if (to != SupervisorState::kActive && to != SupervisorState::kHold) watchdog_armed_ = false;
+  if (to == SupervisorState::kFault || to == SupervisorState::kDisabled || to == SupervisorState::kEstop) {
+    frozen_cycles_.fill(0);
+  }
+}
+
+void SafetySupervisor::acknowledge(const Cause& cause, std::uint32_t request_id, bool accepted) {
+  SafetyEvent e;
+  e.cycle = cycle_;
+  e.t = t_;
+  e.request_id = request_id;
+  e.from = state_;
+  e.to = state_;
+  e.reason = cause.reason;
+  e.joint = static_cast<std::int16_t>(cause.joint);
+  e.accepted = accepted ? 1 : 0;
+  e.value = cause.value;
+  e.limit = cause.limit;
+  events_.push(e);  // reported to the requester, but not the state's reason
+}
+
+Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState& s) const {
+  if (status == BusStatus::kTimeout) return {Reason::kBusTimeout};
+  if (status == BusStatus::kError) return {Reason::kBusError};
+  for (int j = 0; j < n_; ++j) {
+    const JointLimits& l = limits_[j];
+    if (!std::isfinite(s.q[j]) || !std::isfinite(s.dq[j]) || !std::isfinite(s.tau[j]))
+      return {Reason::kNonFiniteMeasurement, j, s.q[j], 0.0};
+    if (missed_replies_[j] > params_.max_missed_replies)
+      return {Reason::kMissedReplies, j, double(missed_replies_[j]), double(params_.max_missed_replies)};
+    if (s.drive_error[j] != 0) return {Reason::kDriveFault, j, double(s.drive_error[j]), 0.0};
+    if (s.temperature_c[j] > params_.temperature_limit_c)
+      return {Reason::kOverTemperature, j, s.temperature_c[j], params_.temperature_limit_c};
+    if (s.q[j] > l.q_max) return {Reason::kHardPositionLimit, j, s.q[j], l.q_max};
+    if (s.q[j] < l.q_min) return {Reason::kHardPositionLimit, j, s.q[j], l.q_min};
+  }
+  return {};
+}
+
+void SafetySupervisor::check_measurements(BusStatus status, const JointState& s, const JointVector& tau_previous) {
+  // Missed replies are counted in every state so that enable sees them too.
+  for (int j = 0; j < n_; ++j) missed_replies_[j] = s.fresh[j] ? 0 : missed_replies_[j] + 1;
+
+  const bool latched = state_ == SupervisorState::kFault || state_ == SupervisorState::kEstop;
+  if (!latched) {
+    Cause cause = find_persistent_cause(status, s);
+    if (!cause) {
+      for (int j = 0; j < n_ && !cause; ++j) {
+        if (!s.fresh[j] || !have_last_q_) continue;
+        const double step = std::abs(s.q[j] - q_last_[j]);
+        if (step > params_.encoder_jump_rad) cause = {Reason::kEncoderJump, j, step, params_.encoder_jump_rad};
+        // A bit-identical position while the drive pushes hard: the encoder stopped updating.
+        const bool pushing = torque_on() && std::abs(tau_previous[j]) > params_.frozen_torque_nm;
+        frozen_cycles_[j] = (pushing && s.q[j] == q_last_[j]) ? frozen_cycles_[j] + 1 : 0;
+        if (frozen_cycles_[j] >= params_.frozen_encoder_cycles)
+          cause = {Reason::kEncoderFrozen, j, double(frozen_cycles_[j]), double(params_.frozen_encoder_cycles)};
+      }
+    }
+    if (cause) {
+      transition(SupervisorState::kFault, cause);
+    } else if (state_ == SupervisorState::kEnabling || state_ == SupervisorState::kActive ||
+               state_ == SupervisorState::kHold) {
+      for (int j = 0; j < n_; ++j) {
+        const double limit = params_.overspeed_factor * limits_[j].velocity;
+        if (std::abs(s.dq[j]) > limit) {
+          transition(SupervisorState::kDamping, {Reason::kOverspeed, j, s.dq[j], limit});
+          break;
+        }
+      }
+    }
+  }
+  for (int j = 0; j < n_; ++j) {
+    if (s.fresh[j] && std::isfinite(s.q[j])) q_last_[j] = s.q[j];
+  }
+  have_last_q_ = true;
+}
+
+void SafetySupervisor::handle_request(const Request& r, BusStatus status, const JointState& s) {
+  const Cause not_allowed{Reason::kRequestNotAllowedInState, -1, double(static_cast<int>(state_)), 0.0};
+  switch (r.kind) {
+    case RequestKind::kEstop:
+      if (state_ != SupervisorState::kEstop) return transition(SupervisorState::kEstop, {Reason::kEstopRequested}, r.id);
+      return acknowledge({Reason::kEstopRequested}, r.id, true);
+    case RequestKind::kEnable: {
+      if ((state_ == SupervisorState::kEnabling || state_ == SupervisorState::kActive) && !shutdown_)
+        return acknowledge({Reason::kEnableRequested}, r.id, true);  // already enabled
+      if (state_ != SupervisorState::kDisabled || shutdown_) return acknowledge(not_allowed, r.id, false);
+      if (Cause cause = find_persistent_cause(status, s)) return acknowledge(cause, r.id, false);
+      transition(SupervisorState::kEnabling, {Reason::kEnableRequested}, r.id);
+      return;
+    }
+    case RequestKind::kDisable:
+      if (state_ == SupervisorState::kEnabling || state_ == SupervisorState::kActive ||
+          state_ == SupervisorState::kHold)
+        return transition(SupervisorState::kDamping, {Reason::kDisableRequested}, r.id);
+      if (state_ == SupervisorState::kDisabled || state_ == SupervisorState::kDamping)
+        return acknowledge({Reason::kDisableRequested}, r.id, true);  // already stopping or stopped
+      return acknowledge(not_allowed, r.id, false);
+    case RequestKind::kReset: {
+      if (state_ != SupervisorState::kFault && state_ != SupervisorState::kEstop) return acknowledge(not_allowed, r.id, false);
+      if (Cause cause = find_persistent_cause(status, s)) return acknowledge(cause, r.id, false);
+      have_last_q_ = false;  // the position may have changed legitimately while latched
+      transition(SupervisorState::kDisabled, {Reason::kResetRequested}, r.id);
+      return;
+    }
+  }
+}
+
+void SafetySupervisor::request_shutdown() {
+  if (shutdown_) return;
+  shutdown_ = true;
+  if (state_ == SupervisorState::kEnabling || state_ == SupervisorState::kActive || state_ == SupervisorState::kHold)
+    transition(SupervisorState::kDamping, {Reason::kShutdown});
+}
+
+void SafetySupervisor::on_setpoint_applied(double t_written, double ttl) {
+  if (ttl > 0.0) {
+    setpoint_alive_until_ = t_written + ttl;
+    watchdog_armed_ = true;
+  } else {
+    watchdog_armed_ = false;
+  }
+  if (state_ == SupervisorState::kHold) {
+    transition(SupervisorState::kActive, {Reason::kSetpointResumed});
+    if (ttl > 0.0) {
+      setpoint_alive_until_ = t_written + ttl;
+      watchdog_armed_ = true;
+    }
+  }
+}
+
+void SafetySupervisor::update_timers(const JointState& s, const JointVector& hold_position) {
+  switch (state_) {
+    case SupervisorState::kEnabling:
+      if (time_in_state() >= params_.enable_ramp_s - kTimeEpsilon)
+        transition(SupervisorState::kActive, {Reason::kEnableRampComplete});
+      break;
+    case SupervisorState::kActive:
+      if (watchdog_armed_ && t_ > setpoint_alive_until_ + kTimeEpsilon) {
+        transition(SupervisorState::kHold, {Reason::kWatchdogExpired, -1, t_, setpoint_alive_until_});
+      }
+      break;
+    case SupervisorState::kHold: {
+      if (time_in_state() >= params_.hold_timeout_s - kTimeEpsilon) {
+        transition(SupervisorState::kDamping, {Reason::kHoldTimeout, -1, time_in_state(), params_.hold_timeout_s});
+        break;
+      }
+      for (int j = 0; j < n_; ++j) {
+        const double deviation = std::abs(s.q[j] - hold_position[j]);
+        if (deviation > params_.hold_window_rad) {
+          transition(SupervisorState::kDamping, {Reason::kHoldWindowLeft, j, deviation, params_.hold_window_rad});
+          break;
+        }
+      }
+      break;
+    }
+    case SupervisorState::kDamping:
+      if (time_in_state() >= params_.damping_time_s - kTimeEpsilon)
+        transition(SupervisorState::kDisabled, {Reason::kDampingComplete});
+      break;
+    default:
+      break;
+  }
+}
+
+double SafetySupervisor::shape_torque(int j, double tau, double q, double tau_previous) const {
+  const JointLimits& l = limits_[j];
+  // SLP / SDI: past a soft limit, outward torque is refused and the wall pushes back,
+  // reaching the full torque limit at the hard limit.
+  const double margin_max = std::max(l.q_max - l.q_soft_max, 1e-9);
+  const double margin_min = std::max(l.q_soft_min - l.q_min, 1e-9);
+  if (q > l.q_soft_max) tau = std::min(tau, -l.torque * std::min(1.0, (q - l.q_soft_max) / margin_max));
+  if (q < l.q_soft_min) tau = std::max(tau, l.torque * std::min(1.0, (l.q_soft_min - q) / margin_min));
+  // SLT: magnitude, then rate relative to last cycle's command.
+  tau = std::clamp(tau, -l.torque, l.torque);
+  const double step = l.torque_rate * period_s_;
+  return std::clamp(tau, tau_previous - step, tau_previous + step);
+}
+
+void SafetySupervisor::fault_non_finite_command(int joint, double value) {
+  if (state_ != SupervisorState::kFault) transition(SupervisorState::kFault, {Reason::kNonFiniteCommand, joint, value, 0.0});
+}
+
+}  // namespace humanoid_rt

@@ -1,0 +1,776 @@
+"""Robot configuration: load, validate and dump the robot YAML.
+
+A robot YAML describes the control loop, the safety thresholds, the buses and
+every actuated joint.  Validation is strict because the values end up in the
+real-time core, where a typo becomes a torque: unknown keys, wrong types,
+non-finite numbers and out-of-range values are all rejected, and every problem
+in a file is reported at once rather than one per run.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+__all__ = [
+    "BUS_TYPES",
+    "LOOP_RATES_HZ",
+    "MAX_JOINTS",
+    "BusConfig",
+    "ConfigError",
+    "ConfigIssue",
+    "JointConfig",
+    "JointLimits",
+    "LoopConfig",
+    "MockActuatorConfig",
+    "RobotConfig",
+    "SafetyConfig",
+    "bundled_robots",
+    "dump_config",
+    "load_config",
+]
+
+BUS_TYPES = ("mock",)
+LOOP_RATES_HZ = (250, 500, 1000, 2000, 4000)
+COMMAND_MODES = ("torque", "drive_impedance")
+# Fixed joint capacity of the C++ core: its buffers are sized at compile time.
+MAX_JOINTS = 64
+
+_BUNDLED_DIR = Path(__file__).resolve().parent / "robots"
+_BUNDLED_FILE = "robot.yaml"
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    rate_hz: int = 1000
+    priority: int = 80  # SCHED_FIFO priority of the real-time thread
+    cpu: int | None = None  # CPU the real-time thread is pinned to; None: not pinned
+    lock_memory: bool = True
+    telemetry_decimation: int = 1  # one telemetry sample every N cycles
+
+    @property
+    def period_s(self) -> float:
+        return 1.0 / self.rate_hz
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    watchdog_ttl_s: float = 0.1
+    hold_timeout_s: float = 0.5
+    hold_window_rad: float = 0.15
+    damping_time_s: float = 1.0
+    enable_ramp_s: float = 0.5
+    max_missed_replies: int = 3
+    encoder_jump_rad: float = 0.2
+    frozen_encoder_cycles: int = 200
+    frozen_torque_nm: float = 5.0
+    overspeed_factor: float = 1.2
+    estop_category: int = 0  # IEC 60204-1 stop category
+    temperature_limit_c: float = 90.0  # a drive reporting more is a FAULT
+
+
+@dataclass(frozen=True)
+class BusConfig:
+    name: str
+    type: str
+    params: dict[str, Any]  # the keys specific to `type`, defaults filled in
+
+
+@dataclass(frozen=True)
+class MockActuatorConfig:
+    inertia: float = 0.2  # reflected inertia, kg m^2
+    viscous: float = 0.2  # N m s / rad
+    coulomb: float = 0.5  # N m
+
+
+@dataclass(frozen=True)
+class JointLimits:
+    q_min: float  # rad, hard limits
+    q_max: float
+    soft_margin: float  # rad, the soft wall sits this far inside the hard limits
+    velocity: float  # rad/s
+    torque: float  # N m
+    torque_rate: float  # N m / s
+
+    @property
+    def q_soft_min(self) -> float:
+        return self.q_min + self.soft_margin
+
+    @property
+    def q_soft_max(self) -> float:
+        return self.q_max - self.soft_margin
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    name: str
+    bus: str
+    device_id: int
+    gear: float  # q_motor = direction * gear * q_joint + offset_rad
+    direction: int
+    offset_rad: float
+    limits: JointLimits
+    kp: float
+    kd: float
+    mock: MockActuatorConfig
+    # "torque": the loop closes the impedance law and sends torque;
+    # "drive_impedance": the drive closes it from (q, dq, kp, kd, tau_ff) (MIT style).
+    command_mode: str = "torque"
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    name: str
+    # Where the config came from (None for a dict); not part of its value.
+    source_path: Path | None = field(compare=False)
+    urdf_path: Path
+    loop: LoopConfig
+    safety: SafetyConfig
+    buses: tuple[BusConfig, ...]
+    joints: tuple[JointConfig, ...]
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return tuple(joint.name for joint in self.joints)
+
+    @property
+    def n_joints(self) -> int:
+        return len(self.joints)
+
+    def joint_array(self, attr_path: str) -> np.ndarray:
+        """One float64 entry per joint, e.g. ``joint_array("limits.torque")``."""
+        get = operator.attrgetter(attr_path)
+        return np.array([get(joint) for joint in self.joints], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    source: str
+    field: str  # dotted path, e.g. "joints[3].limits.velocity_rad_s"
+    problem: str
+    allowed: str
+    got: Any
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.problem}; allowed: {self.allowed} (got {self.got!r})"
+
+
+class ConfigError(ValueError):
+    """One or more problems in a robot config; `errors` lists all of them."""
+
+    def __init__(self, errors: list[ConfigIssue]):
+        if not errors:
+            raise ValueError("ConfigError needs at least one issue")
+        super().__init__("\n".join(str(issue) for issue in errors))
+        self.errors = tuple(errors)
+        first = errors[0]
+        self.source = first.source
+        self.field = first.field
+        self.problem = first.problem
+        self.allowed = first.allowed
+        self.got = first.got
+
+
+# --- value parsers: each returns the clean value or raises _Invalid ---------
+
+
+class _Invalid(Exception):
+    def __init__(self, problem: str, allowed: str):
+        super().__init__(problem)
+        self.problem = problem
+        self.allowed = allowed
+
+
+_Parser = Callable[[Any], Any]
+
+
+def _allowing(allowed: str) -> Callable[[_Parser], _Parser]:
+    """Attach the `allowed` text to a parser, for the "missing required key" message."""
+
+    def attach(parse: _Parser) -> _Parser:
+        parse.allowed = allowed
+        return parse
+
+    return attach
+
+
+def _is_integer(raw: Any) -> bool:
+    # bool is an int subclass in Python, but `true` is never a count or an id.
+    return isinstance(raw, int) and not isinstance(raw, bool)
+
+
+def _integer(minimum: int | None = None, maximum: int | None = None) -> _Parser:
+    if minimum is not None and maximum is not None:
+        allowed = f"an integer in {minimum}..{maximum}"
+    elif minimum is not None:
+        allowed = f"an integer >= {minimum}"
+    else:
+        allowed = "an integer"
+
+    @_allowing(allowed)
+    def parse(raw: Any) -> int:
+        if not _is_integer(raw):
+            raise _Invalid("not an integer", allowed)
+        if (minimum is not None and raw < minimum) or (maximum is not None and raw > maximum):
+            raise _Invalid("out of range", allowed)
+        return raw
+
+    return parse
+
+
+def _finite(raw: Any, allowed: str) -> float:
+    if not (_is_integer(raw) or isinstance(raw, float)):
+        raise _Invalid("not a number", allowed)
+    if not math.isfinite(raw):
+        raise _Invalid("not finite", allowed)
+    return float(raw)
+
+
+def _number(above: float | None = None, at_least: float | None = None) -> _Parser:
+    if above is not None:
+        allowed = f"a finite number > {above:g}"
+    elif at_least is not None:
+        allowed = f"a finite number >= {at_least:g}"
+    else:
+        allowed = "a finite number"
+
+    @_allowing(allowed)
+    def parse(raw: Any) -> float:
+        value = _finite(raw, allowed)
+        if (above is not None and not value > above) or (at_least is not None and not value >= at_least):
+            raise _Invalid("out of range", allowed)
+        return value
+
+    return parse
+
+
+def _one_of(*options: Any) -> _Parser:
+    allowed = "one of " + ", ".join(str(option) for option in options)
+
+    @_allowing(allowed)
+    def parse(raw: Any) -> Any:
+        # Compare types too: 1.0 == 1 and True == 1 in Python, but neither is a valid choice of 1.
+        if not any(type(raw) is type(option) and raw == option for option in options):
+            raise _Invalid("not an allowed value", allowed)
+        return raw
+
+    return parse
+
+
+@_allowing("true or false")
+def _boolean(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise _Invalid("not a boolean", "true or false")
+    return raw
+
+
+@_allowing("a non-empty string")
+def _text(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise _Invalid("not a non-empty string", "a non-empty string")
+    return raw
+
+
+def _optional(parse: _Parser, allowed: str) -> _Parser:
+    @_allowing(allowed)
+    def parse_optional(raw: Any) -> Any:
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except _Invalid as invalid:
+            raise _Invalid(invalid.problem, allowed) from None
+
+    return parse_optional
+
+
+_POSITION_RANGE_ALLOWED = "[min, max] with finite numbers and min < max"
+
+
+@_allowing(_POSITION_RANGE_ALLOWED)
+def _position_range(raw: Any) -> tuple[float, float]:
+    allowed = _POSITION_RANGE_ALLOWED
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise _Invalid("not a list of two numbers", allowed)
+    q_min, q_max = (_finite(bound, allowed) for bound in raw)
+    if not q_min < q_max:
+        raise _Invalid("min is not below max", allowed)
+    return q_min, q_max
+
+
+# --- key tables: YAML key -> (parser, default) -------------------------------
+
+_REQUIRED = object()  # default of a key that must be present
+_INVALID = object()  # stands for a value that failed validation and was reported
+
+_LOOP_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "rate_hz": (_one_of(*LOOP_RATES_HZ), LoopConfig.rate_hz),
+    "priority": (_integer(1, 99), LoopConfig.priority),
+    "cpu": (_optional(_integer(0), "null or an integer >= 0"), LoopConfig.cpu),
+    "lock_memory": (_boolean, LoopConfig.lock_memory),
+    "telemetry_decimation": (_integer(1), LoopConfig.telemetry_decimation),
+}
+
+_SAFETY_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "watchdog_ttl_s": (_number(above=0), SafetyConfig.watchdog_ttl_s),
+    "hold_timeout_s": (_number(above=0), SafetyConfig.hold_timeout_s),
+    "hold_window_rad": (_number(above=0), SafetyConfig.hold_window_rad),
+    "damping_time_s": (_number(above=0), SafetyConfig.damping_time_s),
+    "enable_ramp_s": (_number(at_least=0), SafetyConfig.enable_ramp_s),
+    "max_missed_replies": (_integer(0), SafetyConfig.max_missed_replies),
+    "encoder_jump_rad": (_number(above=0), SafetyConfig.encoder_jump_rad),
+    "frozen_encoder_cycles": (_integer(2), SafetyConfig.frozen_encoder_cycles),
+    "frozen_torque_nm": (_number(above=0), SafetyConfig.frozen_torque_nm),
+    "overspeed_factor": (_number(at_least=1), SafetyConfig.overspeed_factor),
+    "estop_category": (_one_of(0, 1), SafetyConfig.estop_category),
+    "temperature_limit_c": (_number(above=0), SafetyConfig.temperature_limit_c),
+}
+
+_BUS_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "name": (_text, _REQUIRED),
+    "type": (_one_of(*BUS_TYPES), _REQUIRED),
+}
+
+_BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
+    "mock": {
+        "latency_cycles": (_integer(0, 100), 1),
+        "position_noise_rad": (_number(at_least=0), 0.0),
+        # Seeds a uint64 random generator in the core.
+        "seed": (_integer(0, 2**64 - 1), 0),
+    },
+}
+
+
+@dataclass(frozen=True)
+class _Nested:
+    """Marks a key whose value is a mapping or list validated by its own table."""
+
+    allowed: str
+
+
+_DEFAULT_SOFT_MARGIN_RAD = 0.05
+_DEFAULT_TORQUE_RATE_NM_S = 20000.0
+_LIMIT_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "position_rad": (_position_range, _REQUIRED),
+    "soft_margin_rad": (_number(at_least=0), _DEFAULT_SOFT_MARGIN_RAD),
+    "velocity_rad_s": (_number(above=0), _REQUIRED),
+    "torque_nm": (_number(above=0), _REQUIRED),
+    "torque_rate_nm_s": (_number(above=0), _DEFAULT_TORQUE_RATE_NM_S),
+}
+
+_GAIN_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "kp": (_number(at_least=0), _REQUIRED),
+    "kd": (_number(at_least=0), _REQUIRED),
+}
+
+_MOCK_ACTUATOR_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "inertia_kgm2": (_number(above=0), MockActuatorConfig.inertia),
+    "viscous_nm_s_rad": (_number(at_least=0), MockActuatorConfig.viscous),
+    "coulomb_nm": (_number(at_least=0), MockActuatorConfig.coulomb),
+}
+
+_JOINT_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
+    "name": (_text, _REQUIRED),
+    "bus": (_text, _REQUIRED),
+    "device_id": (_integer(0, 65535), _REQUIRED),
+    "gear": (_number(above=0), 1.0),
+    "direction": (_one_of(1, -1), 1),
+    "offset_rad": (_number(), 0.0),
+    "limits": (_Nested("a mapping with keys: " + ", ".join(_LIMIT_KEYS)), _REQUIRED),
+    "gains": (_Nested("a mapping with keys: kp, kd"), _REQUIRED),
+    "mock": (_Nested("a mapping with keys: " + ", ".join(_MOCK_ACTUATOR_KEYS)), {}),
+    "command_mode": (_one_of(*COMMAND_MODES), "torque"),
+}
+
+_TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
+    "name": (_text, _REQUIRED),
+    "model": (_Nested("a mapping with keys: urdf"), _REQUIRED),
+    "loop": (_Nested("a mapping with keys: " + ", ".join(_LOOP_KEYS)), {}),
+    "safety": (_Nested("a mapping with keys: " + ", ".join(_SAFETY_KEYS)), {}),
+    "buses": (_Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), _REQUIRED),
+    "joints": (_Nested(f"a list of 1..{MAX_JOINTS} joint mappings"), _REQUIRED),
+}
+
+
+# --- YAML reading ------------------------------------------------------------
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys and reads `1e-5` as a float.
+
+    PyYAML follows YAML 1.1, where `1e-5` (no dot) is a string and a repeated
+    key silently overwrites the first one; both would otherwise surface as a
+    confusing type error or a silently ignored value.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+_FILE_FIELD = "<file>"
+_ROOT_FIELD = "<root>"
+
+
+def bundled_robots() -> tuple[str, ...]:
+    """Names of the robot configs shipped with humanoid_rt."""
+    return tuple(sorted(path.parent.name for path in _BUNDLED_DIR.glob(f"*/{_BUNDLED_FILE}")))
+
+
+def _resolve_source(path_or_name: str | Path) -> Path:
+    text = str(path_or_name)
+    if isinstance(path_or_name, str) and text in bundled_robots():
+        return _BUNDLED_DIR / text / _BUNDLED_FILE
+    path = Path(path_or_name).expanduser()
+    if not path.is_file():
+        raise ConfigError([
+            ConfigIssue(
+                text,
+                _FILE_FIELD,
+                "no such file",
+                "a path to a robot YAML file or a bundled robot name: " + ", ".join(bundled_robots()),
+                text,
+            )
+        ])
+    return path.resolve()
+
+
+def _read_yaml(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        lines = text.splitlines()
+        line_text = lines[mark.line] if mark and mark.line < len(lines) else ""
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError([
+            ConfigIssue(str(path), _FILE_FIELD, f"YAML error at {where}: {error.problem}", "valid YAML", line_text)
+        ]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([ConfigIssue(str(path), _FILE_FIELD, f"YAML error: {error}", "valid YAML", None)]) from None
+
+
+# --- validation --------------------------------------------------------------
+
+
+class _Validator:
+    """Walks the raw document, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.issues: list[ConfigIssue] = []
+
+    def report(self, field_path: str, problem: str, allowed: str, got: Any) -> None:
+        self.issues.append(ConfigIssue(self.source, field_path, problem, allowed, got))
+
+    def mapping(self, raw: Any, field_path: str, keys: Mapping[str, Any], extra_keys: tuple[str, ...] = ()) -> dict | None:
+        """Check that `raw` is a mapping whose keys all come from `keys` or `extra_keys`."""
+        known = tuple(keys) + extra_keys
+        if not isinstance(raw, dict):
+            self.report(field_path, "not a mapping", "a mapping with keys: " + ", ".join(known), raw)
+            return None
+        for key in raw:
+            if key not in known:
+                self.report(_join(field_path, str(key)), f"unknown key {key!r}", "keys " + ", ".join(known), key)
+        return raw
+
+    def values(self, raw: Any, field_path: str, keys: Mapping[str, tuple[Any, Any]], extra_keys: tuple[str, ...] = ()) -> dict:
+        """Parse every key of `keys` from mapping `raw`; failed values become _INVALID."""
+        checked = self.mapping(raw, field_path, keys, extra_keys)
+        parsed: dict[str, Any] = {}
+        for key, (parse, default) in keys.items():
+            key_path = _join(field_path, key)
+            if checked is None:
+                parsed[key] = _INVALID
+            elif key not in checked:
+                if default is _REQUIRED:
+                    self.report(key_path, "missing required key", parse.allowed, None)
+                    parsed[key] = _INVALID
+                else:
+                    parsed[key] = default
+            elif isinstance(parse, _Nested):
+                parsed[key] = checked[key]
+            else:
+                parsed[key] = self.value(checked[key], key_path, parse)
+        return parsed
+
+    def value(self, raw: Any, field_path: str, parse: _Parser) -> Any:
+        try:
+            return parse(raw)
+        except _Invalid as invalid:
+            self.report(field_path, invalid.problem, invalid.allowed, raw)
+            return _INVALID
+
+    def section(self, raw: Any, field_path: str, keys: Mapping[str, tuple[_Parser, Any]], config_type: type):
+        """A section whose keys are exactly the fields of `config_type`."""
+        parsed = self.values(raw, field_path, keys)
+        return None if _INVALID in parsed.values() else config_type(**parsed)
+
+    def items(self, raw: Any, field_path: str, what: str, maximum: int) -> list:
+        allowed = f"a list of 1..{maximum} {what} mappings"
+        if not isinstance(raw, list):
+            self.report(field_path, "not a list", allowed, raw)
+            return []
+        if not raw:
+            self.report(field_path, f"no {what}s", allowed, raw)
+        elif len(raw) > maximum:
+            self.report(field_path, f"too many {what}s ({len(raw)})", allowed, len(raw))
+        return raw
+
+
+def _join(field_path: str, key: str) -> str:
+    return f"{field_path}.{key}" if field_path else key
+
+
+def _parse_buses(check: _Validator, raw: Any) -> list[BusConfig]:
+    buses: list[BusConfig] = []
+    first_index_of: dict[str, int] = {}
+    all_param_keys = tuple(dict.fromkeys(key for table in _BUS_PARAM_KEYS.values() for key in table))
+    for index, raw_bus in enumerate(check.items(raw, "buses", "bus", maximum=MAX_JOINTS)):
+        path = f"buses[{index}]"
+        if not isinstance(raw_bus, dict):
+            check.report(path, "not a mapping", "a mapping with keys: name, type, and the keys of its type", raw_bus)
+            continue
+        bus_type = raw_bus.get("type")
+        param_keys = _BUS_PARAM_KEYS.get(bus_type) if isinstance(bus_type, str) else None
+        if param_keys is None:
+            # Type is wrong or missing: report it, and only flag keys no bus type knows.
+            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=all_param_keys)
+            params = _INVALID
+        else:
+            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=tuple(param_keys))
+            params = {
+                key: (check.value(raw_bus[key], f"{path}.{key}", parse) if key in raw_bus else default)
+                for key, (parse, default) in param_keys.items()
+            }
+        name = common["name"]
+        if name is not _INVALID:
+            if name in first_index_of:
+                check.report(
+                    f"{path}.name", "duplicate bus name",
+                    f"a name not already used (buses[{first_index_of[name]}] is {name!r})", name,
+                )
+            else:
+                first_index_of[name] = index
+        if _INVALID not in common.values() and params is not _INVALID and _INVALID not in params.values():
+            buses.append(BusConfig(name=name, type=common["type"], params=params))
+    return buses
+
+
+def _parse_joint(check: _Validator, raw: Any, path: str) -> dict[str, Any]:
+    top = check.values(raw, path, _JOINT_KEYS)
+    limits = gains = mock = None
+    if top["limits"] is not _INVALID:
+        parsed = check.values(top["limits"], f"{path}.limits", _LIMIT_KEYS)
+        limits = _joint_limits(check, parsed, f"{path}.limits")
+    if top["gains"] is not _INVALID:
+        parsed = check.values(top["gains"], f"{path}.gains", _GAIN_KEYS)
+        gains = None if _INVALID in parsed.values() else parsed
+    if top["mock"] is not _INVALID:
+        parsed = check.values(top["mock"], f"{path}.mock", _MOCK_ACTUATOR_KEYS)
+        if _INVALID not in parsed.values():
+            mock = MockActuatorConfig(parsed["inertia_kgm2"], parsed["viscous_nm_s_rad"], parsed["coulomb_nm"])
+    top.update(limits=limits, gains=gains, mock=mock)
+    return top
+
+
+def _joint_limits(check: _Validator, parsed: dict[str, Any], path: str) -> JointLimits | None:
+    position, margin = parsed["position_rad"], parsed["soft_margin_rad"]
+    if position is not _INVALID and margin is not _INVALID:
+        half_span = (position[1] - position[0]) / 2.0
+        if not margin < half_span:
+            check.report(
+                f"{path}.soft_margin_rad", "leaves no soft range between the hard limits",
+                f"a finite number >= 0 and < (max - min) / 2 = {half_span:g}", margin,
+            )
+            return None
+    if _INVALID in parsed.values():
+        return None
+    return JointLimits(
+        q_min=position[0],
+        q_max=position[1],
+        soft_margin=margin,
+        velocity=parsed["velocity_rad_s"],
+        torque=parsed["torque_nm"],
+        torque_rate=parsed["torque_rate_nm_s"],
+    )
+
+
+def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_valid: bool) -> list[JointConfig]:
+    joints: list[JointConfig] = []
+    known_buses = [bus.name for bus in buses]
+    first_index_of: dict[str, int] = {}
+    device_owner: dict[tuple[str, int], int] = {}
+    for index, raw_joint in enumerate(check.items(raw, "joints", "joint", maximum=MAX_JOINTS)):
+        path = f"joints[{index}]"
+        parsed = _parse_joint(check, raw_joint, path)
+        name, bus, device_id = parsed["name"], parsed["bus"], parsed["device_id"]
+        if name is not _INVALID:
+            if name in first_index_of:
+                check.report(
+                    f"{path}.name", "duplicate joint name",
+                    f"a name not already used (joints[{first_index_of[name]}] is {name!r})", name,
+                )
+                parsed["name"] = _INVALID
+            else:
+                first_index_of[name] = index
+        # If the bus list itself is broken, every joint would report its bus: say it once, at buses.
+        if bus is not _INVALID and bus_list_valid and bus not in known_buses:
+            check.report(f"{path}.bus", "unknown bus", "one of " + ", ".join(known_buses), bus)
+            parsed["bus"] = bus = _INVALID
+        if bus is not _INVALID and device_id is not _INVALID:
+            owner = device_owner.setdefault((bus, device_id), index)
+            if owner != index:
+                check.report(
+                    f"{path}.device_id", f"device_id already used on bus {bus!r} by joints[{owner}]",
+                    f"a device_id unique on bus {bus!r}", device_id,
+                )
+                parsed["device_id"] = _INVALID
+        if _INVALID in parsed.values() or None in (parsed["limits"], parsed["gains"], parsed["mock"]):
+            continue
+        joints.append(
+            JointConfig(
+                name=parsed["name"],
+                bus=parsed["bus"],
+                device_id=parsed["device_id"],
+                gear=parsed["gear"],
+                direction=parsed["direction"],
+                offset_rad=parsed["offset_rad"],
+                limits=parsed["limits"],
+                kp=parsed["gains"]["kp"],
+                kd=parsed["gains"]["kd"],
+                mock=parsed["mock"],
+                command_mode=parsed["command_mode"],
+            )
+        )
+    return joints
+
+
+def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path | None) -> RobotConfig | None:
+    if not isinstance(raw, dict):
+        check.report(_ROOT_FIELD, "not a mapping", "a mapping with keys: " + ", ".join(_TOP_KEYS), raw)
+        return None
+    top = check.values(raw, "", _TOP_KEYS)
+
+    urdf_path = None
+    if top["model"] is not _INVALID:
+        model = check.values(top["model"], "model", {"urdf": (_text, _REQUIRED)})
+        if model["urdf"] is not _INVALID:
+            candidate = (base_dir / model["urdf"]).resolve()
+            if candidate.is_file():
+                urdf_path = candidate
+            else:
+                check.report(
+                    "model.urdf", f"file not found: {candidate}",
+                    "a path to a URDF file, relative to the config file", model["urdf"],
+                )
+
+    loop = check.section(top["loop"], "loop", _LOOP_KEYS, LoopConfig)
+    safety = check.section(top["safety"], "safety", _SAFETY_KEYS, SafetyConfig)
+
+    buses: list[BusConfig] = []
+    bus_list_valid = False
+    if top["buses"] is not _INVALID:
+        issues_before = len(check.issues)
+        buses = _parse_buses(check, top["buses"])
+        bus_list_valid = len(check.issues) == issues_before
+
+    joints: list[JointConfig] = []
+    if top["joints"] is not _INVALID:
+        joints = _parse_joints(check, top["joints"], buses, bus_list_valid)
+
+    if check.issues:
+        return None
+    return RobotConfig(
+        name=top["name"],
+        source_path=source_path,
+        urdf_path=urdf_path,
+        loop=loop,
+        safety=safety,
+        buses=tuple(buses),
+        joints=tuple(joints),
+    )
+
+
+def load_config(path_or_name: str | Path | Mapping[str, Any]) -> RobotConfig:
+    """Load and validate a robot config.
+
+    `path_or_name` is a path to a YAML file, the name of a bundled robot (see
+    `bundled_robots()`), or an already parsed mapping; relative paths inside a
+    mapping resolve against the current directory.  Raises ConfigError listing
+    every problem found.
+    """
+    if isinstance(path_or_name, Mapping):
+        source_path, raw, base_dir, source = None, dict(path_or_name), Path.cwd(), "<dict>"
+    else:
+        source_path = _resolve_source(path_or_name)
+        raw = _read_yaml(source_path)
+        base_dir, source = source_path.parent, str(source_path)
+    check = _Validator(source)
+    config = _parse_robot(check, raw, base_dir, source_path)
+    if check.issues:
+        raise ConfigError(check.issues)
+    return config
+
+
+def dump_config(config: RobotConfig) -> dict[str, Any]:
+    """The plain-data form of `config`, with every default written out.
+
+    `load_config(dump_config(config)) == config`; the URDF path is absolute so
+    the result loads from any directory.
+    """
+    return {
+        "name": config.name,
+        "model": {"urdf": str(config.urdf_path)},
+        "loop": {f.name: getattr(config.loop, f.name) for f in fields(LoopConfig)},
+        "safety": {f.name: getattr(config.safety, f.name) for f in fields(SafetyConfig)},
+        "buses": [{"name": bus.name, "type": bus.type, **bus.params} for bus in config.buses],
+        "joints": [
+            {
+                "name": joint.name,
+                "bus": joint.bus,
+                "device_id": joint.device_id,
+                "gear": joint.gear,
+                "direction": joint.direction,
+                "offset_rad": joint.offset_rad,
+                "limits": {
+                    "position_rad": [joint.limits.q_min, joint.limits.q_max],
+                    "soft_margin_rad": joint.limits.soft_margin,
+                    "velocity_rad_s": joint.limits.velocity,
+                    "torque_nm": joint.limits.torque,
+                    "torque_rate_nm_s": joint.limits.torque_rate,
+                },
+                "gains": {"kp": joint.kp, "kd": joint.kd},
+                "command_mode": joint.command_mode,
+                "mock": {
+                    "inertia_kgm2": joint.mock.inertia,
+                    "viscous_nm_s_rad": joint.mock.viscous,
+                    "coulomb_nm": joint.mock.coulomb,
+                },
+            }
+            for joint in config.joints
+        ],
+    }
