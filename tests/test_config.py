@@ -22,7 +22,10 @@ from humanoid_rt.config import (
     load_config,
 )
 
-BUNDLED_DIR = Path(__file__).resolve().parents[1] / "src" / "humanoid_rt" / "robots" / "generic_humanoid"
+import humanoid_rt.config as config_module
+
+# The installed package's copy (what load_config("generic_humanoid") reads), not the source tree's.
+BUNDLED_DIR = Path(config_module.__file__).resolve().parent / "robots" / "generic_humanoid"
 BUNDLED_YAML = BUNDLED_DIR / "robot.yaml"
 BUNDLED_URDF = BUNDLED_DIR / "generic_humanoid.urdf"
 
@@ -254,9 +257,9 @@ BAD_CONFIGS = [
     ("unknown top key", lambda r: set_path(r, "colour", "red"), "colour", "name, model, loop, safety, buses, joints"),
     ("rate not allowed", lambda r: set_path(r, "loop.rate_hz", 999), "loop.rate_hz", "250, 500, 1000, 2000, 4000"),
     ("rate as float", lambda r: set_path(r, "loop.rate_hz", 1000.0), "loop.rate_hz", "250, 500, 1000, 2000, 4000"),
-    ("priority zero", lambda r: set_path(r, "loop.priority", 0), "loop.priority", "an integer in 1..99"),
-    ("priority 100", lambda r: set_path(r, "loop.priority", 100), "loop.priority", "an integer in 1..99"),
-    ("bool for int", lambda r: set_path(r, "loop.priority", True), "loop.priority", "an integer in 1..99"),
+    ("priority negative", lambda r: set_path(r, "loop.priority", -1), "loop.priority", "an integer in 0..99"),
+    ("priority 100", lambda r: set_path(r, "loop.priority", 100), "loop.priority", "an integer in 0..99"),
+    ("bool for int", lambda r: set_path(r, "loop.priority", True), "loop.priority", "an integer in 0..99"),
     ("negative cpu", lambda r: set_path(r, "loop.cpu", -1), "loop.cpu", "null or an integer >= 0"),
     ("lock_memory string", lambda r: set_path(r, "loop.lock_memory", "yes"), "loop.lock_memory", "true or false"),
     ("decimation zero", lambda r: set_path(r, "loop.telemetry_decimation", 0), "loop.telemetry_decimation", ">= 1"),
@@ -364,7 +367,7 @@ def test_all_errors_are_collected():
 def test_error_is_a_value_error_with_the_documented_message():
     raw = minimal_config()
     raw["loop"] = {"priority": 120}
-    with pytest.raises(ValueError, match=r"^<dict>: loop\.priority: out of range; allowed: an integer in 1\.\.99 \(got 120\)$"):
+    with pytest.raises(ValueError, match=r"^<dict>: loop\.priority: out of range; allowed: an integer in 0\.\.99 \(got 120\)$"):
         load_config(raw)
 
 

@@ -249,6 +249,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   const std::size_t pending = requests_.pop_into(pending_requests_, std::size(pending_requests_));
   for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
+  setpoint_buffer_.read(setpoint_);
   if (supervisor_.state() == SupervisorState::kEnabling && previous_state_ != SupervisorState::kEnabling) {
     // Enable starts from the measured position at rest: nothing jumps.
     for (int j = 0; j < n_; ++j) {
@@ -256,25 +257,22 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       dq_ref_[j] = 0.0;
     }
     interpolator_.reset(n_, t, q_ref_);
-    t_enabled_ = t;
-    setpoint_applied_ = setpoint_.sequence;
+    setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
   }
 
-  // 3. The newest setpoint, if the supervisor takes setpoints now and it was written after enable.
-  setpoint_buffer_.read(setpoint_);
-  if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_ &&
-      setpoint_.t_written >= t_enabled_ - kTimeEpsilon) {
+  // 3. The newest setpoint, if it is new and the supervisor takes setpoints now.
+  if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_) {
     interpolator_.set_target(t, q_ref_, dq_ref_, setpoint_);
     setpoint_applied_ = setpoint_.sequence;
     supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
   }
 
   // 4. Time-driven transitions, then HOLD's entry action.
-  supervisor_.update_timers(joint_state_, hold_position_);
+  // HOLD's standstill window is monitored around the reference, which decelerates (SS2) and then rests (SOS).
+  supervisor_.update_timers(joint_state_, q_ref_);
   const SupervisorState state = supervisor_.state();
   if (state == SupervisorState::kHold && previous_state_ != SupervisorState::kHold) {
     interpolator_.settle_from(t, q_ref_, dq_ref_, kHoldSettleS);
-    hold_position_ = interpolator_.target();
   }
   previous_state_ = state;
 

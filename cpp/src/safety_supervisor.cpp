@@ -262,7 +262,7 @@ void SafetySupervisor::on_setpoint_applied(double t_written, double ttl) {
   }
 }
 
-void SafetySupervisor::update_timers(const JointState& s, const JointVector& hold_position) {
+void SafetySupervisor::update_timers(const JointState& s, const JointVector& hold_reference) {
   switch (state_) {
     case SupervisorState::kEnabling:
       if (time_in_state() >= params_.enable_ramp_s - kTimeEpsilon)
@@ -279,7 +279,7 @@ void SafetySupervisor::update_timers(const JointState& s, const JointVector& hol
         break;
       }
       for (int j = 0; j < n_; ++j) {
-        const double deviation = std::abs(s.q[j] - hold_position[j]);
+        const double deviation = std::abs(s.q[j] - hold_reference[j]);
         if (deviation > params_.hold_window_rad) {
           transition(SupervisorState::kDamping, {Reason::kHoldWindowLeft, j, deviation, params_.hold_window_rad});
           break;

@@ -313,7 +313,7 @@ _INVALID = object()  # stands for a value that failed validation and was reporte
 
 _LOOP_KEYS: dict[str, tuple[_Parser, Any]] = {
     "rate_hz": (_one_of(*LOOP_RATES_HZ), LoopConfig.rate_hz),
-    "priority": (_integer(1, 99), LoopConfig.priority),
+    "priority": (_integer(0, 99), LoopConfig.priority),  # 0 = no SCHED_FIFO (SCHED_OTHER)
     "cpu": (_optional(_integer(0), "null or an integer >= 0"), LoopConfig.cpu),
     "lock_memory": (_boolean, LoopConfig.lock_memory),
     "telemetry_decimation": (_integer(1), LoopConfig.telemetry_decimation),

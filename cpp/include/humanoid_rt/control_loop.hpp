@@ -138,11 +138,9 @@ class ControlLoop {
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
   JointGains gains_{};
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
-  JointVector hold_position_{};
   SupervisorState previous_state_ = SupervisorState::kDisabled;
   std::uint64_t cycle_ = 0;
   double t_ = 0.0;
-  double t_enabled_ = 0.0;                      // setpoints written before this are stale on enable
   Request pending_requests_[16]{};
   TelemetrySample sample_{};
   StateSnapshot snapshot_{};

@@ -9,8 +9,8 @@
 // In the drive-safety vocabulary of IEC 61800-5-2:
 //   STO        DISABLED, FAULT, ESTOP (category 0): zero torque, drive torque disabled
 //   SS1        DAMPING (tau = -kd dq) for damping_time, then DISABLED; ESTOP category 1
-//   SS2 + SOS  HOLD: the reference decelerates to rest and is held; leaving the
-//              window around it -> DAMPING
+//   SS2 + SOS  HOLD: the reference decelerates to rest and is held; the joint
+//              leaving the window around the reference -> DAMPING
 //   SLS        measured |dq| > overspeed_factor * velocity limit -> DAMPING; the
 //              reference itself never moves faster than the velocity limit
 //   SLT        |tau| <= torque limit; |dtau/dt| <= torque-rate limit, every cycle
@@ -143,7 +143,8 @@ class SafetySupervisor {
   // A setpoint was applied; keeps the watchdog alive until t_written + ttl (ttl 0: forever).
   void on_setpoint_applied(double t_written, double ttl);
   // Time-driven transitions: enable ramp, watchdog, hold timeout and window, damping.
-  void update_timers(const JointState& state, const JointVector& hold_position);
+  // In HOLD, |q - hold_reference| > hold_window_rad for any joint -> DAMPING.
+  void update_timers(const JointState& state, const JointVector& hold_reference);
   // Shapes joint j's torque (SLP/SDI walls, SLT clamp and rate). torque_on() must be true.
   double shape_torque(int j, double tau, double q, double tau_previous) const;
   void fault_non_finite_command(int joint, double value);

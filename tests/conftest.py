@@ -1,0 +1,112 @@
+"""Shared fixtures: small robots on the mock bus, run in stepped mode (exact, no sleeping)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from humanoid_rt import Robot
+
+# A three-joint arm-like robot whose numbers are easy to reason about in tests.
+SMALL_ROBOT = {
+    "name": "test_arm",
+    "model": {"urdf": "__URDF__"},
+    "loop": {"rate_hz": 1000, "priority": 0, "lock_memory": False},
+    "safety": {
+        "watchdog_ttl_s": 0.1,
+        "hold_timeout_s": 0.5,
+        "hold_window_rad": 0.15,
+        "damping_time_s": 0.2,
+        "enable_ramp_s": 0.1,
+        "max_missed_replies": 3,
+        "encoder_jump_rad": 0.2,
+        "frozen_encoder_cycles": 50,
+        "frozen_torque_nm": 2.0,
+        "overspeed_factor": 1.2,
+        "estop_category": 0,
+        "temperature_limit_c": 90.0,
+    },
+    "buses": [{"name": "arm", "type": "mock", "latency_cycles": 0, "position_noise_rad": 0.0, "seed": 7}],
+    "joints": [
+        {
+            "name": f"j{i}",
+            "bus": "arm",
+            "device_id": i + 1,
+            "limits": {
+                "position_rad": [-1.0, 1.0],
+                "soft_margin_rad": 0.1,
+                "velocity_rad_s": 5.0,
+                "torque_nm": 40.0,
+                "torque_rate_nm_s": 20000.0,
+            },
+            "gains": {"kp": 100.0, "kd": 4.0},
+            "mock": {"inertia_kgm2": 0.05, "viscous_nm_s_rad": 0.05, "coulomb_nm": 0.1},
+        }
+        for i in range(3)
+    ],
+}
+
+
+def small_robot_config(urdf_path, **overrides) -> dict:
+    """The SMALL_ROBOT dict with `section=dict(...)` merged in (joints: a dict applied to every joint)."""
+    config = copy.deepcopy(SMALL_ROBOT)
+    config["model"]["urdf"] = str(urdf_path)
+    for section, values in overrides.items():
+        if section == "joints":
+            for joint in config["joints"]:
+                for key, value in values.items():
+                    if isinstance(value, dict):
+                        joint.setdefault(key, {}).update(value)
+                    else:
+                        joint[key] = value
+        elif isinstance(values, dict):
+            config[section].update(values)
+        else:
+            config[section] = values
+    return config
+
+
+@pytest.fixture
+def urdf_path(tmp_path):
+    path = tmp_path / "arm.urdf"
+    path.write_text('<robot name="test_arm"><link name="base"/></robot>\n')
+    return path
+
+
+@pytest.fixture
+def make_robot(urdf_path):
+    robots = []
+
+    def factory(**overrides) -> Robot:
+        robot = Robot(small_robot_config(urdf_path, **overrides))
+        robots.append(robot)
+        return robot
+
+    yield factory
+    for robot in robots:
+        robot.close()
+
+
+@pytest.fixture
+def small_robot(make_robot) -> Robot:
+    return make_robot()
+
+
+def enable_active(robot: Robot) -> None:
+    """Enable in stepped mode and step through the ramp to ACTIVE."""
+    robot.enable()
+    ramp_cycles = int(round(robot.config.safety.enable_ramp_s * robot.rate_hz))
+    robot.step(ramp_cycles + 1)
+    assert robot.state().supervisor_state == "ACTIVE"
+
+
+def accepted_transitions(robot: Robot) -> list[tuple[str, str, str, int]]:
+    """(from, to, reason, cycle) of every transition so far."""
+    return [(e["from_state"], e["to_state"], e["reason"], e["cycle"]) for e in robot.events()
+            if e["accepted"] and e["from_state"] != e["to_state"]]
+
+
+def zeros(robot: Robot) -> np.ndarray:
+    return np.zeros(robot.n_joints)
