@@ -262,7 +262,9 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
 
   // 3. The newest setpoint, if it is new and the supervisor takes setpoints now.
   if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_) {
-    interpolator_.set_target(t, q_ref_, dq_ref_, setpoint_);
+    // q_ref_/dq_ref_ are last cycle's reference: the new segment starts there and then, so this
+    // cycle already advances along it (starting at t would stall the reference for one cycle).
+    interpolator_.set_target(t - period_s_, q_ref_, dq_ref_, setpoint_);
     setpoint_applied_ = setpoint_.sequence;
     supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
   }
@@ -272,7 +274,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   supervisor_.update_timers(joint_state_, q_ref_);
   const SupervisorState state = supervisor_.state();
   if (state == SupervisorState::kHold && previous_state_ != SupervisorState::kHold) {
-    interpolator_.settle_from(t, q_ref_, dq_ref_, kHoldSettleS);
+    interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, kHoldSettleS);
   }
   previous_state_ = state;
 

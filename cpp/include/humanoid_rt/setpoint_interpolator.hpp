@@ -12,8 +12,11 @@
 // Position and velocity are therefore continuous across updates: a target
 // arriving mid-motion bends the path but never stops it. The end velocity v1
 // is the target's own velocity when given, else the stream's finite
-// difference (q1 - q_prev) / (t1 - t_prev) when the previous target is recent,
-// else zero. If no new target arrives by t1 and v1 != 0, a settling segment
+// difference (q1 - q_prev) / (t1 - t_prev) when the previous target is part of
+// the same stream (target times advancing with arrival times), else zero.
+// Streams should stamp each target at least 1.5 intervals ahead (interval plus
+// jitter): a target arriving after the previous one's time finds the reference
+// already settling, and the path dips. If no new target arrives by t1 and v1 != 0, a settling segment
 // of the same duration brings the reference from (p1, v1) to rest at p1; then
 // the reference holds p1 exactly.
 #pragma once
@@ -50,8 +53,12 @@ class SetpointInterpolator {
   // Start a segment from (q_now, v_now) at t_now toward the target.
   void set_target(double t_now, const JointVector& q_now, const JointVector& v_now, const JointSetpoint& target) {
     const double t1 = std::max(target.t_target, t_now + kMinSegmentS);
+    // The previous target belongs to the same stream when target times advance about as fast as
+    // the targets arrive (within half an interval); an isolated target says nothing about velocity.
     const double gap = target.t_target - previous_target_t_;
-    const bool estimate_velocity = !target.has_velocity && has_previous_target_ && gap > 1e-6 && gap <= kMaxStreamGapS;
+    const double arrival_gap = t_now - previous_arrival_t_;
+    const bool estimate_velocity = !target.has_velocity && has_previous_target_ && gap > 1e-6 &&
+                                   gap <= kMaxStreamGapS && std::abs(gap - arrival_gap) <= 0.5 * gap;
     for (int j = 0; j < n_; ++j) {
       if (target.has_velocity)
         v1_[j] = target.dq[j];
@@ -68,6 +75,7 @@ class SetpointInterpolator {
     settling_ = false;
     previous_target_q_ = target.q;
     previous_target_t_ = target.t_target;
+    previous_arrival_t_ = t_now;
     has_previous_target_ = true;
   }
 
@@ -119,6 +127,7 @@ class SetpointInterpolator {
   JointVector p0_{}, v0_{}, p1_{}, v1_{};
   JointVector previous_target_q_{};
   double previous_target_t_ = 0.0;
+  double previous_arrival_t_ = 0.0;
   bool has_previous_target_ = false;
   bool settling_ = false;
 };
