@@ -197,7 +197,9 @@ def test_signal_unwinds_with_block_to_disabled_and_zero_torque(tmp_path, signum)
     assert len(interrupted) == 1, (output, stderr)
     # The with block unwound (close() ran) before the finally printed.
     tail = after_ready[after_ready.index(interrupted[0]) + 1:]
-    assert tail[:4] == ["closed True", "running False", "final_state DISABLED", tail[3]], (output, stderr)
-    assert tail[3].startswith("max_abs_tau_command ")
-    assert float(tail[3].split()[1]) == 0.0, tail[3]
-    assert tail[-1] == "exited"
+    assert len(tail) == 5, (output, stderr)
+    assert tail[:3] == ["closed True", "running False", "final_state DISABLED"], (output, stderr)
+    label, value = tail[3].split()
+    assert label == "max_abs_tau_command"
+    assert float(value) == 0.0, tail[3]
+    assert tail[4] == "exited"

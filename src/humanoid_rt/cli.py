@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,27 @@ def _rate(text: str) -> int:
     return value
 
 
+def _cpu(text: str) -> int:
+    count = os.cpu_count() or 1
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < count:
+        raise argparse.ArgumentTypeError(f"allowed: a CPU number 0..{count - 1} (got {text!r})")
+    return value
+
+
+def _priority(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 99:
+        raise argparse.ArgumentTypeError(f"allowed: a SCHED_FIFO priority 1..99 (got {text!r})")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="humanoid-rt",
@@ -46,8 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=_rate, default=1000, help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
     demo.add_argument("--bus", default="mock", choices=("mock",), help="bus to run on (default mock)")
     demo.add_argument("--robot", default="generic_humanoid", help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())})")
-    demo.add_argument("--priority", type=int, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
-    demo.add_argument("--cpu", type=int, default=None, help="CPU to pin the loop thread to (default: the config's)")
+    demo.add_argument("--priority", type=_priority, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
+    demo.add_argument("--cpu", type=_cpu, default=None, help="CPU to pin the loop thread to (default: the config's)")
     demo.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
 
     check = commands.add_parser(
@@ -72,9 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "demo":
-        if args.priority is not None and not 1 <= args.priority <= 99:
-            print(f"humanoid-rt demo: --priority: allowed 1..99 (got {args.priority})", file=sys.stderr)
-            return 2
         try:
             from .demo import run_demo
 

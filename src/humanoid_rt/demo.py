@@ -31,7 +31,10 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         if setup["notes"]:
             echo(f"real-time set-up: {setup['notes'].strip()}")
         robot.enable()
-        motion = SquatAndWave(robot.joint_names, duration_s=max(seconds - 1.0, 1.0))
+        # The whole run lasts `seconds`: enable ramp, motion, then the controlled stop (SS1).
+        safety = robot.config.safety
+        motion = SquatAndWave(robot.joint_names,
+                              duration_s=max(seconds - safety.enable_ramp_s - safety.damping_time_s, 1.0))
         period = 1.0 / STREAM_RATE_HZ
         t_start = robot.now()
         tracking_sq, tracking_max, samples = 0.0, 0.0, 0

@@ -1,0 +1,78 @@
+"""The lock-free primitives under real threads: TripleBuffer and SpscRing, driven by the
+C++ self-tests in humanoid_rt._core.testing (a producer and a consumer thread, GIL released).
+
+Each record is a pair (i, ~i): a torn read shows as b != ~a, a reordering as a value that
+goes backwards. Behaviour only; how fast it runs is not asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from humanoid_rt._core import testing
+
+
+# ---------------------------------------------------------------- triple buffer
+
+
+def test_triple_buffer_never_tears_or_goes_backwards():
+    iterations = 2_000_000
+    result = testing.stress_triple_buffer(iterations)
+    assert result["torn"] == 0, result
+    assert result["backwards"] == 0, result
+    assert result["last"] == iterations, result  # the consumer sees the final value
+    assert 1 <= result["distinct"] <= iterations, result
+
+
+@pytest.mark.parametrize("iterations", [1, 2, 3])
+def test_triple_buffer_delivers_the_final_value_of_short_runs(iterations):
+    result = testing.stress_triple_buffer(iterations)
+    assert result["last"] == iterations
+    assert result["torn"] == 0 and result["backwards"] == 0
+    assert 1 <= result["distinct"] <= iterations
+
+
+# ------------------------------------------------------------------- SPSC ring
+
+
+def _check_ring(result: dict, iterations: int) -> None:
+    assert result["accepted"] + result["overflows"] == iterations, result
+    assert result["received"] == result["accepted"], result  # every accepted record arrives once
+    assert result["out_of_order"] == 0, result
+    assert result["torn"] == 0, result
+
+
+def test_small_ring_under_pressure():
+    # 64 slots and a million pushes: overflows are expected (a slow reader costs data,
+    # never blocks the producer) and must be counted exactly.
+    iterations = 1_000_000
+    result = testing.stress_spsc_ring(iterations, 64)
+    _check_ring(result, iterations)
+    assert result["accepted"] >= 64  # at least a ring's worth got through
+
+
+def test_big_ring():
+    # Whether the consumer keeps up is up to the scheduler, so overflows are not asserted.
+    iterations = 100_000
+    _check_ring(testing.stress_spsc_ring(iterations, 2**16), iterations)
+
+
+def test_ring_that_holds_everything_never_overflows():
+    iterations = 100_000
+    result = testing.stress_spsc_ring(iterations, 2**17)
+    _check_ring(result, iterations)
+    assert result["overflows"] == 0, result
+    assert result["received"] == iterations
+
+
+def test_ring_capacity_is_rounded_up_to_a_power_of_two():
+    # 100 slots become 128: a 128-record run always fits, whatever the consumer does.
+    result = testing.stress_spsc_ring(128, 100)
+    _check_ring(result, 128)
+    assert result["overflows"] == 0, result
+
+
+@pytest.mark.parametrize("capacity", [0, 1])
+def test_ring_rejects_capacity_below_two(capacity):
+    with pytest.raises(ValueError, match="capacity"):
+        testing.stress_spsc_ring(10, capacity)
