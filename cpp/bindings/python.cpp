@@ -14,7 +14,7 @@
 #include "humanoid_rt/control_loop.hpp"
 #include "humanoid_rt/joint_impedance.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
-#include "humanoid_rt/mock_bus.hpp"
+#include "mock/mock_bus.hpp"
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
 
@@ -156,6 +156,11 @@ PYBIND11_MODULE(_core, m) {
       .value("DAMPING", SupervisorState::kDamping)
       .value("FAULT", SupervisorState::kFault)
       .value("ESTOP", SupervisorState::kEstop);
+  py::enum_<Reason> reason(m, "Reason", "Why a supervisor transition happened (the codes in telemetry).");
+  for (int code = 0; code < 64; ++code) {
+    const auto r = static_cast<Reason>(code);
+    if (std::string(to_string(r)) != "unknown") reason.value(to_string(r), r);
+  }
   py::enum_<CommandMode>(m, "CommandMode")
       .value("TORQUE", CommandMode::kTorque)
       .value("DRIVE_IMPEDANCE", CommandMode::kDriveImpedance);
@@ -262,6 +267,7 @@ PYBIND11_MODULE(_core, m) {
                r = loop.start();
              }
              py::dict d;
+             d["cpu_dma_latency_zero"] = r.cpu_dma_latency_zero;
              d["sched_fifo"] = r.sched_fifo;
              d["priority"] = r.priority;
              d["cpu_pinned"] = r.cpu_pinned;

@@ -53,6 +53,7 @@ ControlLoop::~ControlLoop() {
     stop_flag_.store(true);
     if (thread_.joinable()) thread_.join();
   }
+  release_cpu_dma_latency(cpu_dma_latency_fd_);
 }
 
 void ControlLoop::add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& joint_indices) {
@@ -166,6 +167,7 @@ RealtimeSetupReport ControlLoop::start() {
   stop_flag_.store(false);
   supervisor_.clear_shutdown();
   std::string memory_note;
+  cpu_dma_latency_fd_ = hold_cpu_dma_latency_zero(memory_note);
   const bool locked = options_.lock_memory && lock_process_memory(memory_note);
   if (!options_.lock_memory) memory_note = "memory locking disabled by configuration. ";
 
@@ -179,6 +181,7 @@ RealtimeSetupReport ControlLoop::start() {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   RealtimeSetupReport report = report_future.get();
   report.memory_locked = locked;
+  report.cpu_dma_latency_zero = cpu_dma_latency_fd_ >= 0;
   report.notes = memory_note + report.notes;
   return report;
 }
@@ -187,6 +190,8 @@ void ControlLoop::stop() {
   if (running_.load()) {
     stop_flag_.store(true);
     if (thread_.joinable()) thread_.join();
+    release_cpu_dma_latency(cpu_dma_latency_fd_);
+    cpu_dma_latency_fd_ = -1;
     return;
   }
   if (!configured_) return;

@@ -1,12 +1,15 @@
 #include "humanoid_rt/realtime_thread.hpp"
 
 #include <pthread.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace humanoid_rt {
@@ -21,6 +24,26 @@ __attribute__((noinline)) void prefault_stack() {
   asm volatile("" : : "r"(buffer) : "memory");  // keep the writes: the point is the page faults
 }
 }  // namespace
+
+int hold_cpu_dma_latency_zero(std::string& note) {
+  const int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    note += "cannot open /dev/cpu_dma_latency (" + std::string(std::strerror(errno)) +
+            "): deep CPU idle states may add wakeup latency. ";
+    return -1;
+  }
+  const std::int32_t zero = 0;
+  if (write(fd, &zero, sizeof(zero)) != static_cast<ssize_t>(sizeof(zero))) {
+    note += "writing /dev/cpu_dma_latency failed (" + std::string(std::strerror(errno)) + "). ";
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void release_cpu_dma_latency(int fd) {
+  if (fd >= 0) close(fd);
+}
 
 bool lock_process_memory(std::string& note) {
   if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0) return true;

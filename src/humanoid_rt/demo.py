@@ -97,6 +97,7 @@ def format_report(r: dict) -> str:
         f"tracking error   rms {r['tracking_error_rad']['rms']} rad  max {r['tracking_error_rad']['max']} rad (ACTIVE)",
         f"scheduling       {'SCHED_FIFO ' + str(rt['priority']) if rt['sched_fifo'] else 'SCHED_OTHER'}, "
         f"memory {'locked' if rt['memory_locked'] else 'NOT locked'}, "
+        f"cpu_dma_latency {'held at 0' if rt['cpu_dma_latency_zero'] else 'NOT held'}, "
         f"{'CPU ' + str(rt['cpu']) if rt['cpu_pinned'] else 'not pinned'}",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]

@@ -34,6 +34,8 @@ DEFAULT_TARGET_DURATION_S = 0.1
 
 #: Supervisor state name -> the code used in telemetry arrays.
 STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
+#: Telemetry reason code -> reason name (as in events and RobotState.reason).
+REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
 
 
 class SafetyRefused(RuntimeError):
@@ -108,6 +110,7 @@ class Robot:
     """
 
     STATE_CODES = STATE_CODES
+    REASON_NAMES = REASON_NAMES
 
     def __init__(
         self,

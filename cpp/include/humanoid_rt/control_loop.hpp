@@ -164,6 +164,7 @@ class ControlLoop {
   LatencyHistogram wakeup_latency_;             // written by the loop thread
   LatencyHistogram compute_time_;               // written by the loop thread
   std::thread thread_;                          // owned by the thread calling start()/stop()
+  int cpu_dma_latency_fd_ = -1;                 // owned by the thread calling start()/stop()
 };
 
 }  // namespace humanoid_rt

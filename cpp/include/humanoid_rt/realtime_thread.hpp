@@ -7,6 +7,7 @@
 namespace humanoid_rt {
 
 struct RealtimeSetupReport {
+  bool cpu_dma_latency_zero = false;  // deep CPU idle states held off while the loop runs
   bool sched_fifo = false;
   int priority = 0;
   bool cpu_pinned = false;
@@ -14,6 +15,12 @@ struct RealtimeSetupReport {
   bool memory_locked = false;
   std::string notes;  // what could not be done and why, one sentence per item
 };
+
+// Writes 0 to /dev/cpu_dma_latency and keeps the file open (the PM QoS request lasts
+// while it is open): CPUs stay out of idle states whose exit latency would delay
+// the loop's wakeups, as cyclictest does. Returns the fd to close later, or -1.
+int hold_cpu_dma_latency_zero(std::string& note);
+void release_cpu_dma_latency(int fd);
 
 // Locks current and future pages (MCL_CURRENT | MCL_FUTURE). Called from a non-RT thread before the loop starts.
 bool lock_process_memory(std::string& note);

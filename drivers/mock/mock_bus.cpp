@@ -1,4 +1,4 @@
-#include "humanoid_rt/mock_bus.hpp"
+#include "mock_bus.hpp"
 
 #include <algorithm>
 #include <cmath>
