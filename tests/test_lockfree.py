@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from humanoid_rt import _core
 from humanoid_rt._core import testing
 
 
@@ -76,3 +77,29 @@ def test_ring_capacity_is_rounded_up_to_a_power_of_two():
 def test_ring_rejects_capacity_below_two(capacity):
     with pytest.raises(ValueError, match="capacity"):
         testing.stress_spsc_ring(10, capacity)
+
+
+def test_the_allocation_monitor_counts_allocations_on_realtime_threads():
+    before = _core.testing.realtime_allocations()
+    _core.testing.allocate_while_realtime(5)
+    assert _core.testing.realtime_allocations() - before == 10  # a vector object and its buffer, 5 times
+
+
+def test_the_loop_never_allocates(make_robot):
+    import numpy as np
+
+    robot = make_robot()
+    before = robot.statistics()["realtime_allocations"]
+    robot.enable()
+    for k in range(50):  # enable, stream, HOLD, faults, reset, e-stop: every path of the cycle
+        robot.set_joint_targets(np.full(3, 0.01 * k), ttl=0.05)
+        robot.step(20)
+    robot.step(700)
+    robot.mock_bus(0).set_drive_error(0, 3)
+    robot.step(5)
+    robot.mock_bus(0).clear_faults()
+    robot.reset()
+    robot.estop()
+    robot.step(5)
+    robot.drain_telemetry()
+    assert robot.statistics()["realtime_allocations"] == before

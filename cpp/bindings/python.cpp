@@ -11,6 +11,7 @@
 #include <atomic>
 #include <thread>
 
+#include "humanoid_rt/allocation_monitor.hpp"
 #include "humanoid_rt/control_loop.hpp"
 #include "humanoid_rt/joint_impedance.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
@@ -411,6 +412,7 @@ PYBIND11_MODULE(_core, m) {
              d["telemetry_overflows"] = s.telemetry_overflows;
              d["event_overflows"] = s.event_overflows;
              d["bus_errors"] = s.bus_errors;
+             d["realtime_allocations"] = s.realtime_allocations;
              d["wakeup_latency"] = histogram_to_dict(loop.wakeup_latency());
              d["compute_time"] = histogram_to_dict(loop.compute_time());
              return d;
@@ -451,4 +453,12 @@ PYBIND11_MODULE(_core, m) {
   py::module_ testing = m.def_submodule("testing", "Concurrency self-tests of the lock-free primitives.");
   testing.def("stress_triple_buffer", &stress_triple_buffer, py::arg("iterations"));
   testing.def("stress_spsc_ring", &stress_spsc_ring, py::arg("iterations"), py::arg("capacity"));
+  testing.def(
+      "allocate_while_realtime",
+      [](int count) {
+        RealtimeScope realtime;
+        for (int i = 0; i < count; ++i) delete new std::vector<double>(8);  // two allocations each
+      },
+      py::arg("count"), "Allocates on a thread marked real-time: proves the allocation monitor counts.");
+  testing.def("realtime_allocations", &realtime_allocations);
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "humanoid_rt/allocation_monitor.hpp"
 #include "humanoid_rt/joint_impedance.hpp"
 
 namespace humanoid_rt {
@@ -138,6 +139,7 @@ LoopStatistics ControlLoop::statistics() const {
   s.telemetry_overflows = telemetry_.overflows();
   s.event_overflows = const_cast<SafetySupervisor&>(supervisor_).events().overflows();
   s.bus_errors = bus_errors_.load();
+  s.realtime_allocations = realtime_allocations();
   return s;
 }
 
@@ -158,6 +160,7 @@ bool ControlLoop::safe_to_exit() const {
 void ControlLoop::step(int cycles) {
   if (running_.load()) throw std::logic_error("step() while the real-time loop runs");
   if (!configured_) throw std::logic_error("step() before configure()");
+  RealtimeScope realtime;  // the same discipline as the RT thread: allocations are counted
   for (int i = 0; i < cycles; ++i) cycle(static_cast<double>(cycle_) * period_s_, 0);
 }
 
@@ -210,6 +213,7 @@ void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>* ready) {
   long long next = monotonic_now_ns() + period_ns_;
   epoch_ns_.store(next - static_cast<long long>(std::llround(static_cast<double>(cycle_) * period_s_ * 1e9)));
   ready->set_value(report);  // `ready` must not be touched after this: start() returns
+  RealtimeScope realtime;
 
   std::uint32_t last_compute_ns = 0;
   for (;;) {

@@ -78,6 +78,7 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         "realtime": setup,
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
+        "realtime_allocations": stats["realtime_allocations"],
     }
     echo(format_report(report))
     if json_path is not None:
@@ -99,6 +100,7 @@ def format_report(r: dict) -> str:
         f"memory {'locked' if rt['memory_locked'] else 'NOT locked'}, "
         f"cpu_dma_latency {'held at 0' if rt['cpu_dma_latency_zero'] else 'NOT held'}, "
         f"{'CPU ' + str(rt['cpu']) if rt['cpu_pinned'] else 'not pinned'}",
+        f"RT discipline    {r['realtime_allocations']} heap allocations on the loop thread",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]
     return "\n".join(lines)

@@ -67,6 +67,7 @@ struct LoopStatistics {
   std::uint64_t telemetry_overflows = 0;
   std::uint64_t event_overflows = 0;
   std::uint64_t bus_errors = 0;      // read/write calls that returned non-OK
+  std::uint64_t realtime_allocations = 0;  // heap allocations on loop threads, process-wide; must stay 0
 };
 
 class ControlLoop {
