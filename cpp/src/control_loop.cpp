@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 #include "humanoid_rt/allocation_monitor.hpp"
 #include "humanoid_rt/joint_impedance.hpp"
@@ -64,6 +65,12 @@ void ControlLoop::add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& join
   buses_.push_back({std::move(bus), joint_indices});
 }
 
+void ControlLoop::set_whole_body(std::shared_ptr<WholeBodyImpedance> controller) {
+  if (configured_) throw std::logic_error("set_whole_body() after configure()");
+  if (controller && controller->n_joints() != n_) throw std::invalid_argument("whole-body model joint count differs");
+  whole_body_ = std::move(controller);
+}
+
 void ControlLoop::configure() {
   if (running_.load()) throw std::logic_error("configure() while running");
   std::vector<int> owner(n_, -1);
@@ -114,6 +121,13 @@ std::uint32_t ControlLoop::request(RequestKind kind) {
   }
   if (!requests_.push(Request{id, kind})) throw std::runtime_error("request queue full: the loop is not running");
   return id;
+}
+
+void ControlLoop::write_tasks(TaskSet tasks) {
+  if (!whole_body_) throw std::logic_error("no whole-body model: tasks need a robot model");
+  std::lock_guard<std::mutex> lock(tasks_mutex_);
+  tasks.sequence = ++tasks_sequence_;
+  tasks_buffer_.write(tasks);
 }
 
 StateSnapshot ControlLoop::read_state() {
@@ -312,31 +326,56 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
 
-  // 6. Control law and safety shaping.
+  // 6. Control law: joint impedance (or damping), through the whole-body model when there is one,
+  //    then safety shaping per joint.
   gains_buffer_.read(gains_);
+  tasks_buffer_.read(tasks_);
   const double ramp = supervisor_.enable_ramp();
   const bool damping = supervisor_.damping_only();
+  for (int j = 0; j < n_ && torque_on; ++j) {
+    const double q = joint_state_.q[j], dq = joint_state_.dq[j];
+    if (damping) {
+      tau_joint_[j] = joint_impedance_torque(0.0, limits_[j].damping_kd, q, 0.0, 0.0, q, dq);
+    } else {
+      const double tau_ff = state == SupervisorState::kEnabling ? 0.0 : setpoint_.tau_ff[j];
+      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], ramp * gains_.kd[j], q_ref_[j], dq_ref_[j], tau_ff,
+                                             q, dq);
+    }
+  }
+  if (whole_body_ && torque_on) {
+    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks.
+    static_assert(std::is_trivially_copyable_v<TaskSet>);
+    if (damping) {
+      TaskSet gravity_only = tasks_;
+      for (auto& task : gravity_only.tasks) task.enabled = false;
+      whole_body_->compute(joint_state_.q, joint_state_.dq, tau_joint_, gravity_only, 1.0, tau_whole_body_,
+                           snapshot_.tasks);
+    } else {
+      whole_body_->compute(joint_state_.q, joint_state_.dq, tau_joint_, tasks_, ramp, tau_whole_body_,
+                           snapshot_.tasks);
+    }
+  }
+  const JointVector& tau_total = whole_body_ ? tau_whole_body_ : tau_joint_;
   bool command_ok = true;
   for (int j = 0; j < n_ && torque_on; ++j) {
     const double q = joint_state_.q[j], dq = joint_state_.dq[j];
-    double kp, kd, q_d, dq_d, tau_ff;
-    if (damping) {
-      kp = 0.0, kd = limits_[j].damping_kd, q_d = q, dq_d = 0.0, tau_ff = 0.0;
-    } else {
-      kp = ramp * gains_.kp[j], kd = ramp * gains_.kd[j], q_d = q_ref_[j], dq_d = dq_ref_[j];
-      tau_ff = state == SupervisorState::kEnabling ? 0.0 : setpoint_.tau_ff[j];
-    }
-    const double tau = joint_impedance_torque(kp, kd, q_d, dq_d, tau_ff, q, dq);
+    const double tau = tau_total[j];
     if (!std::isfinite(tau)) {
       supervisor_.fault_non_finite_command(j, tau);
       command_ok = false;
       break;
     }
     const double tau_safe = supervisor_.shape_torque(j, tau, q, tau_previous_[j]);
-    if (joints_[j].mode == CommandMode::kDriveImpedance)
+    if (joints_[j].mode == CommandMode::kDriveImpedance) {
+      // The drive closes the joint law; everything else (gravity, tasks, shaping) rides in tau_ff.
+      const double kp = damping ? 0.0 : ramp * gains_.kp[j];
+      const double kd = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];
+      const double q_d = damping ? q : q_ref_[j], dq_d = damping ? 0.0 : dq_ref_[j];
+      const double tau_ff = (damping || state == SupervisorState::kEnabling) ? 0.0 : setpoint_.tau_ff[j];
       pack_drive_impedance(j, kp, kd, q_d, dq_d, tau_ff, q, dq, tau_safe, command_);
-    else
+    } else {
       pack_torque(j, tau_safe, command_);
+    }
     command_.torque_enabled[j] = 1;
     tau_previous_[j] = tau_safe;
   }

@@ -38,6 +38,7 @@
 #include "humanoid_rt/telemetry.hpp"
 #include "humanoid_rt/transmission.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
+#include "humanoid_rt/whole_body_impedance.hpp"
 
 namespace humanoid_rt {
 
@@ -79,6 +80,8 @@ class ControlLoop {
 
   // --- lifecycle (non-RT, loop not running) ---
   void add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& joint_indices);
+  // Whole-body impedance on a robot model: gravity compensation, Cartesian tasks, null-space posture.
+  void set_whole_body(std::shared_ptr<WholeBodyImpedance> controller);
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -90,6 +93,7 @@ class ControlLoop {
   // --- producers: any non-RT thread ---
   void write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0)
   void write_gains(JointGains gains);
+  void write_tasks(TaskSet tasks);              // needs set_whole_body()
   std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
   void estop() { request(RequestKind::kEstop); }
   double now() const;                           // loop time [s]: simulated in stepped mode
@@ -129,6 +133,7 @@ class ControlLoop {
   };
   std::vector<BusSlot> buses_;                  // fixed before configure()
   bool configured_ = false;
+  std::shared_ptr<WholeBodyImpedance> whole_body_;  // fixed before configure(); compute() on the loop thread
 
   // Loop thread only.
   SafetySupervisor supervisor_;
@@ -138,6 +143,8 @@ class ControlLoop {
   JointSetpoint setpoint_{};                    // latest received copy
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
   JointGains gains_{};
+  TaskSet tasks_{};                             // latest received copy
+  JointVector tau_joint_{}, tau_whole_body_{};
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
   SupervisorState previous_state_ = SupervisorState::kDisabled;
   std::uint64_t cycle_ = 0;
@@ -149,12 +156,14 @@ class ControlLoop {
   // Shared.
   TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
   TripleBuffer<JointGains> gains_buffer_;        // producers (under gains_mutex_) -> loop
+  TripleBuffer<TaskSet> tasks_buffer_;           // producers (under tasks_mutex_) -> loop
   TripleBuffer<StateSnapshot> state_buffer_;     // loop -> readers (under state_mutex_)
   SpscRing<TelemetrySample> telemetry_;          // loop -> one reader (under telemetry_mutex_)
   SpscRing<Request> requests_;                   // producers (under request_mutex_) -> loop
-  std::mutex setpoint_mutex_, gains_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
+  std::mutex setpoint_mutex_, gains_mutex_, tasks_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
   std::uint64_t setpoint_sequence_ = 0;         // under setpoint_mutex_
   std::uint64_t gains_sequence_ = 0;            // under gains_mutex_
+  std::uint64_t tasks_sequence_ = 0;            // under tasks_mutex_
   std::uint32_t request_id_ = 0;                // under request_mutex_
   std::atomic<std::uint32_t> estop_request_{0}; // any thread sets (request id), loop clears: e-stop never waits on the queue
   std::atomic<bool> stop_flag_{false};          // any thread sets, loop reads

@@ -5,6 +5,7 @@
 
 #include "humanoid_rt/safety_supervisor.hpp"
 #include "humanoid_rt/types.hpp"
+#include "humanoid_rt/whole_body_impedance.hpp"
 
 namespace humanoid_rt {
 
@@ -35,6 +36,7 @@ struct StateSnapshot {
   JointVector q_ref{}, dq_ref{}, tau_command{};
   std::array<std::uint16_t, kMaxJoints> drive_error{};
   JointFlags fresh{};
+  std::array<TaskStatus, kMaxTasks> tasks{};  // whole-body task errors (enabled tasks only)
 };
 
 }  // namespace humanoid_rt

@@ -1,0 +1,209 @@
+// Pinocchio lives only in this translation unit: it is the slow one to compile.
+#include "humanoid_rt/whole_body_impedance.hpp"
+
+#include <mutex>
+#include <stdexcept>
+
+#include <pinocchio/algorithm/frames.hpp>
+#include <pinocchio/algorithm/jacobian.hpp>
+#include <pinocchio/algorithm/kinematics.hpp>
+#include <pinocchio/algorithm/rnea.hpp>
+#include <pinocchio/multibody/data.hpp>
+#include <pinocchio/multibody/model.hpp>
+#include <pinocchio/parsers/urdf.hpp>
+#include <pinocchio/spatial/explog.hpp>
+
+namespace humanoid_rt {
+
+namespace {
+// Damping of the task-space pseudo-inverse: keeps N^T bounded near singular poses.
+constexpr double kNullspaceDamping = 1e-3;
+}  // namespace
+
+struct WholeBodyImpedance::Impl {
+  pinocchio::Model model;
+  std::vector<std::string> task_frames;
+  std::vector<pinocchio::FrameIndex> frame_ids;
+  std::vector<int> v_index;  // config joint -> model velocity index
+  std::vector<int> q_index;  // config joint -> model configuration index
+  int n = 0;
+
+  // Loop thread only (sized here, never resized).
+  pinocchio::Data data;
+  Eigen::VectorXd q, dq, tau, tau_posture, twist_rhs;
+  Eigen::MatrixXd J_frame;   // 6 x nv
+  Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
+  Eigen::MatrixXd JJt;       // 6k x 6k
+  Eigen::VectorXd y;         // 6k
+
+  // Analysis (non-RT) data, shared by Python threads.
+  mutable std::mutex analysis_mutex;
+  mutable pinocchio::Data analysis_data;
+
+  Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
+       const std::vector<std::string>& frames)
+      : task_frames(frames) {
+    try {
+      pinocchio::urdf::buildModel(urdf_path, model);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
+    }
+    n = static_cast<int>(joint_names.size());
+    if (n > kMaxJoints) throw std::invalid_argument("too many joints for the core (max 64)");
+    std::vector<bool> used(model.njoints, false);
+    for (const auto& name : joint_names) {
+      if (!model.existJointName(name))
+        throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
+      const auto id = model.getJointId(name);
+      if (model.joints[id].nq() != 1 || model.joints[id].nv() != 1)
+        throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint (revolute or prismatic)");
+      used[id] = true;
+      q_index.push_back(model.joints[id].idx_q());
+      v_index.push_back(model.joints[id].idx_v());
+    }
+    for (pinocchio::JointIndex id = 1; id < static_cast<pinocchio::JointIndex>(model.njoints); ++id)
+      if (!used[id])
+        throw std::invalid_argument("joints: the URDF joint '" + model.names[id] +
+                                    "' moves but is not in the config; list every moving joint");
+    if (static_cast<int>(frames.size()) > kMaxTasks)
+      throw std::invalid_argument("tasks: at most " + std::to_string(kMaxTasks) + " task frames");
+    for (const auto& frame : frames) {
+      if (!model.existFrame(frame)) throw std::invalid_argument("tasks: '" + frame + "' is not a frame of the URDF");
+      frame_ids.push_back(model.getFrameId(frame));
+    }
+    data = pinocchio::Data(model);
+    analysis_data = pinocchio::Data(model);
+    q = Eigen::VectorXd::Zero(model.nq);
+    dq = Eigen::VectorXd::Zero(model.nv);
+    tau = Eigen::VectorXd::Zero(model.nv);
+    tau_posture = Eigen::VectorXd::Zero(model.nv);
+    twist_rhs = Eigen::VectorXd::Zero(6);
+    J_frame = Eigen::MatrixXd::Zero(6, model.nv);
+    J_stack = Eigen::MatrixXd::Zero(6 * kMaxTasks, model.nv);
+    JJt = Eigen::MatrixXd::Zero(6 * kMaxTasks, 6 * kMaxTasks);
+    y = Eigen::VectorXd::Zero(6 * kMaxTasks);
+  }
+
+  Eigen::VectorXd model_q(const std::vector<double>& q_config) const {
+    if (static_cast<int>(q_config.size()) != n)
+      throw std::invalid_argument("q: expected " + std::to_string(n) + " joint positions");
+    Eigen::VectorXd out = pinocchio::neutral(model);
+    for (int j = 0; j < n; ++j) out[q_index[j]] = q_config[j];
+    return out;
+  }
+};
+
+WholeBodyImpedance::WholeBodyImpedance(const std::string& urdf_path, const std::vector<std::string>& joint_names,
+                                       const std::vector<std::string>& task_frames)
+    : impl_(std::make_unique<Impl>(urdf_path, joint_names, task_frames)) {}
+
+WholeBodyImpedance::~WholeBodyImpedance() = default;
+
+int WholeBodyImpedance::n_joints() const { return impl_->n; }
+const std::vector<std::string>& WholeBodyImpedance::task_frames() const { return impl_->task_frames; }
+double WholeBodyImpedance::total_mass() const {
+  double mass = 0.0;
+  for (const auto& inertia : impl_->model.inertias) mass += inertia.mass();
+  return mass;
+}
+
+void WholeBodyImpedance::compute(const JointVector& q, const JointVector& dq, const JointVector& tau_posture,
+                                 const TaskSet& tasks, double scale, JointVector& tau_out,
+                                 std::array<TaskStatus, kMaxTasks>& status) {
+  Impl& m = *impl_;
+  for (int j = 0; j < m.n; ++j) {
+    m.q[m.q_index[j]] = q[j];
+    m.dq[m.v_index[j]] = dq[j];
+    m.tau_posture[m.v_index[j]] = tau_posture[j];
+  }
+  if (tasks.gravity_compensation)
+    m.tau.noalias() = pinocchio::computeGeneralizedGravity(m.model, m.data, m.q);
+  else
+    m.tau.setZero();
+
+  int rows = 0;
+  bool any_task = false;
+  for (std::size_t i = 0; i < m.frame_ids.size(); ++i) any_task = any_task || tasks.tasks[i].enabled;
+  if (any_task) {
+    pinocchio::computeJointJacobians(m.model, m.data, m.q);  // also the joint placements
+    pinocchio::updateFramePlacements(m.model, m.data);
+  }
+  for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
+    const CartesianTask& task = tasks.tasks[i];
+    if (!task.enabled) continue;
+    m.J_frame.setZero();
+    pinocchio::getFrameJacobian(m.model, m.data, m.frame_ids[i], pinocchio::LOCAL_WORLD_ALIGNED, m.J_frame);
+    const pinocchio::SE3& pose = m.data.oMf[m.frame_ids[i]];
+    const Eigen::Vector3d target_position(task.position[0], task.position[1], task.position[2]);
+    const Eigen::Quaterniond target_q(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]);
+    const Eigen::Vector3d position_error = target_position - pose.translation();
+    const Eigen::Vector3d orientation_error =
+        pinocchio::log3(Eigen::Matrix3d(target_q.normalized().toRotationMatrix() * pose.rotation().transpose()));
+    Eigen::Matrix<double, 6, 1> twist;
+    twist.noalias() = m.J_frame * m.dq;
+    Eigen::Matrix<double, 6, 1> wrench;
+    for (int k = 0; k < 3; ++k) {
+      wrench[k] = task.stiffness[k] * position_error[k] - task.damping[k] * twist[k];
+      wrench[3 + k] = task.stiffness[3 + k] * orientation_error[k] - task.damping[3 + k] * twist[3 + k];
+      status[i].position_error[k] = position_error[k];
+      status[i].orientation_error[k] = orientation_error[k];
+    }
+    m.tau.noalias() += m.J_frame.transpose() * wrench;
+    m.J_stack.middleRows(rows, 6) = m.J_frame;
+    rows += 6;
+  }
+
+  m.tau *= scale;
+  if (rows == 0) {
+    m.tau += m.tau_posture;
+  } else {
+    // N^T tau_p = tau_p - J^T (J J^T + lambda^2 I)^-1 J tau_p, on the top `rows` block of preallocated buffers.
+    auto J = m.J_stack.topRows(rows);
+    auto JJt = m.JJt.topLeftCorner(rows, rows);
+    JJt.noalias() = J * J.transpose();
+    JJt.diagonal().array() += kNullspaceDamping * kNullspaceDamping;
+    auto y = m.y.head(rows);
+    y.noalias() = J * m.tau_posture;
+    // In-place Cholesky on the block (no allocation): solve JJt z = y, z stored in y.
+    Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(JJt);
+    llt.solveInPlace(y);
+    m.tau += m.tau_posture;
+    m.tau.noalias() -= J.transpose() * y;
+  }
+  for (int j = 0; j < m.n; ++j) tau_out[j] = m.tau[m.v_index[j]];
+}
+
+std::vector<double> WholeBodyImpedance::gravity(const std::vector<double>& q) const {
+  std::lock_guard<std::mutex> lock(impl_->analysis_mutex);
+  const Eigen::VectorXd g = pinocchio::computeGeneralizedGravity(impl_->model, impl_->analysis_data, impl_->model_q(q));
+  std::vector<double> out(impl_->n);
+  for (int j = 0; j < impl_->n; ++j) out[j] = g[impl_->v_index[j]];
+  return out;
+}
+
+std::array<double, 16> WholeBodyImpedance::frame_pose(const std::vector<double>& q, const std::string& frame) const {
+  std::lock_guard<std::mutex> lock(impl_->analysis_mutex);
+  if (!impl_->model.existFrame(frame)) throw std::invalid_argument("frame: '" + frame + "' is not a frame of the model");
+  const auto id = impl_->model.getFrameId(frame);
+  pinocchio::framesForwardKinematics(impl_->model, impl_->analysis_data, impl_->model_q(q));
+  const Eigen::Matrix4d T = impl_->analysis_data.oMf[id].toHomogeneousMatrix();
+  std::array<double, 16> out{};
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = T(r, c);
+  return out;
+}
+
+std::vector<double> WholeBodyImpedance::frame_jacobian(const std::vector<double>& q, const std::string& frame) const {
+  std::lock_guard<std::mutex> lock(impl_->analysis_mutex);
+  if (!impl_->model.existFrame(frame)) throw std::invalid_argument("frame: '" + frame + "' is not a frame of the model");
+  const auto id = impl_->model.getFrameId(frame);
+  Eigen::MatrixXd J = Eigen::MatrixXd::Zero(6, impl_->model.nv);
+  pinocchio::computeFrameJacobian(impl_->model, impl_->analysis_data, impl_->model_q(q), id,
+                                  pinocchio::LOCAL_WORLD_ALIGNED, J);
+  std::vector<double> out(6 * impl_->n);
+  for (int r = 0; r < 6; ++r)
+    for (int j = 0; j < impl_->n; ++j) out[r * impl_->n + j] = J(r, impl_->v_index[j]);
+  return out;
+}
+
+}  // namespace humanoid_rt

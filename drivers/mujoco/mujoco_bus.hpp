@@ -1,0 +1,86 @@
+// A MuJoCo simulation of the whole robot as a bus: the digital twin.
+//
+// The same runtime that drives hardware drives the physics: read() advances
+// the simulation from the previous read to now under the command in force
+// (period / substeps per mj_step) and reports joint positions, velocities and
+// actuator torques; write() sets the actuators' torques, or evaluates a
+// drive-side impedance command at every physics substep as a drive would.
+// The model arrives as MJCF text generated from the robot's URDF (floor,
+// torque-limited motors, joint damping and armature added; see
+// humanoid_rt/sim/mujoco_model.py), so the twin and the controller's model
+// come from one description.
+//
+// Threading: construction, set_joint() and configure() on a non-RT thread;
+// read()/write() on the loop thread only (mj_step allocates nothing: mjData's
+// arena is sized at mj_makeData). Sensor noise is configured, not injected later.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "humanoid_rt/bus.hpp"
+#include "humanoid_rt/transmission.hpp"
+
+struct mjModel_;
+struct mjData_;
+
+namespace humanoid_rt {
+
+struct MujocoBusOptions {
+  int substeps = 1;                 // physics steps per loop period (timestep = period / substeps)
+  double position_noise_rad = 0.0;  // Gaussian noise on reported positions
+  double velocity_noise_rad_s = 0.0;
+  std::uint64_t seed = 0;
+};
+
+class MujocoBus final : public Bus {
+ public:
+  MujocoBus(std::string name, const std::string& mjcf_xml, const MujocoBusOptions& options);
+  ~MujocoBus() override;
+  MujocoBus(const MujocoBus&) = delete;
+  MujocoBus& operator=(const MujocoBus&) = delete;
+
+  // Configuration time: robot joint index -> the MuJoCo joint and actuator of that name.
+  void set_joint(int joint, const std::string& mujoco_joint, const std::string& actuator,
+                 const JointTransmission& transmission);
+  void set_joint_position(int joint, double q_joint);
+
+  const std::string& name() const override { return name_; }
+  void configure(const std::vector<int>& joint_indices, double period_s) override;
+  void activate() override;
+  BusStatus read(double t, JointState& motor_state) override;
+  BusStatus write(double t, const JointCommand& motor_command) override;
+  void deactivate() override;
+
+  // Simulation state for analysis and viewers: only while the loop is stopped or between step() calls.
+  std::vector<double> qpos() const;
+  double simulation_time() const;
+  double timestep() const;
+  int contact_count() const;
+
+ private:
+  struct JointMap {
+    int qpos_address = -1;
+    int dof_address = -1;
+    int actuator = -1;
+  };
+  void integrate(double dt);
+
+  const std::string name_;
+  const MujocoBusOptions options_;
+  mjModel_* model_ = nullptr;  // non-RT at construction, then read-only
+  mjData_* data_ = nullptr;    // loop thread only after configure()
+  Transmission transmission_;  // configuration time, then read-only
+  std::array<JointMap, kMaxJoints> map_{};
+  std::vector<int> joints_;
+
+  // Loop thread only.
+  JointCommand command_{};  // joint side, in force until the next write()
+  double t_last_ = 0.0;
+  bool started_ = false;
+  std::mt19937_64 rng_;
+  std::normal_distribution<double> noise_{0.0, 1.0};
+};
+
+}  // namespace humanoid_rt
