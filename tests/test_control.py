@@ -64,8 +64,11 @@ def test_gains_change_while_running(small_robot):
     assert row["tau_command"][2] == pytest.approx(300.0 * (row["q_ref"][2] - row["q"][2]) + 8.0 * (row["dq_ref"][2] - row["dq"][2]))
     with pytest.raises(ValueError, match=r"kp\[1\].*finite"):
         robot.set_gains(kp=[1.0, np.nan, 1.0])
-    with pytest.raises(ValueError, match=r"kp and kd must be >= 0"):
+    with pytest.raises(ValueError, match=r"kd\[1\] \(j1\): must be >= 0 \(got -1.0\)"):
         robot.set_gains(kd=[1.0, -1.0, 1.0])
+    # Changing one gain keeps the other as last written (live tuning is not lost).
+    robot.set_gains(kd=[1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(robot.gains[0], [0.0, 100.0, 300.0])
     with pytest.raises(ValueError, match=r"expected shape \(3,\)"):
         robot.set_gains(kp=[1.0, 2.0])
 

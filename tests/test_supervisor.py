@@ -341,3 +341,87 @@ def test_stop_from_active_is_a_controlled_stop(small_robot):
     assert transitions[-2][:3] == ("ACTIVE", "DAMPING", "shutdown")
     assert transitions[-1][:3] == ("DAMPING", "DISABLED", "damping_complete")
     assert np.all(robot.state().tau_command == 0.0)
+
+
+@pytest.mark.parametrize("latched_from", ["FAULT", "DISABLED"])
+def test_category_1_estop_never_turns_torque_on(make_robot, latched_from):
+    robot = make_robot(safety={"estop_category": 1})
+    if latched_from == "FAULT":
+        enable_active(robot)
+        robot.set_joint_targets(zeros(robot) + 0.3, ttl=0, duration=0.3)
+        robot.step(100)
+        robot.mock_bus(0).set_drive_error(0, 0x2310)
+        assert robot.step(1).supervisor_state == "FAULT"
+    else:
+        robot.mock_bus(0).set_external_torque(0, 0.5)  # moving while disabled
+        robot.step(100)
+    robot.drain_telemetry()
+    robot.estop()
+    robot.step(50)
+    tm = robot.drain_telemetry()
+    assert robot.state().supervisor_state == "ESTOP"
+    assert np.all(tm["tau_command"] == 0.0), "category-1 damping only when torque was on at the e-stop"
+
+
+def test_a_fault_during_category_1_damping_cuts_torque(make_robot):
+    robot = make_robot(safety={"estop_category": 1})
+    enable_active(robot)
+    robot.set_joint_targets(zeros(robot) + 0.5, ttl=0, duration=0.5)
+    robot.step(200)
+    robot.estop()
+    assert np.any(robot.step(2).tau_command != 0.0)
+    robot.mock_bus(1).nan_position(1)
+    state = robot.step(1)
+    assert state.supervisor_state == "ESTOP" and np.all(state.tau_command == 0.0)
+    assert robot.events()[-1]["reason"] == "non_finite_measurement"
+
+
+def test_expired_setpoints_neither_move_the_robot_nor_resume_from_hold(small_robot):
+    robot = small_robot
+    enable_active(robot)
+    robot.set_joint_targets(zeros(robot), ttl=0.05)
+    robot.step(260)
+    assert robot.state().supervisor_state == "HOLD"
+    hold_q = robot.state().q_ref.copy()
+    stale_written = robot.now() - 0.2  # e.g. a teleop packet that sat in a queue
+    assert stale_written > 0  # (a negative t_written means "stamp it now")
+    for k in range(40):
+        robot._loop.write_setpoint(np.full(3, 0.6), t_target=robot.now() + 0.05, ttl=0.1,
+                                   t_written=stale_written)
+        robot.step(10)
+    state = robot.state()
+    assert state.supervisor_state in ("HOLD", "DAMPING", "DISABLED")
+    assert not any(e["reason"] == "setpoint_resumed" for e in robot.events())
+    assert np.max(np.abs(state.q_ref - hold_q)) < 1e-9 or state.supervisor_state != "HOLD"
+    assert ("HOLD", "DAMPING", "hold_timeout") in [t[:3] for t in accepted_transitions(robot)]
+
+
+def test_feed_forward_of_a_stale_setpoint_is_not_applied_on_enable(small_robot):
+    robot = small_robot
+    robot.set_joint_targets(zeros(robot), tau_ff=np.full(3, 30.0), ttl=0)  # written while disabled
+    enable_active(robot)
+    robot.step(500)
+    assert np.max(np.abs(robot.state().q)) < 1e-3
+    assert np.max(np.abs(robot.state().tau_command)) < 0.5
+
+
+def test_loop_time_never_goes_back_between_real_time_and_stepped_runs(small_robot):
+    robot = small_robot
+    robot.step(10)
+    robot.start()
+    import time as wall
+
+    wall.sleep(0.1)
+    robot.stop()
+    t_real = robot.state().time
+    assert robot.step(1).time > t_real
+    assert robot.now() > t_real
+
+
+def test_stop_after_a_stop_runs_no_cycle(small_robot):
+    robot = small_robot
+    enable_active(robot)
+    robot.stop()
+    cycles = robot.statistics()["cycles"]
+    robot.stop()
+    assert robot.statistics()["cycles"] == cycles

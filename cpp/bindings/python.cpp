@@ -313,7 +313,8 @@ PYBIND11_MODULE(_core, m) {
             from_numpy(kd, loop.n_joints(), g.kd, "kd");
             for (int j = 0; j < loop.n_joints(); ++j)
               if (g.kp[j] < 0.0 || g.kd[j] < 0.0)
-                throw py::value_error("gains[" + std::to_string(j) + "]: kp and kd must be >= 0");
+                throw py::value_error(std::string(g.kp[j] < 0.0 ? "kp[" : "kd[") + std::to_string(j) +
+                                      "]: must be >= 0 (got " + std::to_string(g.kp[j] < 0.0 ? g.kp[j] : g.kd[j]) + ")");
             loop.write_gains(g);
           },
           py::arg("kp"), py::arg("kd"))

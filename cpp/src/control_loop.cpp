@@ -16,7 +16,6 @@ namespace humanoid_rt {
 namespace {
 // HOLD decelerates the reference to rest over this time (constant deceleration).
 constexpr double kHoldSettleS = 0.1;
-constexpr double kTimeEpsilon = 1e-9;
 
 BusStatus worse(BusStatus a, BusStatus b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
 
@@ -119,7 +118,9 @@ std::uint32_t ControlLoop::request(RequestKind kind) {
     estop_request_.store(id);
     return id;
   }
-  if (!requests_.push(Request{id, kind})) throw std::runtime_error("request queue full: the loop is not running");
+  if (!requests_.push(Request{id, kind}))
+    throw std::runtime_error(running_.load() ? "request queue full: the loop thread is not keeping up"
+                                             : "request queue full: in stepped mode call step() to serve requests");
   return id;
 }
 
@@ -151,7 +152,7 @@ LoopStatistics ControlLoop::statistics() const {
   s.overruns = overruns_.load();
   s.skipped_periods = skipped_periods_.load();
   s.telemetry_overflows = telemetry_.overflows();
-  s.event_overflows = const_cast<SafetySupervisor&>(supervisor_).events().overflows();
+  s.event_overflows = supervisor_.event_overflows();
   s.bus_errors = bus_errors_.load();
   s.realtime_allocations = realtime_allocations();
   return s;
@@ -175,31 +176,51 @@ void ControlLoop::step(int cycles) {
   if (running_.load()) throw std::logic_error("step() while the real-time loop runs");
   if (!configured_) throw std::logic_error("step() before configure()");
   RealtimeScope realtime;  // the same discipline as the RT thread: allocations are counted
-  for (int i = 0; i < cycles; ++i) cycle(static_cast<double>(cycle_) * period_s_, 0);
+  for (int i = 0; i < cycles; ++i) cycle(stepped_time(), 0);
+}
+
+double ControlLoop::stepped_time() const {
+  return time_base_ + static_cast<double>(cycle_ - cycle_base_) * period_s_;
 }
 
 RealtimeSetupReport ControlLoop::start() {
   if (!configured_) throw std::logic_error("start() before configure()");
-  if (running_.exchange(true)) throw std::logic_error("the loop is already running");
+  if (running_.load()) throw std::logic_error("the loop is already running");
   stop_flag_.store(false);
   supervisor_.clear_shutdown();
-  std::string memory_note;
-  cpu_dma_latency_fd_ = hold_cpu_dma_latency_zero(memory_note);
-  const bool locked = options_.lock_memory && lock_process_memory(memory_note);
-  if (!options_.lock_memory) memory_note = "memory locking disabled by configuration. ";
+  std::string notes;
+  cpu_dma_latency_fd_ = hold_cpu_dma_latency_zero(notes);
+  bool locked = false;
+  if (options_.lock_memory)
+    locked = lock_process_memory(notes);
+  else
+    notes += "memory locking disabled by configuration. ";
+
+  // Loop time continues from where stepped mode (or an earlier run) left it.
+  const long long first_deadline = monotonic_now_ns() + period_ns_;
+  epoch_ns_.store(first_deadline - static_cast<long long>(std::llround(stepped_time() * 1e9)));
 
   // The RT thread must never run Python signal handling: block every signal in it.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
-  std::promise<RealtimeSetupReport> ready;
-  auto report_future = ready.get_future();
-  thread_ = std::thread(&ControlLoop::realtime_main, this, &ready);
+  auto ready = std::make_shared<std::promise<RealtimeSetupReport>>();
+  auto report_future = ready->get_future();
+  running_.store(true);
+  try {
+    thread_ = std::thread([this, ready, first_deadline] { realtime_main(*ready, first_deadline); });
+  } catch (...) {
+    running_.store(false);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    release_cpu_dma_latency(cpu_dma_latency_fd_);
+    cpu_dma_latency_fd_ = -1;
+    throw;
+  }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   RealtimeSetupReport report = report_future.get();
   report.memory_locked = locked;
   report.cpu_dma_latency_zero = cpu_dma_latency_fd_ >= 0;
-  report.notes = memory_note + report.notes;
+  report.notes = notes + report.notes;
   return report;
 }
 
@@ -209,24 +230,28 @@ void ControlLoop::stop() {
     if (thread_.joinable()) thread_.join();
     release_cpu_dma_latency(cpu_dma_latency_fd_);
     cpu_dma_latency_fd_ = -1;
+    if (options_.lock_memory) unlock_process_memory();
+    // Stepped mode continues after the last real-time cycle.
+    time_base_ = t_ + period_s_;
+    cycle_base_ = cycle_;
     return;
   }
-  if (!configured_) return;
-  // Stepped mode: run the same safe stop on the simulated clock.
+  if (!configured_ || safe_to_exit()) return;  // nothing to stop: no cycle runs on the caller's thread
+  // Stepped mode: run the same safe stop on the simulated clock. The cycle that makes it
+  // safe to exit has already written torque off.
   stop_flag_.store(true);
+  RealtimeScope realtime;
   const int max_cycles = static_cast<int>(std::ceil(supervisor_.params().damping_time_s / period_s_)) + 4;
-  for (int i = 0; i < max_cycles && !safe_to_exit(); ++i) cycle(static_cast<double>(cycle_) * period_s_, 0);
-  cycle(static_cast<double>(cycle_) * period_s_, 0);  // one more cycle writes torque off
+  for (int i = 0; i < max_cycles && !safe_to_exit(); ++i) cycle(stepped_time(), 0);
   stop_flag_.store(false);
   supervisor_.clear_shutdown();
 }
 
-void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>* ready) {
+void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline) {
   RealtimeSetupReport report;
   setup_current_thread(options_.priority, options_.cpu, report);
-  long long next = monotonic_now_ns() + period_ns_;
-  epoch_ns_.store(next - static_cast<long long>(std::llround(static_cast<double>(cycle_) * period_s_ * 1e9)));
-  ready->set_value(report);  // `ready` must not be touched after this: start() returns
+  long long next = first_deadline;
+  ready.set_value(report);
   RealtimeScope realtime;
 
   std::uint32_t last_compute_ns = 0;
@@ -273,33 +298,35 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
   setpoint_buffer_.read(setpoint_);
-  if (supervisor_.state() == SupervisorState::kEnabling && previous_state_ != SupervisorState::kEnabling) {
-    // Enable starts from the measured position at rest: nothing jumps.
+  if (supervisor_.entered_this_cycle(SupervisorState::kEnabling)) {
+    // Enable starts from the measured position at rest, with no feed-forward: nothing jumps.
     for (int j = 0; j < n_; ++j) {
       q_ref_[j] = joint_state_.q[j];
       dq_ref_[j] = 0.0;
     }
     interpolator_.reset(n_, t, q_ref_);
+    tau_ff_.fill(0.0);
     setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
   }
 
-  // 3. The newest setpoint, if it is new and the supervisor takes setpoints now.
+  // 3. The newest setpoint, if it is new, still alive, and the supervisor takes setpoints now.
   if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_) {
-    // q_ref_/dq_ref_ are last cycle's reference: the new segment starts there and then, so this
-    // cycle already advances along it (starting at t would stall the reference for one cycle).
-    interpolator_.set_target(t - period_s_, q_ref_, dq_ref_, setpoint_);
-    setpoint_applied_ = setpoint_.sequence;
-    supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
+    setpoint_applied_ = setpoint_.sequence;  // consumed either way: an expired one is never applied later
+    if (supervisor_.setpoint_alive(setpoint_.t_written, setpoint_.ttl)) {
+      // q_ref_/dq_ref_ are last cycle's reference: the new segment starts there and then, so this
+      // cycle already advances along it (starting at t would stall the reference for one cycle).
+      interpolator_.set_target(t - period_s_, q_ref_, dq_ref_, setpoint_);
+      tau_ff_ = setpoint_.tau_ff;
+      supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
+    }
   }
 
   // 4. Time-driven transitions, then HOLD's entry action.
   // HOLD's standstill window is monitored around the reference, which decelerates (SS2) and then rests (SOS).
   supervisor_.update_timers(joint_state_, q_ref_);
   const SupervisorState state = supervisor_.state();
-  if (state == SupervisorState::kHold && previous_state_ != SupervisorState::kHold) {
+  if (supervisor_.entered_this_cycle(SupervisorState::kHold))
     interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, kHoldSettleS);
-  }
-  previous_state_ = state;
 
   // 5. Reference: interpolated, then SLI (step <= velocity limit * dt) and SLP (inside the soft wall).
   const bool torque_on = supervisor_.torque_on();
@@ -337,9 +364,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     if (damping) {
       tau_joint_[j] = joint_impedance_torque(0.0, limits_[j].damping_kd, q, 0.0, 0.0, q, dq);
     } else {
-      const double tau_ff = state == SupervisorState::kEnabling ? 0.0 : setpoint_.tau_ff[j];
-      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], ramp * gains_.kd[j], q_ref_[j], dq_ref_[j], tau_ff,
-                                             q, dq);
+      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], ramp * gains_.kd[j], q_ref_[j], dq_ref_[j],
+                                             tau_ff_[j], q, dq);
     }
   }
   if (whole_body_ && torque_on) {
@@ -371,7 +397,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       const double kp = damping ? 0.0 : ramp * gains_.kp[j];
       const double kd = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];
       const double q_d = damping ? q : q_ref_[j], dq_d = damping ? 0.0 : dq_ref_[j];
-      const double tau_ff = (damping || state == SupervisorState::kEnabling) ? 0.0 : setpoint_.tau_ff[j];
+      const double tau_ff = damping ? 0.0 : tau_ff_[j];
       pack_drive_impedance(j, kp, kd, q_d, dq_d, tau_ff, q, dq, tau_safe, command_);
     } else {
       pack_torque(j, tau_safe, command_);

@@ -56,6 +56,8 @@ bool lock_process_memory(std::string& note) {
   return false;
 }
 
+void unlock_process_memory() { munlockall(); }
+
 void setup_current_thread(int priority, int cpu, RealtimeSetupReport& report) {
   if (priority > 0) {
     sched_param param{};

@@ -98,7 +98,7 @@ bool SafetySupervisor::torque_on() const {
     case SupervisorState::kDamping:
       return true;
     case SupervisorState::kEstop:
-      return params_.estop_category == 1 && time_in_state() < params_.damping_time_s - kTimeEpsilon;
+      return estop_damping_ && time_in_state() < params_.damping_time_s - kTimeEpsilon;
     case SupervisorState::kDisabled:
     case SupervisorState::kFault:
       return false;
@@ -129,6 +129,7 @@ void SafetySupervisor::transition(SupervisorState to, const Cause& cause, std::u
   e.limit = cause.limit;
   last_event_ = e;
   events_.push(e);
+  if (to == SupervisorState::kEstop) estop_damping_ = params_.estop_category == 1 && torque_on();
   state_ = to;
   t_entered_ = t_;
   if (to != SupervisorState::kActive && to != SupervisorState::kHold) watchdog_armed_ = false;
@@ -174,6 +175,13 @@ void SafetySupervisor::check_measurements(BusStatus status, const JointState& s,
   // Missed replies are counted in every state so that enable sees them too.
   for (int j = 0; j < n_; ++j) missed_replies_[j] = s.fresh[j] ? 0 : missed_replies_[j] + 1;
 
+  if (state_ == SupervisorState::kEstop && torque_on()) {
+    // Category-1 e-stop damping stays supervised: any fault cause cuts torque at once.
+    if (Cause cause = find_persistent_cause(status, s)) {
+      estop_damping_ = false;
+      acknowledge(cause, 0, true);
+    }
+  }
   const bool latched = state_ == SupervisorState::kFault || state_ == SupervisorState::kEstop;
   if (!latched) {
     Cause cause = find_persistent_cause(status, s);
@@ -246,20 +254,14 @@ void SafetySupervisor::request_shutdown() {
     transition(SupervisorState::kDamping, {Reason::kShutdown});
 }
 
+bool SafetySupervisor::setpoint_alive(double t_written, double ttl) const {
+  return ttl <= 0.0 || t_ <= t_written + ttl + kTimeEpsilon;
+}
+
 void SafetySupervisor::on_setpoint_applied(double t_written, double ttl) {
-  if (ttl > 0.0) {
-    setpoint_alive_until_ = t_written + ttl;
-    watchdog_armed_ = true;
-  } else {
-    watchdog_armed_ = false;
-  }
-  if (state_ == SupervisorState::kHold) {
-    transition(SupervisorState::kActive, {Reason::kSetpointResumed});
-    if (ttl > 0.0) {
-      setpoint_alive_until_ = t_written + ttl;
-      watchdog_armed_ = true;
-    }
-  }
+  watchdog_armed_ = ttl > 0.0;
+  setpoint_alive_until_ = t_written + ttl;
+  if (state_ == SupervisorState::kHold) transition(SupervisorState::kActive, {Reason::kSetpointResumed});
 }
 
 void SafetySupervisor::update_timers(const JointState& s, const JointVector& hold_reference) {

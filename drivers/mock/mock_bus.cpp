@@ -7,6 +7,17 @@
 
 namespace humanoid_rt {
 
+namespace {
+// One joint's reply fields (freshness is the caller's to set).
+void copy_joint(int j, const JointState& from, JointState& to) {
+  to.q[j] = from.q[j];
+  to.dq[j] = from.dq[j];
+  to.tau[j] = from.tau[j];
+  to.temperature_c[j] = from.temperature_c[j];
+  to.drive_error[j] = from.drive_error[j];
+}
+}  // namespace
+
 MockBus::MockBus(std::string name, const MockBusOptions& options)
     : name_(std::move(name)), options_(options), rng_(options.seed) {
   if (options.latency_cycles < 0 || options.latency_cycles > kMaxLatencyCycles)
@@ -104,11 +115,7 @@ BusStatus MockBus::read(double t, JointState& motor_state) {
     const int drop = f.drop_cycles.load(std::memory_order_relaxed);
     if (drop != 0) {
       if (drop > 0) f.drop_cycles.store(drop - 1, std::memory_order_relaxed);
-      motor_state.q[j] = last_reply_.q[j];
-      motor_state.dq[j] = last_reply_.dq[j];
-      motor_state.tau[j] = last_reply_.tau[j];
-      motor_state.temperature_c[j] = last_reply_.temperature_c[j];
-      motor_state.drive_error[j] = last_reply_.drive_error[j];
+      copy_joint(j, last_reply_, motor_state);
       motor_state.fresh[j] = 0;
       continue;
     }
@@ -137,17 +144,9 @@ BusStatus MockBus::read(double t, JointState& motor_state) {
   transmission_.state_to_motor(kMaxJoints, joint_side, motor_side);
   for (int j : joints_) {
     if (!joint_side.fresh[j]) continue;
-    motor_state.q[j] = motor_side.q[j];
-    motor_state.dq[j] = motor_side.dq[j];
-    motor_state.tau[j] = motor_side.tau[j];
-    motor_state.temperature_c[j] = motor_side.temperature_c[j];
-    motor_state.drive_error[j] = motor_side.drive_error[j];
+    copy_joint(j, motor_side, motor_state);
     motor_state.fresh[j] = 1;
-    last_reply_.q[j] = motor_side.q[j];
-    last_reply_.dq[j] = motor_side.dq[j];
-    last_reply_.tau[j] = motor_side.tau[j];
-    last_reply_.temperature_c[j] = motor_side.temperature_c[j];
-    last_reply_.drive_error[j] = motor_side.drive_error[j];
+    copy_joint(j, motor_side, last_reply_);
   }
   return BusStatus::kOk;
 }

@@ -39,12 +39,13 @@ REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.ite
 
 
 class SafetyRefused(RuntimeError):
-    """The supervisor refused a request (enable, reset, ...); the event says why."""
+    """The supervisor refused a request (enable, reset, ...) or ended it in another state; the event says why."""
 
-    def __init__(self, request: str, event: Mapping[str, Any]):
+    def __init__(self, request: str, event: Mapping[str, Any], joint_names: Sequence[str] = ()):
         joint = event.get("joint", -1)
-        where = f" (joint {joint}: value {event['value']:.6g}, limit {event['limit']:.6g})" if joint >= 0 else ""
-        super().__init__(f"{request} refused in {event['from_state']}: {event['reason']}{where}")
+        name = joint_names[joint] if 0 <= joint < len(joint_names) else f"joint {joint}"
+        where = f" ({name}: value {event['value']:.6g}, limit {event['limit']:.6g})" if joint >= 0 else ""
+        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}")
         self.event = dict(event)
 
 
@@ -151,6 +152,7 @@ class Robot:
             self._loop.add_bus(self.buses[bus_cfg.name], joints)
         self._loop.configure()
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
+        self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
         self.closed = False
@@ -226,8 +228,10 @@ class Robot:
 
     def step(self, cycles: int = 1) -> RobotState:
         """Run `cycles` cycles now on the simulated clock (stepped mode) and return the state."""
-        if cycles < 0:
-            raise ValueError(f"cycles: must be >= 0 (got {cycles})")
+        if isinstance(cycles, bool) or not isinstance(cycles, (int, np.integer)) or cycles < 0:
+            raise ValueError(f"cycles: must be an integer >= 0 (got {cycles!r})")
+        if self.running:
+            raise RuntimeError("step(): the real-time loop is running; stepped mode is for a stopped loop")
         self._loop.step(int(cycles))
         self._pump_events()
         return self.state()
@@ -245,10 +249,12 @@ class Robot:
             return
         try:
             self.stop()
-            self._loop.deactivate()
         finally:
-            self.closed = True
-            self._restore_sigterm()
+            try:
+                self._loop.deactivate()  # torque off at the drives even if stop() was interrupted
+            finally:
+                self.closed = True
+                self._restore_sigterm()
 
     def __enter__(self) -> "Robot":
         return self
@@ -306,10 +312,16 @@ class Robot:
             for event in self._events:
                 if event["request_id"] == request_id:
                     if not event["accepted"]:
-                        raise SafetyRefused(name, event)
+                        raise SafetyRefused(name, event, self.joint_names)
                     answered = True
-            if answered and self.state().supervisor_state in until:
-                return
+            if answered:
+                state = self.state()
+                if state.supervisor_state in until:
+                    return
+                if state.supervisor_state in ("FAULT", "ESTOP") or (
+                        name == "enable" and state.supervisor_state in ("DAMPING", "DISABLED")):
+                    # Accepted, then something else happened: it will not get there by waiting.
+                    raise SafetyRefused(name, state.last_event, self.joint_names)
             if not self.running:
                 break
             time.sleep(0.001)
@@ -318,7 +330,7 @@ class Robot:
                            f"expected {' or '.join(until)}")
 
     # ------------------------------------------------------------------ commands
-    def _vector(self, value, name: str) -> np.ndarray:
+    def _vector(self, value, name: str, minimum: float | None = None) -> np.ndarray:
         array = np.asarray(value, dtype=np.float64)
         if array.ndim == 0:
             array = np.full(self.n_joints, float(array))
@@ -327,6 +339,11 @@ class Robot:
         bad = np.flatnonzero(~np.isfinite(array))
         if bad.size:
             raise ValueError(f"{name}[{bad[0]}] ({self.joint_names[bad[0]]}): must be finite (got {array[bad[0]]})")
+        if minimum is not None:
+            low = np.flatnonzero(array < minimum)
+            if low.size:
+                raise ValueError(f"{name}[{low[0]}] ({self.joint_names[low[0]]}): must be >= {minimum:g} "
+                                 f"(got {array[low[0]]})")
         return array
 
     def set_joint_targets(
@@ -349,12 +366,16 @@ class Robot:
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
         now = self.now()
+        if t is not None and not np.isfinite(t):
+            raise ValueError(f"t: must be a finite loop time in seconds (got {t!r})")
         if t is None:
             if duration is not None and not (duration >= 0 and np.isfinite(duration)):
                 raise ValueError(f"duration: must be a finite number >= 0 (got {duration!r})")
             t = now + (DEFAULT_TARGET_DURATION_S if duration is None else duration)
         if ttl is None:
             ttl = self.config.safety.watchdog_ttl_s
+        if not (np.isfinite(ttl) and ttl >= 0):
+            raise ValueError(f"ttl: must be >= 0 seconds, 0 = never expires (got {ttl!r})")
         self._loop.write_setpoint(
             self._vector(q, "q"),
             None if dq is None else self._vector(dq, "dq"),
@@ -365,12 +386,20 @@ class Robot:
         )
 
     def set_gains(self, kp=None, kd=None) -> None:
-        """Change joint-impedance gains while running (None keeps the config's defaults)."""
-        default_kp = self.config.joint_array("kp")
-        default_kd = self.config.joint_array("kd")
-        kp = default_kp if kp is None else self._vector(kp, "kp")
-        kd = default_kd if kd is None else self._vector(kd, "kd")
+        """Change joint-impedance gains while running; None keeps the gains in force."""
+        kp = self._gains[0] if kp is None else self._vector(kp, "kp", minimum=0.0)
+        kd = self._gains[1] if kd is None else self._vector(kd, "kd", minimum=0.0)
         self._loop.write_gains(kp, kd)
+        self._gains = (kp.copy(), kd.copy())
+
+    @property
+    def gains(self) -> tuple[np.ndarray, np.ndarray]:
+        """(kp, kd) in force, as last written (the config's defaults at start)."""
+        return self._gains[0].copy(), self._gains[1].copy()
+
+    def reset_gains(self) -> None:
+        """Back to the config's default gains."""
+        self.set_gains(self.config.joint_array("kp"), self.config.joint_array("kd"))
 
     # ------------------------------------------------------------------- reading
     def state(self) -> RobotState:
@@ -403,6 +432,8 @@ class Robot:
 
     def wait_for_state(self, *states: str, timeout: float = 5.0) -> RobotState:
         """Real time only: wait until the supervisor is in one of `states`."""
+        if not self.running and self.state().supervisor_state not in states:
+            raise RuntimeError("wait_for_state() needs the real-time loop running; in stepped mode call step()")
         deadline = time.monotonic() + timeout
         while True:
             state = self.state()

@@ -116,7 +116,8 @@ class ControlLoop {
 
  private:
   void cycle(double t, std::uint32_t compute_ns_of_previous_cycle);
-  void realtime_main(std::promise<RealtimeSetupReport>* ready);
+  void realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline);
+  double stepped_time() const;  // t of the next stepped cycle
   bool safe_to_exit() const;
 
   const LoopOptions options_;
@@ -146,9 +147,11 @@ class ControlLoop {
   TaskSet tasks_{};                             // latest received copy
   JointVector tau_joint_{}, tau_whole_body_{};
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
-  SupervisorState previous_state_ = SupervisorState::kDisabled;
+  JointVector tau_ff_{};                        // feed-forward of the applied setpoint (zero on enable)
   std::uint64_t cycle_ = 0;
-  double t_ = 0.0;
+  double t_ = 0.0;                              // t of the last cycle
+  double time_base_ = 0.0;                      // stepped time: time_base_ + (cycle_ - cycle_base_) * period
+  std::uint64_t cycle_base_ = 0;                // (moved on after a real-time run, so time never goes back)
   Request pending_requests_[16]{};
   TelemetrySample sample_{};
   StateSnapshot snapshot_{};

@@ -24,6 +24,7 @@ void release_cpu_dma_latency(int fd);
 
 // Locks current and future pages (MCL_CURRENT | MCL_FUTURE). Called from a non-RT thread before the loop starts.
 bool lock_process_memory(std::string& note);
+void unlock_process_memory();
 
 // Applies SCHED_FIFO at `priority` (1..99; 0 = leave the policy) and pins to `cpu` (-1 = no pinning)
 // for the calling thread, then touches `stack_bytes` of stack so the loop never page-faults on it.

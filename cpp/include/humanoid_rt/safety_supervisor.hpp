@@ -9,6 +9,8 @@
 // In the drive-safety vocabulary of IEC 61800-5-2:
 //   STO        DISABLED, FAULT, ESTOP (category 0): zero torque, drive torque disabled
 //   SS1        DAMPING (tau = -kd dq) for damping_time, then DISABLED; ESTOP category 1
+//              (damping only when torque was on at the e-stop; from DISABLED or FAULT
+//              it is STO at once, and any fault during the damping cuts torque)
 //   SS2 + SOS  HOLD: the reference decelerates to rest and is held; the joint
 //              leaving the window around the reference -> DAMPING
 //   SLS        measured |dq| > overspeed_factor * velocity limit -> DAMPING; the
@@ -140,8 +142,14 @@ class SafetySupervisor {
   void handle_request(const Request& request, BusStatus status, const JointState& state);
   void request_shutdown();
   void clear_shutdown() { shutdown_ = false; }  // before the loop starts again
-  // A setpoint was applied; keeps the watchdog alive until t_written + ttl (ttl 0: forever).
+  // Whether a setpoint written at t_written with this ttl is still alive now (ttl 0: forever).
+  bool setpoint_alive(double t_written, double ttl) const;
+  // A live setpoint was applied; keeps the watchdog alive until t_written + ttl (ttl 0: forever).
   void on_setpoint_applied(double t_written, double ttl);
+  // True when the last transition happened in this cycle and led to `state` (entry actions).
+  bool entered_this_cycle(SupervisorState state) const {
+    return state_ == state && last_event_.cycle == cycle_ && last_event_.to == state && last_event_.accepted;
+  }
   // Time-driven transitions: enable ramp, watchdog, hold timeout and window, damping.
   // In HOLD, |q - hold_reference| > hold_window_rad for any joint -> DAMPING.
   void update_timers(const JointState& state, const JointVector& hold_reference);
@@ -163,6 +171,7 @@ class SafetySupervisor {
 
   // --- other threads ---
   SpscRing<SafetyEvent>& events() { return events_; }
+  std::uint64_t event_overflows() const { return events_.overflows(); }
 
  private:
   Cause find_persistent_cause(BusStatus status, const JointState& state) const;
@@ -184,6 +193,7 @@ class SafetySupervisor {
   double setpoint_alive_until_ = 0.0;
   bool watchdog_armed_ = false;
   bool shutdown_ = false;
+  bool estop_damping_ = false;  // ESTOP category 1 entered with torque on: damp for damping_time, then STO
   std::array<int, kMaxJoints> missed_replies_{};
   std::array<int, kMaxJoints> frozen_cycles_{};
   JointVector q_last_{};

@@ -16,9 +16,11 @@
 // the same stream (target times advancing with arrival times), else zero.
 // Streams should stamp each target at least 1.5 intervals ahead (interval plus
 // jitter): a target arriving after the previous one's time finds the reference
-// already settling, and the path dips. If no new target arrives by t1 and v1 != 0, a settling segment
-// of the same duration brings the reference from (p1, v1) to rest at p1; then
-// the reference holds p1 exactly.
+// already settling, and the path dips.
+// If no new target arrives by t1 and v1 != 0, a settling segment of the same
+// duration brings the reference from (p1, v1) to rest at p1: it passes p1 by at
+// most 4/27 |v1| T and comes back (a reversal, by design: the last target is
+// held exactly); then the reference holds p1.
 #pragma once
 
 #include <algorithm>

@@ -50,9 +50,11 @@ class SpscRing {
     return count;
   }
 
-  // Any thread: approximate while the other side runs.
+  // Any thread: approximate while the other side runs. Tail is read first so a
+  // concurrent pop cannot make the difference negative.
   std::size_t size() const {
-    return static_cast<std::size_t>(head_.load(std::memory_order_acquire) - tail_.load(std::memory_order_acquire));
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+    return static_cast<std::size_t>(head_.load(std::memory_order_acquire) - tail);
   }
   std::size_t capacity() const { return mask_ + 1; }
   std::uint64_t overflows() const { return overflows_.load(std::memory_order_relaxed); }

@@ -15,7 +15,7 @@ struct TelemetrySample {
   double t = 0.0;
   SupervisorState state = SupervisorState::kDisabled;
   Reason reason = Reason::kNone;  // reason of the last transition
-  std::uint32_t compute_ns = 0;   // this cycle's compute time (0 in stepped mode)
+  std::uint32_t compute_ns = 0;   // the previous cycle's compute time (0 in stepped mode)
   JointVector q{};                // measured, joint side
   JointVector dq{};
   JointVector tau_measured{};
