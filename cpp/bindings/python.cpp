@@ -16,6 +16,8 @@
 #include "humanoid_rt/joint_impedance.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 #include "mock/mock_bus.hpp"
+#include "mujoco/mujoco_bus.hpp"
+#include "humanoid_rt/whole_body_impedance.hpp"
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
 
@@ -148,6 +150,7 @@ py::dict stress_spsc_ring(std::uint64_t iterations, std::size_t capacity) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "humanoid_rt real-time core (C++)";
   m.attr("MAX_JOINTS") = kMaxJoints;
+  m.attr("MAX_TASKS") = kMaxTasks;
 
   py::enum_<SupervisorState>(m, "SupervisorState")
       .value("DISABLED", SupervisorState::kDisabled)
@@ -254,10 +257,76 @@ PYBIND11_MODULE(_core, m) {
       .def("true_position", &MockBus::true_position, py::arg("joint"))
       .def("true_velocity", &MockBus::true_velocity, py::arg("joint"));
 
+  py::class_<MujocoBusOptions>(m, "MujocoBusOptions")
+      .def(py::init<>())
+      .def_readwrite("substeps", &MujocoBusOptions::substeps)
+      .def_readwrite("position_noise_rad", &MujocoBusOptions::position_noise_rad)
+      .def_readwrite("velocity_noise_rad_s", &MujocoBusOptions::velocity_noise_rad_s)
+      .def_readwrite("seed", &MujocoBusOptions::seed);
+  py::class_<MujocoBus, Bus, std::shared_ptr<MujocoBus>>(m, "MujocoBus")
+      .def(py::init<std::string, const std::string&, const MujocoBusOptions&>(), py::arg("name"), py::arg("mjcf_xml"),
+           py::arg("options"))
+      .def("set_joint", &MujocoBus::set_joint, py::arg("joint"), py::arg("mujoco_joint"), py::arg("actuator"),
+           py::arg("transmission"))
+      .def("set_joint_position", &MujocoBus::set_joint_position, py::arg("joint"), py::arg("q"))
+      .def("qpos", &MujocoBus::qpos)
+      .def_property_readonly("simulation_time", &MujocoBus::simulation_time)
+      .def_property_readonly("timestep", &MujocoBus::timestep)
+      .def_property_readonly("contact_count", &MujocoBus::contact_count);
+
+  py::class_<WholeBodyImpedance, std::shared_ptr<WholeBodyImpedance>>(m, "WholeBodyImpedance")
+      .def(py::init<const std::string&, const std::vector<std::string>&, const std::vector<std::string>&>(),
+           py::arg("urdf_path"), py::arg("joint_names"), py::arg("task_frames"))
+      .def_property_readonly("n_joints", &WholeBodyImpedance::n_joints)
+      .def_property_readonly("task_frames", &WholeBodyImpedance::task_frames)
+      .def_property_readonly("total_mass", &WholeBodyImpedance::total_mass)
+      .def("gravity", &WholeBodyImpedance::gravity, py::arg("q"))
+      .def(
+          "frame_pose",
+          [](const WholeBodyImpedance& wb, const std::vector<double>& q, const std::string& frame) {
+            const auto T = wb.frame_pose(q, frame);
+            py::array_t<double> out({4, 4});
+            std::copy(T.begin(), T.end(), out.mutable_data());
+            return out;
+          },
+          py::arg("q"), py::arg("frame"))
+      .def(
+          "frame_jacobian",
+          [](const WholeBodyImpedance& wb, const std::vector<double>& q, const std::string& frame) {
+            const auto J = wb.frame_jacobian(q, frame);
+            py::array_t<double> out({py::ssize_t(6), static_cast<py::ssize_t>(wb.n_joints())});
+            std::copy(J.begin(), J.end(), out.mutable_data());
+            return out;
+          },
+          py::arg("q"), py::arg("frame"), "6 x n, LOCAL_WORLD_ALIGNED: [linear; angular] in world axes.");
+
   py::class_<ControlLoop>(m, "ControlLoop")
       .def(py::init<const LoopOptions&, const std::vector<JointSpec>&, const SafetyParams&>(), py::arg("options"),
            py::arg("joints"), py::arg("safety"))
       .def("add_bus", &ControlLoop::add_bus, py::arg("bus"), py::arg("joint_indices"))
+      .def("set_whole_body", &ControlLoop::set_whole_body, py::arg("controller"))
+      .def(
+          "write_tasks",
+          [](ControlLoop& loop, const std::vector<py::dict>& tasks, bool gravity_compensation) {
+            if (tasks.size() > static_cast<std::size_t>(kMaxTasks))
+              throw py::value_error("tasks: at most " + std::to_string(kMaxTasks) + " task slots");
+            TaskSet set;
+            set.gravity_compensation = gravity_compensation;
+            for (std::size_t i = 0; i < tasks.size(); ++i) {
+              CartesianTask& task = set.tasks[i];
+              const py::dict& d = tasks[i];
+              task.enabled = d["enabled"].cast<bool>();
+              task.t_target = d["t_target"].cast<double>();
+              task.position = d["position"].cast<std::array<double, 3>>();
+              task.quaternion = d["quaternion"].cast<std::array<double, 4>>();
+              task.stiffness = d["stiffness"].cast<std::array<double, 6>>();
+              task.damping = d["damping"].cast<std::array<double, 6>>();
+            }
+            loop.write_tasks(set);
+          },
+          py::arg("tasks"), py::arg("gravity_compensation") = true,
+          "Task slot i drives the i-th task frame of the whole-body model; dict keys: enabled, t_target, position, "
+          "quaternion (w, x, y, z), stiffness[6], damping[6]. Validate in Python first.")
       .def("configure", &ControlLoop::configure)
       .def("deactivate", &ControlLoop::deactivate)
       .def("start",
@@ -344,6 +413,15 @@ PYBIND11_MODULE(_core, m) {
              py::array_t<bool> fresh(n);
              for (int j = 0; j < n; ++j) fresh.mutable_data()[j] = s.fresh[j] != 0;
              d["fresh"] = fresh;
+             py::list tasks;
+             for (const auto& task : s.tasks) {
+               py::dict t;
+               t["position_error"] = task.position_error;
+               t["orientation_error"] = task.orientation_error;
+               t["reference_position"] = task.reference_position;
+               tasks.append(t);
+             }
+             d["tasks"] = tasks;
              return d;
            })
       .def(

@@ -374,10 +374,10 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     if (damping) {
       TaskSet gravity_only = tasks_;
       for (auto& task : gravity_only.tasks) task.enabled = false;
-      whole_body_->compute(joint_state_.q, joint_state_.dq, tau_joint_, gravity_only, 1.0, tau_whole_body_,
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, gravity_only, 1.0, tau_whole_body_,
                            snapshot_.tasks);
     } else {
-      whole_body_->compute(joint_state_.q, joint_state_.dq, tau_joint_, tasks_, ramp, tau_whole_body_,
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, tasks_, ramp, tau_whole_body_,
                            snapshot_.tasks);
     }
   }

@@ -1,6 +1,7 @@
 // Pinocchio lives only in this translation unit: it is the slow one to compile.
 #include "humanoid_rt/whole_body_impedance.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 
@@ -35,6 +36,16 @@ struct WholeBodyImpedance::Impl {
   Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
   Eigen::MatrixXd JJt;       // 6k x 6k
   Eigen::VectorXd y;         // 6k
+
+  // Loop thread only: where each task's reference moves from and to.
+  struct TaskMotion {
+    bool enabled = false;
+    Eigen::Vector3d from_position = Eigen::Vector3d::Zero(), to_position = Eigen::Vector3d::Zero();
+    Eigen::Quaterniond from_rotation = Eigen::Quaterniond::Identity(), to_rotation = Eigen::Quaterniond::Identity();
+    double t0 = 0.0, t1 = 0.0;
+    std::array<double, 8> last_target{};  // position, quaternion, t_target as written
+  };
+  std::array<TaskMotion, kMaxTasks> motion{};
 
   // Analysis (non-RT) data, shared by Python threads.
   mutable std::mutex analysis_mutex;
@@ -107,8 +118,8 @@ double WholeBodyImpedance::total_mass() const {
   return mass;
 }
 
-void WholeBodyImpedance::compute(const JointVector& q, const JointVector& dq, const JointVector& tau_posture,
-                                 const TaskSet& tasks, double scale, JointVector& tau_out,
+void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVector& dq,
+                                 const JointVector& tau_posture, const TaskSet& tasks, double scale, JointVector& tau_out,
                                  std::array<TaskStatus, kMaxTasks>& status) {
   Impl& m = *impl_;
   for (int j = 0; j < m.n; ++j) {
@@ -130,15 +141,47 @@ void WholeBodyImpedance::compute(const JointVector& q, const JointVector& dq, co
   }
   for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
     const CartesianTask& task = tasks.tasks[i];
-    if (!task.enabled) continue;
+    Impl::TaskMotion& motion = m.motion[i];
+    if (!task.enabled) {
+      motion.enabled = false;
+      continue;
+    }
     m.J_frame.setZero();
     pinocchio::getFrameJacobian(m.model, m.data, m.frame_ids[i], pinocchio::LOCAL_WORLD_ALIGNED, m.J_frame);
     const pinocchio::SE3& pose = m.data.oMf[m.frame_ids[i]];
-    const Eigen::Vector3d target_position(task.position[0], task.position[1], task.position[2]);
-    const Eigen::Quaterniond target_q(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]);
+
+    // Reference: a new target starts a motion from where the reference is now (or from the
+    // measured pose when the task switches on), reaching the target at t_target.
+    const std::array<double, 8> written{task.position[0],   task.position[1],   task.position[2],
+                                        task.quaternion[0], task.quaternion[1], task.quaternion[2],
+                                        task.quaternion[3], task.t_target};
+    if (!motion.enabled || written != motion.last_target) {
+      Eigen::Vector3d start_position = pose.translation();
+      Eigen::Quaterniond start_rotation(pose.rotation());
+      if (motion.enabled) {
+        const double s = motion.t1 > motion.t0 ? std::clamp((t - motion.t0) / (motion.t1 - motion.t0), 0.0, 1.0) : 1.0;
+        const double h = s * s * (3.0 - 2.0 * s);
+        start_position = motion.from_position + h * (motion.to_position - motion.from_position);
+        start_rotation = motion.from_rotation.slerp(h, motion.to_rotation);
+      }
+      motion.from_position = start_position;
+      motion.from_rotation = start_rotation;
+      motion.to_position = Eigen::Vector3d(task.position[0], task.position[1], task.position[2]);
+      motion.to_rotation =
+          Eigen::Quaterniond(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]).normalized();
+      motion.t0 = t;
+      motion.t1 = std::max(task.t_target, t);
+      motion.last_target = written;
+      motion.enabled = true;
+    }
+    const double s = motion.t1 > motion.t0 ? std::clamp((t - motion.t0) / (motion.t1 - motion.t0), 0.0, 1.0) : 1.0;
+    const double h = s * s * (3.0 - 2.0 * s);
+    const Eigen::Vector3d target_position = motion.from_position + h * (motion.to_position - motion.from_position);
+    const Eigen::Quaterniond target_q = motion.from_rotation.slerp(h, motion.to_rotation);
+
     const Eigen::Vector3d position_error = target_position - pose.translation();
     const Eigen::Vector3d orientation_error =
-        pinocchio::log3(Eigen::Matrix3d(target_q.normalized().toRotationMatrix() * pose.rotation().transpose()));
+        pinocchio::log3(Eigen::Matrix3d(target_q.toRotationMatrix() * pose.rotation().transpose()));
     Eigen::Matrix<double, 6, 1> twist;
     twist.noalias() = m.J_frame * m.dq;
     Eigen::Matrix<double, 6, 1> wrench;
@@ -147,6 +190,7 @@ void WholeBodyImpedance::compute(const JointVector& q, const JointVector& dq, co
       wrench[3 + k] = task.stiffness[3 + k] * orientation_error[k] - task.damping[3 + k] * twist[3 + k];
       status[i].position_error[k] = position_error[k];
       status[i].orientation_error[k] = orientation_error[k];
+      status[i].reference_position[k] = target_position[k];
     }
     m.tau.noalias() += m.J_frame.transpose() * wrench;
     m.J_stack.middleRows(rows, 6) = m.J_frame;

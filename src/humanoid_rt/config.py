@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -38,11 +39,16 @@ __all__ = [
     "load_config",
 ]
 
-BUS_TYPES = ("mock",)
+BUS_TYPES = ("mock", "mujoco")
+BASE_TYPES = ("fixed",)
+# model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
+EXAMPLE_ROBOT_DATA_PREFIX = "example-robot-data:"
 LOOP_RATES_HZ = (250, 500, 1000, 2000, 4000)
 COMMAND_MODES = ("torque", "drive_impedance")
 # Fixed joint capacity of the C++ core: its buffers are sized at compile time.
 MAX_JOINTS = 64
+# Cartesian task slots of the whole-body controller.
+MAX_TASKS = 8
 
 _BUNDLED_DIR = Path(__file__).resolve().parent / "robots"
 _BUNDLED_FILE = "robot.yaml"
@@ -127,15 +133,30 @@ class JointConfig:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    urdf_path: Path  # absolute
+    # "fixed": the URDF root (pelvis) is held, as on a gantry or a crane; the model is fixed-base.
+    base: str = "fixed"
+    # Frames Cartesian impedance tasks can act on (URDF link names), at most 8.
+    task_frames: tuple[str, ...] = ()
+    gravity_compensation: bool = True
+    urdf_source: str = field(default="", compare=False)  # as written in the config (kept for dump_config)
+
+
+@dataclass(frozen=True)
 class RobotConfig:
     name: str
     # Where the config came from (None for a dict); not part of its value.
     source_path: Path | None = field(compare=False)
-    urdf_path: Path
+    model: ModelConfig
     loop: LoopConfig
     safety: SafetyConfig
     buses: tuple[BusConfig, ...]
     joints: tuple[JointConfig, ...]
+
+    @property
+    def urdf_path(self) -> Path:
+        return self.model.urdf_path
 
     @property
     def joint_names(self) -> tuple[str, ...]:
@@ -346,6 +367,21 @@ _BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
         # Seeds a uint64 random generator in the core.
         "seed": (_integer(0, 2**64 - 1), 0),
     },
+    "mujoco": {
+        "substeps": (_integer(1, 20), 1),
+        "position_noise_rad": (_number(at_least=0), 0.0),
+        "velocity_noise_rad_s": (_number(at_least=0), 0.0),
+        "seed": (_integer(0, 2**64 - 1), 0),
+        "joint_damping_nm_s_rad": (_number(at_least=0), 0.5),
+        "armature_kgm2": (_number(at_least=0), 0.01),
+    },
+}
+
+_MODEL_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "urdf": (_text, _REQUIRED),
+    "base": (_one_of(*BASE_TYPES), "fixed"),
+    "tasks": (lambda raw: _string_list(raw), ()),
+    "gravity_compensation": (_boolean, True),
 }
 
 
@@ -392,7 +428,7 @@ _JOINT_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
 
 _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "name": (_text, _REQUIRED),
-    "model": (_Nested("a mapping with keys: urdf"), _REQUIRED),
+    "model": (_Nested("a mapping with keys: " + ", ".join(_MODEL_KEYS)), _REQUIRED),
     "loop": (_Nested("a mapping with keys: " + ", ".join(_LOOP_KEYS)), {}),
     "safety": (_Nested("a mapping with keys: " + ", ".join(_SAFETY_KEYS)), {}),
     "buses": (_Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), _REQUIRED),
@@ -669,24 +705,71 @@ def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_
     return joints
 
 
+def _string_list(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(x, str) and x for x in raw):
+        raise _Invalid("not a list of names", "a list of URDF link names")
+    return tuple(raw)
+
+
+def example_robot_data_dir() -> Path | None:
+    """site-packages/cmeel.prefix/share/example-robot-data of PyPI's example-robot-data, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("cmeel")  # example-robot-data depends on cmeel, which sits in site-packages
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        candidate = Path(root).parent / "cmeel.prefix" / "share" / "example-robot-data"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _resolve_urdf(check: _Validator, text: str, base_dir: Path) -> Path | None:
+    if text.startswith(EXAMPLE_ROBOT_DATA_PREFIX):
+        data_dir = example_robot_data_dir()
+        if data_dir is None:
+            check.report("model.urdf", "the PyPI package example-robot-data is not installed",
+                         "pip install 'humanoid_rt[g1]' (example-robot-data==6.0.0)", text)
+            return None
+        candidate = data_dir / text[len(EXAMPLE_ROBOT_DATA_PREFIX):]
+    else:
+        candidate = (base_dir / text).resolve()
+    if not candidate.is_file():
+        check.report("model.urdf", f"file not found: {candidate}",
+                     f"a path to a URDF file, relative to the config file, or {EXAMPLE_ROBOT_DATA_PREFIX}PATH", text)
+        return None
+    return candidate
+
+
+def _parse_model(check: _Validator, raw: Any, base_dir: Path) -> ModelConfig | None:
+    model = check.values(raw, "model", _MODEL_KEYS)
+    if _INVALID in model.values():
+        return None
+    urdf_path = _resolve_urdf(check, model["urdf"], base_dir)
+    if urdf_path is None:
+        return None
+    try:
+        links = {link.get("name") for link in ET.parse(urdf_path).getroot().iter("link")}
+    except ET.ParseError as error:
+        check.report("model.urdf", f"not valid XML: {error}", "a URDF file", model["urdf"])
+        return None
+    for index, frame in enumerate(model["tasks"]):
+        if frame not in links:
+            check.report(f"model.tasks[{index}]", "not a link of the URDF", "one of: " + ", ".join(sorted(links)), frame)
+    if len(model["tasks"]) > MAX_TASKS:
+        check.report("model.tasks", f"more than {MAX_TASKS} task frames", f"at most {MAX_TASKS} frames",
+                     list(model["tasks"]))
+    return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],
+                       gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"])
+
+
 def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path | None) -> RobotConfig | None:
     if not isinstance(raw, dict):
         check.report(_ROOT_FIELD, "not a mapping", "a mapping with keys: " + ", ".join(_TOP_KEYS), raw)
         return None
     top = check.values(raw, "", _TOP_KEYS)
 
-    urdf_path = None
-    if top["model"] is not _INVALID:
-        model = check.values(top["model"], "model", {"urdf": (_text, _REQUIRED)})
-        if model["urdf"] is not _INVALID:
-            candidate = (base_dir / model["urdf"]).resolve()
-            if candidate.is_file():
-                urdf_path = candidate
-            else:
-                check.report(
-                    "model.urdf", f"file not found: {candidate}",
-                    "a path to a URDF file, relative to the config file", model["urdf"],
-                )
+    model = _parse_model(check, top["model"], base_dir) if top["model"] is not _INVALID else None
 
     loop = check.section(top["loop"], "loop", _LOOP_KEYS, LoopConfig)
     safety = check.section(top["safety"], "safety", _SAFETY_KEYS, SafetyConfig)
@@ -697,6 +780,9 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
         issues_before = len(check.issues)
         buses = _parse_buses(check, top["buses"])
         bus_list_valid = len(check.issues) == issues_before
+        if bus_list_valid and len(buses) > 1 and any(bus.type == "mujoco" for bus in buses):
+            check.report("buses", "a mujoco bus simulates the whole robot, so it must be the only bus",
+                         "one bus of type mujoco, or buses of other types", [bus.name for bus in buses])
 
     joints: list[JointConfig] = []
     if top["joints"] is not _INVALID:
@@ -707,7 +793,7 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     return RobotConfig(
         name=top["name"],
         source_path=source_path,
-        urdf_path=urdf_path,
+        model=model,
         loop=loop,
         safety=safety,
         buses=tuple(buses),
@@ -744,7 +830,13 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
     """
     return {
         "name": config.name,
-        "model": {"urdf": str(config.urdf_path)},
+        "model": {
+            "urdf": (config.model.urdf_source if config.model.urdf_source.startswith(EXAMPLE_ROBOT_DATA_PREFIX)
+                     else str(config.urdf_path)),
+            "base": config.model.base,
+            "tasks": list(config.model.task_frames),
+            "gravity_compensation": config.model.gravity_compensation,
+        },
         "loop": {f.name: getattr(config.loop, f.name) for f in fields(LoopConfig)},
         "safety": {f.name: getattr(config.safety, f.name) for f in fields(SafetyConfig)},
         "buses": [{"name": bus.name, "type": bus.type, **bus.params} for bus in config.buses],

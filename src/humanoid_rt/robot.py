@@ -23,10 +23,16 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import _core
-from .config import RobotConfig, load_config
+from .config import BusConfig, RobotConfig, load_config
 
-#: Bus types a robot can be run on, overriding the config's buses.
-BUS_CHOICES = ("mock",)
+#: Bus types a robot can be run on, overriding the config's buses: the mock bus
+#: (independent actuators, no gravity) or the MuJoCo digital twin (the whole robot).
+BUS_CHOICES = ("mock", "mujoco")
+
+# Default Cartesian task gains: stiffness [N/m, Nm/rad] and the damping that makes a
+# 2 kg / 0.05 kg m^2 effective load critically damped (D = 2 sqrt(K m)).
+DEFAULT_TASK_STIFFNESS = (400.0, 40.0)
+_TASK_EFFECTIVE_INERTIA = (2.0, 0.05)
 
 # Default time to reach a target when neither t nor duration is given: long
 # enough that a far target is not a step, short enough for interactive use.
@@ -70,6 +76,48 @@ class RobotState:
     @property
     def reason(self) -> str:
         return self.last_event["reason"]
+
+
+def _six(value, name: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64).reshape(-1)
+    if array.shape == (2,):
+        array = np.repeat(array, 3)
+    if array.shape != (6,) or not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError(f"{name}: 6 finite values >= 0 [x, y, z, rx, ry, rz] or (translational, rotational) "
+                         f"(got {value!r})")
+    return array
+
+
+def _pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
+    """(position, unit quaternion w-x-y-z) from a 4x4 matrix or a (position, quaternion) pair."""
+    if isinstance(pose, (tuple, list)) and len(pose) == 2:
+        position = np.asarray(pose[0], dtype=np.float64)
+        quaternion = np.asarray(pose[1], dtype=np.float64)
+    else:
+        matrix = np.asarray(pose, dtype=np.float64)
+        if matrix.shape != (4, 4):
+            raise ValueError(f"pose: a 4x4 homogeneous matrix or (position[3], quaternion[4] w-x-y-z) "
+                             f"(got shape {matrix.shape})")
+        position = matrix[:3, 3]
+        quaternion = _quaternion_from_matrix(matrix[:3, :3])
+    if position.shape != (3,) or quaternion.shape != (4,):
+        raise ValueError("pose: position must have 3 values and quaternion 4 (w, x, y, z)")
+    if not (np.all(np.isfinite(position)) and np.all(np.isfinite(quaternion))):
+        raise ValueError("pose: must be finite")
+    norm = np.linalg.norm(quaternion)
+    if not 0.5 < norm < 1.5:
+        raise ValueError(f"pose: quaternion must be close to unit length (got norm {norm:.3g})")
+    return position, quaternion / norm
+
+
+def _quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
+    if not np.allclose(R @ R.T, np.eye(3), atol=1e-6) or np.linalg.det(R) < 0:
+        raise ValueError("pose: the 3x3 block is not a rotation matrix")
+    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2
+    x = np.copysign(np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2, R[2, 1] - R[1, 2])
+    y = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2, R[0, 2] - R[2, 0])
+    z = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2, R[1, 0] - R[0, 1])
+    return np.array([w, x, y, z])
 
 
 def _joint_spec(joint) -> _core.JointSpec:
@@ -143,26 +191,67 @@ class Robot:
         self._index = {name: i for i, name in enumerate(self.joint_names)}
         self._loop = _core.ControlLoop(options, [_joint_spec(j) for j in self.config.joints],
                                        _safety_params(self.config.safety))
+        bus_configs = self._bus_configs(bus)
+        self.notes: list[str] = []
+
+        # The whole-body model: gravity compensation, Cartesian tasks, null-space posture.
+        self.model = _core.WholeBodyImpedance(str(self.config.urdf_path), list(self.joint_names),
+                                              list(self.config.model.task_frames))
+        self.task_frames: tuple[str, ...] = self.config.model.task_frames
+        plant_has_gravity = any(b.type != "mock" for b in bus_configs)
+        self._gravity_compensation = self.config.model.gravity_compensation and plant_has_gravity
+        if self.config.model.gravity_compensation and not plant_has_gravity:
+            self.notes.append("gravity compensation off: the mock bus models actuators without gravity")
+        self._tasks = [self._task_slot() for _ in self.task_frames]
+        self._loop.set_whole_body(self.model)
+
         self.buses: dict[str, _core.Bus] = {}
-        for bus_cfg in self.config.buses:
-            joints = [i for i, j in enumerate(self.config.joints) if j.bus == bus_cfg.name]
+        overridden = bus_configs is not self.config.buses
+        for bus_cfg in bus_configs:
+            joints = [i for i, j in enumerate(self.config.joints) if overridden or j.bus == bus_cfg.name]
             if not joints:
                 continue
             self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
             self._loop.add_bus(self.buses[bus_cfg.name], joints)
         self._loop.configure()
+        self._write_tasks()
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
         self.closed = False
 
-    def _make_bus(self, bus_cfg, joints: Sequence[int]) -> _core.Bus:
-        # Only the mock bus exists so far; config validation rejects other types by name.
+    def _bus_configs(self, override: str | None) -> tuple[BusConfig, ...]:
+        """The config's buses, or one bus of the `override` type carrying every joint."""
+        buses = self.config.buses
+        if override is None or all(b.type == override for b in buses):
+            return buses
+        return (BusConfig(name=override, type=override, params={}),)
+
+    def _make_bus(self, bus_cfg: BusConfig, joints: Sequence[int]) -> _core.Bus:
+        params = bus_cfg.params
+        if bus_cfg.type == "mujoco":
+            from .sim.mujoco_model import TwinJoint, actuator_name, build_mjcf
+
+            options = _core.MujocoBusOptions()
+            options.substeps = int(params.get("substeps", 1))
+            options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
+            options.velocity_noise_rad_s = float(params.get("velocity_noise_rad_s", 0.0))
+            options.seed = int(params.get("seed", 0))
+            twin_joints = [TwinJoint(self.config.joints[j].name, self.config.joints[j].limits.torque) for j in joints]
+            self.mjcf = build_mjcf(self.config.urdf_path, twin_joints, timestep=self.period_s / options.substeps,
+                                   joint_damping=float(params.get("joint_damping_nm_s_rad", 0.5)),
+                                   armature=float(params.get("armature_kgm2", 0.01)))
+            twin = _core.MujocoBus(bus_cfg.name, self.mjcf, options)
+            for j in joints:
+                joint = self.config.joints[j]
+                twin.set_joint(j, joint.name, actuator_name(joint.name),
+                               _core.JointTransmission(joint.gear, float(joint.direction), joint.offset_rad))
+            return twin
         options = _core.MockBusOptions()
-        options.latency_cycles = int(bus_cfg.params.get("latency_cycles", 1))
-        options.position_noise_rad = float(bus_cfg.params.get("position_noise_rad", 0.0))
-        options.seed = int(bus_cfg.params.get("seed", 0))
+        options.latency_cycles = int(params.get("latency_cycles", 1))
+        options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
+        options.seed = int(params.get("seed", 0))
         mock = _core.MockBus(bus_cfg.name, options)
         for j in joints:
             joint = self.config.joints[j]
@@ -203,10 +292,17 @@ class Robot:
         except KeyError:
             raise KeyError(f"joint: unknown joint {name!r}; allowed: {', '.join(self.joint_names)}") from None
 
+    def twin(self) -> "_core.MujocoBus":
+        """The MuJoCo digital-twin bus (when running on one)."""
+        for bus in self.buses.values():
+            if isinstance(bus, _core.MujocoBus):
+                return bus
+        raise TypeError("this robot does not run on the MuJoCo twin (bus='mujoco')")
+
     def mock_bus(self, joint: str | int) -> _core.MockBus:
         """The mock bus driving a joint (for fault injection in tests and demos)."""
         index = joint if isinstance(joint, int) else self.joint_index(joint)
-        bus = self.buses[self.config.joints[index].bus]
+        bus = self.buses.get(self.config.joints[index].bus) or next(iter(self.buses.values()))
         if not isinstance(bus, _core.MockBus):
             raise TypeError(f"joint {self.joint_names[index]} is not on a mock bus")
         return bus
@@ -400,6 +496,75 @@ class Robot:
     def reset_gains(self) -> None:
         """Back to the config's default gains."""
         self.set_gains(self.config.joint_array("kp"), self.config.joint_array("kd"))
+
+    # ---------------------------------------------------------------- whole body
+    @staticmethod
+    def _task_slot() -> dict:
+        return {"enabled": False, "t_target": 0.0, "position": [0.0, 0.0, 0.0], "quaternion": [1.0, 0.0, 0.0, 0.0],
+                "stiffness": [0.0] * 6, "damping": [0.0] * 6}
+
+    def _write_tasks(self) -> None:
+        self._loop.write_tasks(self._tasks, self._gravity_compensation)
+
+    def _task_index(self, frame: str) -> int:
+        try:
+            return self.task_frames.index(frame)
+        except ValueError:
+            raise KeyError(f"frame: {frame!r} is not a task frame; allowed: {', '.join(self.task_frames) or 'none'} "
+                           f"(model.tasks in the robot config)") from None
+
+    def set_frame_target(self, frame: str, pose, *, t: float | None = None, duration: float | None = None,
+                         stiffness=None, damping=None) -> None:
+        """Pull a frame toward a pose with a Cartesian impedance task (the posture acts in its null space).
+
+        pose: a 4x4 homogeneous matrix, or (position[3], quaternion[4] as w, x, y, z), in the world
+        (the fixed base) frame. The task's reference moves from where it is (from the frame's measured
+        pose when the task switches on) to the pose, arriving at loop time `t` (or `duration` seconds
+        from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
+        rotational); damping: likewise, default critically damped for a nominal load.
+        """
+        index = self._task_index(frame)
+        position, quaternion = _pose_parts(pose)
+        stiffness = _six(DEFAULT_TASK_STIFFNESS if stiffness is None else stiffness, "stiffness")
+        if damping is None:
+            inertia = np.repeat(_TASK_EFFECTIVE_INERTIA, 3)
+            damping = 2.0 * np.sqrt(stiffness * inertia)
+        damping = _six(damping, "damping")
+        if t is not None and duration is not None:
+            raise ValueError("give either t (loop time) or duration (seconds from now), not both")
+        if duration is not None and not (np.isfinite(duration) and duration >= 0):
+            raise ValueError(f"duration: must be a finite number >= 0 (got {duration!r})")
+        if t is not None and not np.isfinite(t):
+            raise ValueError(f"t: must be a finite loop time in seconds (got {t!r})")
+        t_target = t if t is not None else self.now() + (duration or 0.0)
+        self._tasks[index] = {"enabled": True, "t_target": float(t_target), "position": position.tolist(),
+                              "quaternion": quaternion.tolist(), "stiffness": stiffness.tolist(),
+                              "damping": damping.tolist()}
+        self._write_tasks()
+
+    def clear_frame_target(self, frame: str) -> None:
+        """Switch a frame's task off (the posture takes over the whole body)."""
+        self._tasks[self._task_index(frame)] = self._task_slot()
+        self._write_tasks()
+
+    def set_gravity_compensation(self, on: bool) -> None:
+        self._gravity_compensation = bool(on)
+        self._write_tasks()
+
+    @property
+    def gravity_compensation(self) -> bool:
+        return self._gravity_compensation
+
+    def frame_pose(self, frame: str, q=None) -> np.ndarray:
+        """4x4 pose of a URDF frame in the world at q (default: the measured q), from the model."""
+        q = self.state().q if q is None else self._vector(q, "q")
+        return self.model.frame_pose(list(q), frame)
+
+    def task_errors(self) -> dict[str, dict]:
+        """Per enabled task: position_error [m], orientation_error [rad] and the reference position now."""
+        tasks = self._loop.read_state()["tasks"]
+        return {frame: {k: np.array(v) for k, v in tasks[i].items()}
+                for i, frame in enumerate(self.task_frames) if self._tasks[i]["enabled"]}
 
     # ------------------------------------------------------------------- reading
     def state(self) -> RobotState:

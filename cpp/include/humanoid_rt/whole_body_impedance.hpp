@@ -5,6 +5,7 @@
 // both in world axes) and J the stack of the enabled J_i:
 //
 //   e_i      = [ p*_i - p_i ;  log3(R*_i R_i^T) ]          pose error, world axes
+//              (p*, R* the task reference, interpolated toward the target in time)
 //   w_i      = K_i e_i - D_i J_i dq                        task wrench (K, D diagonal)
 //   tau      = g(q) + sum_i J_i^T w_i + N^T tau_posture
 //   N^T      = I - J^T (J J^T + lambda^2 I)^-1 J           (damped, identity metric)
@@ -33,9 +34,13 @@ namespace humanoid_rt {
 
 inline constexpr int kMaxTasks = 8;
 
-// One Cartesian impedance task, as written from Python.
+// One Cartesian impedance task, as written from Python. The target is reached at
+// loop time t_target: from the previous target (or, when the task is switched on,
+// from the frame's measured pose) the reference moves along a straight line and a
+// slerp with a smooth (cubic) time law, so a new target never steps the wrench.
 struct CartesianTask {
   bool enabled = false;
+  double t_target = 0.0;                        // loop time [s] the target is due (past: at once)
   std::array<double, 3> position{};             // target position in world [m]
   std::array<double, 4> quaternion{1, 0, 0, 0};  // target orientation (w, x, y, z)
   std::array<double, 6> stiffness{};            // K: translational [N/m] x3, rotational [Nm/rad] x3
@@ -51,8 +56,9 @@ struct TaskSet {
 
 // What a task achieved in the last cycle (for telemetry and tests).
 struct TaskStatus {
-  std::array<double, 3> position_error{};     // p* - p [m]
-  std::array<double, 3> orientation_error{};  // log3(R* R^T) [rad]
+  std::array<double, 3> position_error{};     // p_ref - p [m], p_ref the interpolated target
+  std::array<double, 3> orientation_error{};  // log3(R_ref R^T) [rad]
+  std::array<double, 3> reference_position{};  // p_ref now [m]
 };
 
 class WholeBodyImpedance {
@@ -72,8 +78,8 @@ class WholeBodyImpedance {
 
   // Loop thread only: tau_out = scale (g + sum J^T w) + N^T tau_posture, config joint order.
   // `scale` ramps the model terms in with the enable ramp (the posture gains ramp already).
-  void compute(const JointVector& q, const JointVector& dq, const JointVector& tau_posture, const TaskSet& tasks,
-               double scale, JointVector& tau_out, std::array<TaskStatus, kMaxTasks>& status);
+  void compute(double t, const JointVector& q, const JointVector& dq, const JointVector& tau_posture,
+               const TaskSet& tasks, double scale, JointVector& tau_out, std::array<TaskStatus, kMaxTasks>& status);
 
   // Non-RT analysis (config joint order): gravity torque, a frame's 4x4 pose and 6xn Jacobian.
   std::vector<double> gravity(const std::vector<double>& q) const;

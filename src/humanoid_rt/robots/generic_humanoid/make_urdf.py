@@ -366,7 +366,8 @@ def build_robot_yaml() -> str:
             joints.append(_joint_entry(joint, bus, device_id=joints_on_bus[bus]))
     config = {
         "name": ROBOT_NAME,
-        "model": {"urdf": URDF_FILE},
+        "model": {"urdf": URDF_FILE, "base": "fixed", "tasks": ["left_hand", "right_hand", "left_foot", "right_foot"],
+                  "gravity_compensation": True},
         "loop": {
             "rate_hz": 1000,
             "priority": 80,

@@ -1,0 +1,1 @@
+"""Simulation: the MuJoCo digital twin's model, built from the robot's URDF."""
