@@ -275,7 +275,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     status = worse(status, s);
   }
   transmission_.state_to_joint(n_, motor_state_, joint_state_);
-  supervisor_.check_measurements(status, joint_state_, tau_previous_);
+  supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_);
 
   // 2. Requests: e-stop first, then the queue, then shutdown.
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
