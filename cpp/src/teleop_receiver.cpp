@@ -119,6 +119,10 @@ void Receiver::main() {
       handle(buffer, static_cast<std::size_t>(n), t_recv, mono);
     }
     track_applied();
+    if (engaged_ && loop_.now() - last_written_t_ > last_written_ttl_) {  // the stream lapsed: report it
+      engaged_ = false;
+      engaged_flag_.store(false);
+    }
   }
   running_.store(false);
 }
