@@ -91,11 +91,12 @@ double ControlLoop::now() const {
   return loop_time_.load();
 }
 
-void ControlLoop::write_setpoint(JointSetpoint setpoint) {
+std::uint64_t ControlLoop::write_setpoint(JointSetpoint setpoint) {
   std::lock_guard<std::mutex> lock(setpoint_mutex_);
   setpoint.sequence = ++setpoint_sequence_;
   if (setpoint.t_written < 0.0) setpoint.t_written = now();
   setpoint_buffer_.write(setpoint);
+  return setpoint.sequence;
 }
 
 void ControlLoop::write_gains(JointGains gains) {
@@ -303,6 +304,10 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       // cycle already advances along it (starting at t would stall the reference for one cycle).
       interpolator_.set_target(t - period_s_, q_ref_, dq_ref_, setpoint_);
       tau_ff_ = setpoint_.tau_ff;
+      // When the target entered the command path: the clock in real time (wakeup latency included), t when stepped.
+      setpoint_applied_t_ = running_.load(std::memory_order_relaxed)
+                                ? static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9
+                                : t;
       supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
     }
   }
@@ -386,6 +391,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   snapshot_.state = supervisor_.state();
   snapshot_.last_event = supervisor_.last_event();
   snapshot_.setpoint_sequence_applied = setpoint_applied_;
+  snapshot_.setpoint_applied_t = setpoint_applied_t_;
   snapshot_.enable_ramp = ramp;
   snapshot_.q = joint_state_.q;
   snapshot_.dq = joint_state_.dq;

@@ -88,7 +88,7 @@ class ControlLoop {
   bool configured() const { return configured_; }
 
   // --- producers: any non-RT thread ---
-  void write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0)
+  std::uint64_t write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0); returns the sequence
   void write_gains(JointGains gains);
   std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
   void estop() { request(RequestKind::kEstop); }
@@ -138,6 +138,7 @@ class ControlLoop {
   JointCommand command_{}, motor_command_{};
   JointSetpoint setpoint_{};                    // latest received copy
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
+  double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
   JointGains gains_{};
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
   JointVector tau_ff_{};                        // feed-forward of the applied setpoint (zero on enable)
