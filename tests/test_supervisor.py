@@ -425,3 +425,16 @@ def test_stop_after_a_stop_runs_no_cycle(small_robot):
     cycles = robot.statistics()["cycles"]
     robot.stop()
     assert robot.statistics()["cycles"] == cycles
+
+
+def test_a_joint_holding_still_under_load_is_not_a_frozen_encoder(small_robot):
+    # Noise-free mock, a constant external load held by the controller: the position reads
+    # bit-identical for far longer than frozen_encoder_cycles while the torque is high.
+    robot = small_robot
+    enable_active(robot)
+    robot.set_joint_targets(zeros(robot), ttl=0)
+    robot.mock_bus(0).set_external_torque(0, 20.0)
+    robot.step(2000)
+    state = robot.state()
+    assert state.supervisor_state == "ACTIVE"
+    assert abs(state.tau_command[0]) > robot.config.safety.frozen_torque_nm

@@ -98,11 +98,12 @@ double ControlLoop::now() const {
   return loop_time_.load();
 }
 
-void ControlLoop::write_setpoint(JointSetpoint setpoint) {
+std::uint64_t ControlLoop::write_setpoint(JointSetpoint setpoint) {
   std::lock_guard<std::mutex> lock(setpoint_mutex_);
   setpoint.sequence = ++setpoint_sequence_;
   if (setpoint.t_written < 0.0) setpoint.t_written = now();
   setpoint_buffer_.write(setpoint);
+  return setpoint.sequence;
 }
 
 void ControlLoop::write_gains(JointGains gains) {
@@ -289,7 +290,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     status = worse(status, s);
   }
   transmission_.state_to_joint(n_, motor_state_, joint_state_);
-  supervisor_.check_measurements(status, joint_state_, tau_previous_);
+  supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_);
 
   // 2. Requests: e-stop first, then the queue, then shutdown.
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
@@ -317,6 +318,10 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       // cycle already advances along it (starting at t would stall the reference for one cycle).
       interpolator_.set_target(t - period_s_, q_ref_, dq_ref_, setpoint_);
       tau_ff_ = setpoint_.tau_ff;
+      // When the target entered the command path: the clock in real time (wakeup latency included), t when stepped.
+      setpoint_applied_t_ = running_.load(std::memory_order_relaxed)
+                                ? static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9
+                                : t;
       supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
     }
   }
@@ -424,6 +429,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   snapshot_.state = supervisor_.state();
   snapshot_.last_event = supervisor_.last_event();
   snapshot_.setpoint_sequence_applied = setpoint_applied_;
+  snapshot_.setpoint_applied_t = setpoint_applied_t_;
   snapshot_.enable_ramp = ramp;
   snapshot_.q = joint_state_.q;
   snapshot_.dq = joint_state_.dq;

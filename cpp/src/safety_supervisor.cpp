@@ -10,6 +10,8 @@ namespace {
 // Tolerance for comparing loop times built from integer cycle counts, so
 // deadlines land on the cycle the arithmetic says they do.
 constexpr double kTimeEpsilon = 1e-9;
+// Below this speed a constant encoder reading is plausible (quantisation at standstill).
+constexpr double kMotionExpectedRadS = 1e-3;
 
 std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t size) {
   const auto* bytes = static_cast<const unsigned char*>(data);
@@ -171,7 +173,8 @@ Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState
   return {};
 }
 
-void SafetySupervisor::check_measurements(BusStatus status, const JointState& s, const JointVector& tau_previous) {
+void SafetySupervisor::check_measurements(BusStatus status, const JointState& s, const JointVector& tau_previous,
+                                          const JointVector& dq_reference) {
   // Missed replies are counted in every state so that enable sees them too.
   for (int j = 0; j < n_; ++j) missed_replies_[j] = s.fresh[j] ? 0 : missed_replies_[j] + 1;
 
@@ -190,9 +193,12 @@ void SafetySupervisor::check_measurements(BusStatus status, const JointState& s,
         if (!s.fresh[j] || !have_last_q_) continue;
         const double step = std::abs(s.q[j] - q_last_[j]);
         if (step > params_.encoder_jump_rad) cause = {Reason::kEncoderJump, j, step, params_.encoder_jump_rad};
-        // A bit-identical position while the drive pushes hard: the encoder stopped updating.
+        // A bit-identical position while the drive pushes hard and motion is expected (the reference
+        // moves, or the drive itself reports velocity): the encoder stopped updating. A joint holding
+        // still under load (gravity) legitimately reads the same value, so pushing alone is no evidence.
         const bool pushing = torque_on() && std::abs(tau_previous[j]) > params_.frozen_torque_nm;
-        frozen_cycles_[j] = (pushing && s.q[j] == q_last_[j]) ? frozen_cycles_[j] + 1 : 0;
+        const bool motion_expected = std::abs(dq_reference[j]) > kMotionExpectedRadS || std::abs(s.dq[j]) > kMotionExpectedRadS;
+        frozen_cycles_[j] = (pushing && motion_expected && s.q[j] == q_last_[j]) ? frozen_cycles_[j] + 1 : 0;
         if (frozen_cycles_[j] >= params_.frozen_encoder_cycles)
           cause = {Reason::kEncoderFrozen, j, double(frozen_cycles_[j]), double(params_.frozen_encoder_cycles)};
       }

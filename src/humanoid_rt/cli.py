@@ -81,6 +81,11 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
     )
+
+    # ---- teleop: run, teleop-send, teleop-keygen (humanoid_rt/teleop/cli.py) ----
+    from .teleop.cli import add_commands as add_teleop_commands
+
+    add_teleop_commands(commands, bundled=", ".join(bundled_robots()))
     return parser
 
 
@@ -106,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             print("humanoid-rt demo: interrupted; the robot was stopped safely", file=sys.stderr)
             return 130
         return 0
+    if args.command in ("run", "teleop-send", "teleop-keygen"):  # ---- teleop ----
+        from .teleop.cli import main as teleop_main
+
+        return teleop_main(args)
     raise AssertionError(args.command)
 
 

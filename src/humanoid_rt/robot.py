@@ -219,6 +219,7 @@ class Robot:
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
+        self._teleop = None  # TeleopReceiver, see attach_teleop()
         self.closed = False
 
     def _bus_configs(self, override: str | None) -> tuple[BusConfig, ...]:
@@ -344,6 +345,7 @@ class Robot:
         if self.closed:
             return
         try:
+            self.detach_teleop()
             self.stop()
         finally:
             try:
@@ -615,3 +617,38 @@ class Robot:
             yield self.state()
             next_time += period_s
             time.sleep(max(0.0, next_time - time.monotonic()))
+
+    # ------------------------------------------------------------------ teleop
+    def attach_teleop(self, *, key: bytes | None = None, key_file: str | Path | None = None,
+                      host: str = "127.0.0.1", port: int = 0, hand_joints=None, **options):
+        """Start the teleop receiver (a C++ thread) on udp://host:port; returns the TeleopReceiver.
+
+        Binds to localhost unless `host` says otherwise. Key: bytes or a hex key file.
+        options: start_gate_rad, ramp_velocity_fraction, velocity_fraction, max_step_rad,
+        replay_window, priority, poll_timeout_s (humanoid_rt.teleop.receiver.DEFAULTS).
+        hand_joints: {"left"|"right": [(joint name, open_q, closed_q), ...]} maps hand targets to joints.
+        """
+        from .teleop.receiver import TeleopReceiver, key_from
+
+        if self._teleop is not None:
+            raise RuntimeError(f"teleop already attached on {self._teleop.url}; detach_teleop() first")
+        self._teleop = TeleopReceiver(self._loop, key_from(key, key_file), host=host, port=port,
+                                      joint_names=self.joint_names, hand_joints=hand_joints, **options)
+        return self._teleop
+
+    def detach_teleop(self) -> None:
+        """Stop the teleop receiver (the robot's watchdog then holds and damps as the stream lapses)."""
+        if self._teleop is not None:
+            self._teleop.close()
+            self._teleop = None
+
+    @property
+    def teleop(self):
+        """The attached TeleopReceiver, or None."""
+        return self._teleop
+
+    def teleop_statistics(self) -> dict:
+        """The teleop receiver's counters and latencies (see TeleopReceiver.statistics)."""
+        if self._teleop is None:
+            raise RuntimeError("no teleop receiver attached; call attach_teleop() first")
+        return self._teleop.statistics()

@@ -91,7 +91,7 @@ class ControlLoop {
   bool configured() const { return configured_; }
 
   // --- producers: any non-RT thread ---
-  void write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0)
+  std::uint64_t write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0); returns the sequence
   void write_gains(JointGains gains);
   void write_tasks(TaskSet tasks);              // needs set_whole_body()
   std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
@@ -143,6 +143,7 @@ class ControlLoop {
   JointCommand command_{}, motor_command_{};
   JointSetpoint setpoint_{};                    // latest received copy
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
+  double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
   JointGains gains_{};
   TaskSet tasks_{};                             // latest received copy
   JointVector tau_joint_{}, tau_whole_body_{};

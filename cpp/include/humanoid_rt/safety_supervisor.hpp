@@ -138,7 +138,9 @@ class SafetySupervisor {
   // --- per cycle, in this order ---
   void begin_cycle(std::uint64_t cycle, double t) { cycle_ = cycle; t_ = t; }
   // Bus status and measurements: faults, missed replies, frozen/jumping encoders, overspeed.
-  void check_measurements(BusStatus status, const JointState& state, const JointVector& tau_previous);
+  // tau_previous and dq_reference are last cycle's command and reference velocity.
+  void check_measurements(BusStatus status, const JointState& state, const JointVector& tau_previous,
+                          const JointVector& dq_reference);
   void handle_request(const Request& request, BusStatus status, const JointState& state);
   void request_shutdown();
   void clear_shutdown() { shutdown_ = false; }  // before the loop starts again

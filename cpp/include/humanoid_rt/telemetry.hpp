@@ -31,6 +31,7 @@ struct StateSnapshot {
   SupervisorState state = SupervisorState::kDisabled;
   SafetyEvent last_event{};
   std::uint64_t setpoint_sequence_applied = 0;
+  double setpoint_applied_t = 0.0;  // loop time that setpoint entered the interpolator (clock time in real time)
   double enable_ramp = 0.0;
   JointVector q{}, dq{}, tau_measured{}, temperature_c{};
   JointVector q_ref{}, dq_ref{}, tau_command{};

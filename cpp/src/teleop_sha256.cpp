@@ -1,0 +1,118 @@
+#include "humanoid_rt/teleop_sha256.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace humanoid_rt::teleop {
+
+namespace {
+constexpr std::uint32_t kRound[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+}  // namespace
+
+void Sha256::reset() {
+  static constexpr std::uint32_t kInit[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::memcpy(h_, kInit, sizeof(h_));
+  buffered_ = 0;
+  total_ = 0;
+}
+
+void Sha256::block(const std::uint8_t* p) {
+  std::uint32_t w[64];
+  for (int i = 0; i < 16; ++i)
+    w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) | (std::uint32_t(p[4 * i + 2]) << 8) |
+           std::uint32_t(p[4 * i + 3]);
+  for (int i = 16; i < 64; ++i) {
+    const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+  for (int i = 0; i < 64; ++i) {
+    const std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
+    const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+  }
+  h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+}
+
+void Sha256::update(const std::uint8_t* data, std::size_t len) {
+  total_ += len;
+  if (buffered_ > 0) {
+    const std::size_t take = std::min<std::size_t>(64 - buffered_, len);
+    std::memcpy(buffer_ + buffered_, data, take);
+    buffered_ += take, data += take, len -= take;
+    if (buffered_ < 64) return;
+    block(buffer_);
+    buffered_ = 0;
+  }
+  for (; len >= 64; data += 64, len -= 64) block(data);
+  std::memcpy(buffer_, data, len);
+  buffered_ = len;
+}
+
+Digest Sha256::finish() {
+  const std::uint64_t bits = total_ * 8;
+  const std::uint8_t pad = 0x80;
+  update(&pad, 1);
+  const std::uint8_t zero[64] = {};
+  update(zero, (buffered_ <= 56 ? 56 : 120) - buffered_);
+  std::uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(bits >> (56 - 8 * i));
+  update(length, 8);
+  Digest out;
+  for (int i = 0; i < 8; ++i)
+    for (int k = 0; k < 4; ++k) out[4 * i + k] = static_cast<std::uint8_t>(h_[i] >> (24 - 8 * k));
+  return out;
+}
+
+Digest sha256(const std::uint8_t* data, std::size_t len) {
+  Sha256 s;
+  s.update(data, len);
+  return s.finish();
+}
+
+void HmacSha256::set_key(const std::uint8_t* key, std::size_t key_len) {
+  std::uint8_t block[64] = {};
+  if (key_len > 64) {
+    const Digest d = sha256(key, key_len);
+    std::memcpy(block, d.data(), d.size());
+  } else if (key_len > 0) {
+    std::memcpy(block, key, key_len);
+  }
+  std::uint8_t ipad[64], opad[64];
+  for (int i = 0; i < 64; ++i) ipad[i] = block[i] ^ 0x36, opad[i] = block[i] ^ 0x5c;
+  inner_.reset();
+  inner_.update(ipad, 64);
+  outer_.reset();
+  outer_.update(opad, 64);
+}
+
+Digest HmacSha256::compute(const std::uint8_t* data, std::size_t len) const {
+  Sha256 inner = inner_;
+  inner.update(data, len);
+  const Digest inner_digest = inner.finish();
+  Sha256 outer = outer_;
+  outer.update(inner_digest.data(), inner_digest.size());
+  return outer.finish();
+}
+
+bool HmacSha256::verify(const std::uint8_t* data, std::size_t len, const std::uint8_t* tag) const {
+  const Digest d = compute(data, len);
+  std::uint8_t diff = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) diff |= static_cast<std::uint8_t>(d[i] ^ tag[i]);
+  return diff == 0;
+}
+
+}  // namespace humanoid_rt::teleop

@@ -1,0 +1,183 @@
+"""`humanoid-rt run`, `teleop-send` and `teleop-keygen` (wired into humanoid_rt.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from . import protocol
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value <= 10000 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"allowed: a packet rate in Hz, 0 < rate <= 10000 (got {text!r})")
+    return value
+
+
+def _url(text: str) -> tuple[str, int]:
+    try:
+        return protocol.parse_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0 (got {text!r})")
+    return value
+
+
+def add_commands(commands, bundled: str) -> None:
+    run = commands.add_parser(
+        "run", help="run a robot in real time, optionally driven by a teleop stream, printing live counters",
+        description="Starts the robot's loop in real time, enables it, and (with --teleop) receives authenticated "
+        "teleop packets on udp://HOST:PORT (binds 127.0.0.1 unless HOST says otherwise). Prints supervisor state "
+        "and teleop counters every --interval seconds; Ctrl-C stops the robot safely.",
+    )
+    run.add_argument("--config", default="generic_humanoid", help=f"robot YAML or bundled robot name (bundled: {bundled})")
+    run.add_argument("--bus", default=None, choices=("mock",), help="run every joint on this bus type")
+    run.add_argument("--teleop", type=_url, default=None, metavar="udp://HOST:PORT", help="receive teleop packets here")
+    run.add_argument("--key-file", type=Path, default=None, help="pre-shared key file (hex); required with --teleop")
+    run.add_argument("--seconds", type=_seconds, default=None, help="stop after this long (default: until Ctrl-C)")
+    run.add_argument("--interval", type=_seconds, default=1.0, help="seconds between counter lines (default 1)")
+    run.add_argument("--start-gate", type=_seconds, default=0.8, metavar="RAD",
+                     help="refuse to engage when a first target is farther than this from the pose (default 0.8)")
+    run.add_argument("--no-enable", action="store_true", help="do not enable the robot (teleop packets are then refused)")
+
+    send = commands.add_parser(
+        "teleop-send", help="stream joint targets to a robot from a trajectory file or a generator",
+        description="Streams authenticated teleop packets at --rate. Trajectory files: CSV with a header "
+        "`t,<joint>,...` (t in s, positions in rad) or NPZ with t, q, joint_names; the sender interpolates "
+        "linearly between samples. The generator `sine` moves --joints around 0 by --amplitude.",
+    )
+    send.add_argument("--to", type=_url, required=True, metavar="udp://HOST:PORT", help="the robot's teleop address")
+    send.add_argument("--key-file", type=Path, required=True, help="pre-shared key file (hex)")
+    source = send.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", type=Path, help="trajectory file (.csv or .npz)")
+    source.add_argument("--generator", choices=("sine",), help="a built-in target generator")
+    send.add_argument("--robot", default="generic_humanoid", help="robot config naming the joints (default generic_humanoid)")
+    send.add_argument("--rate", type=_rate, default=100.0, help="packets per second (default 100)")
+    send.add_argument("--seconds", type=_seconds, default=None, help="stop after this long (default: the file's length; "
+                      "a generator runs until Ctrl-C)")
+    send.add_argument("--joints", default="right_elbow", help="generator: comma-separated joint names")
+    send.add_argument("--amplitude", type=float, default=0.2, help="generator: amplitude [rad] (default 0.2)")
+    send.add_argument("--frequency", type=_seconds, default=0.5, help="generator: frequency [Hz] (default 0.5)")
+    send.add_argument("--ttl", type=_seconds, default=None, help="packet TTL [s] (default: max(0.1, 5 intervals))")
+    send.add_argument("--due-in", type=_seconds, default=None, help="target due time after sending [s] "
+                      "(default: 2 intervals, at least 10 ms)")
+
+    keygen = commands.add_parser("teleop-keygen", help="write a new random pre-shared teleop key (hex) to a file")
+    keygen.add_argument("path", type=Path)
+    keygen.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+
+def main(args) -> int:
+    try:
+        if args.command == "teleop-keygen":
+            if args.path.exists() and not args.force:
+                print(f"humanoid-rt teleop-keygen: {args.path} exists; use --force to overwrite", file=sys.stderr)
+                return 2
+            protocol.write_key(args.path)
+            print(f"wrote a 32-byte key to {args.path} (mode 0600); copy it to the robot and the operator station")
+            return 0
+        if args.command == "teleop-send":
+            return _send(args)
+        return _run(args)
+    except ValueError as error:
+        print(f"humanoid-rt {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"humanoid-rt {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _send(args) -> int:
+    from ..config import ConfigError, load_config
+    from .sender import TeleopClient, load_trajectory, sine_generator
+
+    key = protocol.load_key(args.key_file)
+    try:
+        joint_names = load_config(args.robot).joint_names
+    except ConfigError as error:
+        print(f"humanoid-rt teleop-send: --robot: {error}", file=sys.stderr)
+        return 2
+    interval = 1.0 / args.rate
+    ttl = args.ttl or max(0.1, 5 * interval)
+    due_in = args.due_in or max(0.01, 2 * interval)
+    if args.file is not None:
+        source = load_trajectory(args.file)
+        unknown = [n for n in source.joint_names if n not in joint_names]
+        if unknown:
+            raise ValueError(f"{args.file}: unknown joints {unknown}; allowed: {', '.join(joint_names)}")
+        what = f"{args.file} ({source.duration:.2f} s, {len(source.joint_names)} joints)"
+    else:
+        names = [n.strip() for n in args.joints.split(",") if n.strip()]
+        unknown = [n for n in names if n not in joint_names]
+        if unknown or not names:
+            raise ValueError(f"--joints: unknown {unknown or names}; allowed: {', '.join(joint_names)}")
+        source = sine_generator(names, amplitude=args.amplitude, frequency_hz=args.frequency)
+        what = f"sine on {', '.join(names)}"
+    host, port = args.to
+    with TeleopClient((host, port), key, joint_names=joint_names, ttl_s=ttl, due_in_s=due_in) as client:
+        print(f"teleop-send: {what} -> udp://{host}:{port} at {args.rate:g} Hz, session {client.session_id:016x}")
+        sent = client.stream(source, args.rate, duration=args.seconds)
+    print(f"teleop-send: sent {sent} packets")
+    return 0
+
+
+def format_counters(robot, stats: dict | None) -> str:
+    state = robot.state()
+    line = f"t={state.time:8.2f}s {state.supervisor_state:<8}"
+    if stats is None:
+        return line
+    reasons = ",".join(f"{k}={v}" for k, v in stats["rejected"].items() if v)
+    lat = stats["latency_receive_to_applied"]
+    tr = stats["latency_send_to_receive"]
+    return (f"{line} accepted={stats['accepted']} rejected={stats['rejected_total']}"
+            f"{' (' + reasons + ')' if reasons else ''} gaps={stats['gaps']} estops={stats['estops']}"
+            f" engaged={'yes' if stats['engaged'] else 'no'}"
+            f" send->recv p50/p99={tr['p50_us']:.0f}/{tr['p99_us']:.0f}us"
+            f" recv->applied p50/p99={lat['p50_us']:.0f}/{lat['p99_us']:.0f}us"
+            f" pose_unsupported={stats['pose_unsupported']}")
+
+
+def _run(args) -> int:
+    from ..config import ConfigError
+    from ..robot import Robot
+
+    if args.teleop is not None and args.key_file is None:
+        raise ValueError("--key-file: required with --teleop (create one with `humanoid-rt teleop-keygen PATH`)")
+    key = protocol.load_key(args.key_file) if args.teleop is not None else None
+    try:
+        robot = Robot(args.config, bus=args.bus)
+    except ConfigError as error:
+        print(f"humanoid-rt run: {error}", file=sys.stderr)
+        return 2
+    with robot:
+        report = robot.start()
+        print(f"run: {robot.config.name}, {robot.n_joints} joints at {robot.rate_hz:g} Hz; "
+              f"SCHED_FIFO {'yes' if report['sched_fifo'] else 'no'} {report['notes']}".rstrip())
+        if not args.no_enable:
+            robot.enable()
+        if args.teleop is not None:
+            host, port = args.teleop
+            receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
+            print(f"run: teleop on {receiver.url}", flush=True)
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic())))
+            stats = robot.teleop_statistics() if robot.teleop is not None else None
+            print(format_counters(robot, stats), flush=True)
+    print("run: stopped safely")
+    return 0
