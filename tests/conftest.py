@@ -68,10 +68,30 @@ def small_robot_config(urdf_path, **overrides) -> dict:
     return config
 
 
+def three_joint_arm_urdf() -> str:
+    """A serial arm of three 0.3 m, 1 kg links pitching about y: the model behind SMALL_ROBOT."""
+    links = ['<link name="base"/>']
+    joints = []
+    parent = "base"
+    for i in range(3):
+        links.append(
+            f'<link name="link{i}"><inertial><origin xyz="0 0 -0.15"/><mass value="1.0"/>'
+            f'<inertia ixx="0.0077" iyy="0.0077" izz="0.0005" ixy="0" ixz="0" iyz="0"/></inertial></link>')
+        offset = "0 0 0" if i == 0 else "0 0 -0.3"
+        joints.append(
+            f'<joint name="j{i}" type="revolute"><parent link="{parent}"/><child link="link{i}"/>'
+            f'<origin xyz="{offset}"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="40" velocity="5"/></joint>')
+        parent = f"link{i}"
+    links.append('<link name="tool"/>')
+    joints.append('<joint name="tool_joint" type="fixed"><parent link="link2"/><child link="tool"/>'
+                  '<origin xyz="0 0 -0.3"/></joint>')
+    return '<robot name="test_arm">' + "".join(links + joints) + "</robot>\n"
+
+
 @pytest.fixture
 def urdf_path(tmp_path):
     path = tmp_path / "arm.urdf"
-    path.write_text('<robot name="test_arm"><link name="base"/></robot>\n')
+    path.write_text(three_joint_arm_urdf())
     return path
 
 
@@ -110,3 +130,14 @@ def accepted_transitions(robot: Robot) -> list[tuple[str, str, str, int]]:
 
 def zeros(robot: Robot) -> np.ndarray:
     return np.zeros(robot.n_joints)
+
+
+@pytest.fixture(autouse=True)
+def no_heap_allocation_on_loop_threads(request):
+    """Every test: the loop threads (real-time or stepping) never allocate."""
+    from humanoid_rt import _core
+
+    before = _core.testing.realtime_allocations()
+    yield
+    allocated = _core.testing.realtime_allocations() - before - getattr(request.node, "deliberate_allocations", 0)
+    assert allocated == 0, f"{allocated} heap allocations on a loop thread during this test"

@@ -366,11 +366,11 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   const bool damping = supervisor_.damping_only();
   for (int j = 0; j < n_ && torque_on; ++j) {
     const double q = joint_state_.q[j], dq = joint_state_.dq[j];
+    kd_joint_[j] = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];
     if (damping) {
-      tau_joint_[j] = joint_impedance_torque(0.0, limits_[j].damping_kd, q, 0.0, 0.0, q, dq);
+      tau_joint_[j] = joint_impedance_torque(0.0, kd_joint_[j], q, 0.0, 0.0, q, dq);
     } else {
-      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], ramp * gains_.kd[j], q_ref_[j], dq_ref_[j],
-                                             tau_ff_[j], q, dq);
+      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], kd_joint_[j], q_ref_[j], dq_ref_[j], tau_ff_[j], q, dq);
     }
   }
   if (whole_body_ && torque_on) {
@@ -379,10 +379,10 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     if (damping) {
       TaskSet gravity_only = tasks_;
       for (auto& task : gravity_only.tasks) task.enabled = false;
-      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, gravity_only, 1.0, tau_whole_body_,
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, gravity_only, 1.0, tau_whole_body_,
                            snapshot_.tasks);
     } else {
-      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, tasks_, ramp, tau_whole_body_,
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_, ramp, tau_whole_body_,
                            snapshot_.tasks);
     }
   }

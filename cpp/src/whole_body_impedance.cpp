@@ -31,7 +31,7 @@ struct WholeBodyImpedance::Impl {
 
   // Loop thread only (sized here, never resized).
   pinocchio::Data data;
-  Eigen::VectorXd q, dq, tau, tau_posture, twist_rhs;
+  Eigen::VectorXd q, dq, tau, tau_posture, damping;
   Eigen::MatrixXd J_frame;   // 6 x nv
   Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
   Eigen::MatrixXd JJt;       // 6k x 6k
@@ -88,7 +88,7 @@ struct WholeBodyImpedance::Impl {
     dq = Eigen::VectorXd::Zero(model.nv);
     tau = Eigen::VectorXd::Zero(model.nv);
     tau_posture = Eigen::VectorXd::Zero(model.nv);
-    twist_rhs = Eigen::VectorXd::Zero(6);
+    damping = Eigen::VectorXd::Zero(model.nv);
     J_frame = Eigen::MatrixXd::Zero(6, model.nv);
     J_stack = Eigen::MatrixXd::Zero(6 * kMaxTasks, model.nv);
     JJt = Eigen::MatrixXd::Zero(6 * kMaxTasks, 6 * kMaxTasks);
@@ -119,13 +119,15 @@ double WholeBodyImpedance::total_mass() const {
 }
 
 void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVector& dq,
-                                 const JointVector& tau_posture, const TaskSet& tasks, double scale, JointVector& tau_out,
+                                 const JointVector& tau_posture, const JointVector& kd_posture, const TaskSet& tasks,
+                                 double scale, JointVector& tau_out,
                                  std::array<TaskStatus, kMaxTasks>& status) {
   Impl& m = *impl_;
   for (int j = 0; j < m.n; ++j) {
     m.q[m.q_index[j]] = q[j];
     m.dq[m.v_index[j]] = dq[j];
-    m.tau_posture[m.v_index[j]] = tau_posture[j];
+    m.tau_posture[m.v_index[j]] = tau_posture[j] + kd_posture[j] * dq[j];  // damping added back below, unprojected
+    m.damping[m.v_index[j]] = -kd_posture[j] * dq[j];
   }
   if (tasks.gravity_compensation)
     m.tau.noalias() = pinocchio::computeGeneralizedGravity(m.model, m.data, m.q);
@@ -214,6 +216,7 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.tau += m.tau_posture;
     m.tau.noalias() -= J.transpose() * y;
   }
+  m.tau += m.damping;
   for (int j = 0; j < m.n; ++j) tau_out[j] = m.tau[m.v_index[j]];
 }
 

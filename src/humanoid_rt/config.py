@@ -374,6 +374,8 @@ _BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
         "seed": (_integer(0, 2**64 - 1), 0),
         "joint_damping_nm_s_rad": (_number(at_least=0), 0.5),
         "armature_kgm2": (_number(at_least=0), 0.01),
+        # A floor plane at the soles (at the zero pose); the base is held above it.
+        "floor": (_boolean, True),
     },
 }
 

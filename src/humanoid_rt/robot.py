@@ -242,7 +242,8 @@ class Robot:
             twin_joints = [TwinJoint(self.config.joints[j].name, self.config.joints[j].limits.torque) for j in joints]
             self.mjcf = build_mjcf(self.config.urdf_path, twin_joints, timestep=self.period_s / options.substeps,
                                    joint_damping=float(params.get("joint_damping_nm_s_rad", 0.5)),
-                                   armature=float(params.get("armature_kgm2", 0.01)))
+                                   armature=float(params.get("armature_kgm2", 0.01)),
+                                   floor=bool(params.get("floor", True)))
             twin = _core.MujocoBus(bus_cfg.name, self.mjcf, options)
             for j in joints:
                 joint = self.config.joints[j]

@@ -146,7 +146,7 @@ class ControlLoop {
   double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
   JointGains gains_{};
   TaskSet tasks_{};                             // latest received copy
-  JointVector tau_joint_{}, tau_whole_body_{};
+  JointVector tau_joint_{}, kd_joint_{}, tau_whole_body_{};  // joint law, its damping gain, whole-body total
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
   JointVector tau_ff_{};                        // feed-forward of the applied setpoint (zero on enable)
   std::uint64_t cycle_ = 0;

@@ -7,12 +7,16 @@
 //   e_i      = [ p*_i - p_i ;  log3(R*_i R_i^T) ]          pose error, world axes
 //              (p*, R* the task reference, interpolated toward the target in time)
 //   w_i      = K_i e_i - D_i J_i dq                        task wrench (K, D diagonal)
-//   tau      = g(q) + sum_i J_i^T w_i + N^T tau_posture
+//   tau      = g(q) + sum_i J_i^T w_i + N^T (tau_posture + kd dq) - kd dq
 //   N^T      = I - J^T (J J^T + lambda^2 I)^-1 J           (damped, identity metric)
 //
 // tau_posture is the joint impedance kp (q_d - q) + kd (dq_d - dq) + tau_ff the
 // loop already computes; N^T removes what it would do along the tasks, so the
-// posture only acts in the tasks' null space. g(q) is the gravity torque of the
+// posture only acts in the tasks' null space. Its damping -kd dq is kept whole,
+// outside the projection: it is pure dissipation (zero at rest, so it cannot
+// shift a task's equilibrium), and it damps the task directions too, where the
+// effective mass (an arm plus the torso on the waist) is far larger than any
+// fixed task damping assumes. g(q) is the gravity torque of the
 // fixed-base model: the base (pelvis) is held, as on a gantry or with the robot
 // hanging from a crane; floating-base support with contacts is not modelled here.
 //
@@ -79,7 +83,8 @@ class WholeBodyImpedance {
   // Loop thread only: tau_out = scale (g + sum J^T w) + N^T tau_posture, config joint order.
   // `scale` ramps the model terms in with the enable ramp (the posture gains ramp already).
   void compute(double t, const JointVector& q, const JointVector& dq, const JointVector& tau_posture,
-               const TaskSet& tasks, double scale, JointVector& tau_out, std::array<TaskStatus, kMaxTasks>& status);
+               const JointVector& kd_posture, const TaskSet& tasks, double scale, JointVector& tau_out,
+               std::array<TaskStatus, kMaxTasks>& status);
 
   // Non-RT analysis (config joint order): gravity torque, a frame's 4x4 pose and 6xn Jacobian.
   std::vector<double> gravity(const std::vector<double>& q) const;
