@@ -31,7 +31,7 @@ struct WholeBodyImpedance::Impl {
 
   // Loop thread only (sized here, never resized).
   pinocchio::Data data;
-  Eigen::VectorXd q, dq, tau, tau_posture, damping;
+  Eigen::VectorXd q, dq, tau, tau_posture, damping, kd, dq_task, reference_twists;
   Eigen::MatrixXd J_frame;   // 6 x nv
   Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
   Eigen::MatrixXd JJt;       // 6k x 6k
@@ -43,7 +43,22 @@ struct WholeBodyImpedance::Impl {
     Eigen::Vector3d from_position = Eigen::Vector3d::Zero(), to_position = Eigen::Vector3d::Zero();
     Eigen::Quaterniond from_rotation = Eigen::Quaterniond::Identity(), to_rotation = Eigen::Quaterniond::Identity();
     double t0 = 0.0, t1 = 0.0;
+    bool linear = false;  // time law: linear while a stream keeps it moving, smooth (cubic) from rest
     std::array<double, 8> last_target{};  // position, quaternion, t_target as written
+
+    // Progress h(t) in [0, 1] and its rate dh/dt.
+    void progress(double t, double& h, double& h_rate) const {
+      if (t1 <= t0 || t >= t1) {
+        h = 1.0, h_rate = 0.0;
+        return;
+      }
+      const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
+      if (linear) {
+        h = s, h_rate = 1.0 / (t1 - t0);
+      } else {
+        h = s * s * (3.0 - 2.0 * s), h_rate = 6.0 * s * (1.0 - s) / (t1 - t0);
+      }
+    }
   };
   std::array<TaskMotion, kMaxTasks> motion{};
 
@@ -89,6 +104,9 @@ struct WholeBodyImpedance::Impl {
     tau = Eigen::VectorXd::Zero(model.nv);
     tau_posture = Eigen::VectorXd::Zero(model.nv);
     damping = Eigen::VectorXd::Zero(model.nv);
+    kd = Eigen::VectorXd::Zero(model.nv);
+    dq_task = Eigen::VectorXd::Zero(model.nv);
+    reference_twists = Eigen::VectorXd::Zero(6 * kMaxTasks);
     J_frame = Eigen::MatrixXd::Zero(6, model.nv);
     J_stack = Eigen::MatrixXd::Zero(6 * kMaxTasks, model.nv);
     JJt = Eigen::MatrixXd::Zero(6 * kMaxTasks, 6 * kMaxTasks);
@@ -127,8 +145,9 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.q[m.q_index[j]] = q[j];
     m.dq[m.v_index[j]] = dq[j];
     m.tau_posture[m.v_index[j]] = tau_posture[j] + kd_posture[j] * dq[j];  // damping added back below, unprojected
-    m.damping[m.v_index[j]] = -kd_posture[j] * dq[j];
+    m.kd[m.v_index[j]] = kd_posture[j];
   }
+  m.damping.array() = -m.kd.array() * m.dq.array();  // with tasks: relative to their reference motion (below)
   if (tasks.gravity_compensation)
     m.tau.noalias() = pinocchio::computeGeneralizedGravity(m.model, m.data, m.q);
   else
@@ -160,11 +179,13 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     if (!motion.enabled || written != motion.last_target) {
       Eigen::Vector3d start_position = pose.translation();
       Eigen::Quaterniond start_rotation(pose.rotation());
+      bool in_progress = false;
       if (motion.enabled) {
-        const double s = motion.t1 > motion.t0 ? std::clamp((t - motion.t0) / (motion.t1 - motion.t0), 0.0, 1.0) : 1.0;
-        const double h = s * s * (3.0 - 2.0 * s);
+        double h, h_rate;
+        motion.progress(t, h, h_rate);
         start_position = motion.from_position + h * (motion.to_position - motion.from_position);
         start_rotation = motion.from_rotation.slerp(h, motion.to_rotation);
+        in_progress = t < motion.t1;
       }
       motion.from_position = start_position;
       motion.from_rotation = start_rotation;
@@ -173,13 +194,22 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
           Eigen::Quaterniond(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]).normalized();
       motion.t0 = t;
       motion.t1 = std::max(task.t_target, t);
+      // A target arriving while the reference still moves continues the stream at constant speed;
+      // one arriving at rest starts and ends smoothly.
+      motion.linear = in_progress;
       motion.last_target = written;
       motion.enabled = true;
     }
-    const double s = motion.t1 > motion.t0 ? std::clamp((t - motion.t0) / (motion.t1 - motion.t0), 0.0, 1.0) : 1.0;
-    const double h = s * s * (3.0 - 2.0 * s);
+    double h, h_rate;
+    motion.progress(t, h, h_rate);
     const Eigen::Vector3d target_position = motion.from_position + h * (motion.to_position - motion.from_position);
     const Eigen::Quaterniond target_q = motion.from_rotation.slerp(h, motion.to_rotation);
+    // Reference twist (world axes): the path's derivative; slerp turns about a fixed world axis.
+    Eigen::Matrix<double, 6, 1> reference_twist;
+    reference_twist.head<3>() = h_rate * (motion.to_position - motion.from_position);
+    reference_twist.tail<3>() =
+        h_rate * pinocchio::log3(Eigen::Matrix3d(motion.to_rotation.toRotationMatrix() *
+                                                 motion.from_rotation.toRotationMatrix().transpose()));
 
     const Eigen::Vector3d position_error = target_position - pose.translation();
     const Eigen::Vector3d orientation_error =
@@ -188,14 +218,16 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     twist.noalias() = m.J_frame * m.dq;
     Eigen::Matrix<double, 6, 1> wrench;
     for (int k = 0; k < 3; ++k) {
-      wrench[k] = task.stiffness[k] * position_error[k] - task.damping[k] * twist[k];
-      wrench[3 + k] = task.stiffness[3 + k] * orientation_error[k] - task.damping[3 + k] * twist[3 + k];
+      wrench[k] = task.stiffness[k] * position_error[k] + task.damping[k] * (reference_twist[k] - twist[k]);
+      wrench[3 + k] = task.stiffness[3 + k] * orientation_error[k] +
+                      task.damping[3 + k] * (reference_twist[3 + k] - twist[3 + k]);
       status[i].position_error[k] = position_error[k];
       status[i].orientation_error[k] = orientation_error[k];
       status[i].reference_position[k] = target_position[k];
     }
     m.tau.noalias() += m.J_frame.transpose() * wrench;
     m.J_stack.middleRows(rows, 6) = m.J_frame;
+    m.reference_twists.segment<6>(rows) = reference_twist;
     rows += 6;
   }
 
@@ -215,6 +247,12 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     llt.solveInPlace(y);
     m.tau += m.tau_posture;
     m.tau.noalias() -= J.transpose() * y;
+    // The joint velocity that realises the tasks' reference twists (min-norm): the unprojected
+    // damping acts on the deviation from it, so it does not drag a task along its own path.
+    auto z = m.reference_twists.head(rows);
+    llt.solveInPlace(z);
+    m.dq_task.noalias() = J.transpose() * z;
+    m.damping.array() = -m.kd.array() * (m.dq.array() - m.dq_task.array());
   }
   m.tau += m.damping;
   for (int j = 0; j < m.n; ++j) tau_out[j] = m.tau[m.v_index[j]];

@@ -66,8 +66,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
     demo.add_argument("--rate", type=_rate, default=1000, help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
-    demo.add_argument("--bus", default="mock", choices=("mock",), help="bus to run on (default mock)")
-    demo.add_argument("--robot", default="generic_humanoid", help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())})")
+    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco"),
+                      help="mock: independent actuator models; mujoco: the MuJoCo digital twin (default mock)")
+    demo.add_argument("--view", action="store_true", help="open the MuJoCo viewer when a display exists (ignored headless)")
+    demo.add_argument("--robot", default="generic_humanoid",
+                      help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())}; "
+                           "g1 needs pip install 'humanoid_rt[g1]')")
     demo.add_argument("--priority", type=_priority, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
     demo.add_argument("--cpu", type=_cpu, default=None, help="CPU to pin the loop thread to (default: the config's)")
     demo.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run_demo
 
             run_demo(seconds=args.seconds, rate_hz=args.rate, bus=args.bus, robot_name=args.robot,
-                     json_path=args.json, priority=args.priority, cpu=args.cpu)
+                     json_path=args.json, priority=args.priority, cpu=args.cpu, view=args.view)
         except ConfigError as error:
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2

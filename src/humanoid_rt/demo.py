@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .motions import SquatAndWave
+from .motions import HandCircle, SquatAndWave
 from .robot import Robot
 
 # Setpoints are streamed like a teleop or policy source would: at 100 Hz,
-# each to be reached one stream period later.
+# each stamped two stream intervals ahead (interval plus jitter, as the
+# interpolator asks of streams).
 STREAM_RATE_HZ = 100.0
+STREAM_LEAD_INTERVALS = 2
 
 
 def _percentiles(histogram: dict) -> dict:
@@ -23,8 +25,11 @@ def _percentiles(histogram: dict) -> dict:
 
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
-             echo=print) -> dict:
+             view: bool = False, echo=print) -> dict:
     with Robot(robot_name, bus=bus, rate_hz=rate_hz, priority=priority, cpu=cpu) as robot:
+        for note in robot.notes:
+            echo(f"note: {note}")
+        viewer = _open_viewer(robot, echo) if view else None
         setup = robot.start()
         echo(f"humanoid_rt demo: {robot.config.name}, {robot.n_joints} joints on {bus} bus(es) "
              f"{', '.join(robot.buses)}, {robot.rate_hz:.0f} Hz, limits hash {robot.limits_hash}")
@@ -36,6 +41,11 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         motion = SquatAndWave(robot.joint_names,
                               duration_s=max(seconds - safety.enable_ramp_s - safety.damping_time_s, 1.0))
         period = 1.0 / STREAM_RATE_HZ
+        lead = STREAM_LEAD_INTERVALS * period
+        # Whole body: the first task frame (a hand) draws a circle by Cartesian impedance while
+        # the joint targets squat and wave; the posture acts in the hand task's null space.
+        hand = robot.task_frames[0] if robot.task_frames else None
+        circle = HandCircle(robot.frame_pose(hand), motion.duration_s) if hand else None
         t_start = robot.now()
         tracking_sq, tracking_max, samples = 0.0, 0.0, 0
         next_wall = time.monotonic()
@@ -43,7 +53,11 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
             t = robot.now() - t_start
             if t >= motion.duration_s:
                 break
-            robot.set_joint_targets(motion(t + period), t=t_start + t + period)
+            robot.set_joint_targets(motion(t + lead), t=t_start + t + lead)
+            if circle is not None:
+                robot.set_frame_target(hand, circle(t + lead), t=t_start + t + lead)
+            if viewer is not None and not viewer.sync():
+                viewer = None
             telemetry = robot.drain_telemetry()
             if len(telemetry["t"]):
                 active = telemetry["state"] == int(robot.STATE_CODES["ACTIVE"])
@@ -54,8 +68,13 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
                     samples += error.size
             next_wall += period
             time.sleep(max(0.0, next_wall - time.monotonic()))
+        task_error = robot.task_errors().get(hand) if hand else None
+        if hand:
+            robot.clear_frame_target(hand)
         robot.disable()
         state_before_stop = robot.state()
+        if viewer is not None:
+            viewer.close()
         stats = robot.statistics()
         events = robot.events()
     report = {
@@ -73,6 +92,12 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
             "max": round(tracking_max, 6),
         },
         "final_state": state_before_stop.supervisor_state,
+        "whole_body": {
+            "task_frame": hand,
+            "gravity_compensation": robot.gravity_compensation,
+            "task_position_error_m": (round(float(np.linalg.norm(task_error["position_error"])), 6)
+                                      if task_error else None),
+        },
         "transitions": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at t={e['t']:.3f}s"
                         for e in events if e["accepted"]],
         "realtime": setup,
@@ -85,6 +110,18 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         echo(f"report written to {json_path}")
     return report
+
+
+def _open_viewer(robot, echo):
+    from .sim.viewer import RobotViewer, display_available
+
+    if not display_available():
+        echo("--view: no display (DISPLAY/WAYLAND_DISPLAY unset): running headless")
+        return None
+    if not hasattr(robot, "mjcf"):
+        echo("--view: the viewer shows the MuJoCo twin; run with --bus mujoco")
+        return None
+    return RobotViewer(robot)
 
 
 def format_report(r: dict) -> str:
@@ -100,6 +137,8 @@ def format_report(r: dict) -> str:
         f"memory {'locked' if rt['memory_locked'] else 'NOT locked'}, "
         f"cpu_dma_latency {'held at 0' if rt['cpu_dma_latency_zero'] else 'NOT held'}, "
         f"{'CPU ' + str(rt['cpu']) if rt['cpu_pinned'] else 'not pinned'}",
+        f"whole body       task {r['whole_body']['task_frame']}: final error {r['whole_body']['task_position_error_m']} m; "
+        f"gravity compensation {'on' if r['whole_body']['gravity_compensation'] else 'off (no gravity in the mock bus)'}",
         f"RT discipline    {r['realtime_allocations']} heap allocations on the loop thread",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]

@@ -19,6 +19,29 @@ def _ease(x: float) -> float:
     return 0.5 - 0.5 * math.cos(math.pi * x)
 
 
+class HandCircle:
+    """A circle of `radius` in the y-z plane around a start pose, for a hand's Cartesian task.
+
+    Fades in and out like SquatAndWave so the task starts and ends at the start pose.
+    """
+
+    def __init__(self, start_pose: np.ndarray, duration_s: float, radius: float = 0.06, period_s: float = 3.0,
+                 fade_s: float = 1.0):
+        self.start = np.array(start_pose, dtype=float)
+        self.duration_s = duration_s
+        self.radius = radius
+        self.period_s = period_s
+        self.fade_s = min(fade_s, duration_s / 2)
+
+    def __call__(self, t: float) -> np.ndarray:
+        envelope = _ease(t / self.fade_s) * _ease((self.duration_s - t) / self.fade_s)
+        phase = 2 * math.pi * t / self.period_s
+        pose = self.start.copy()
+        pose[1, 3] += envelope * self.radius * math.sin(phase)
+        pose[2, 3] += envelope * self.radius * (1 - math.cos(phase))
+        return pose
+
+
 class SquatAndWave:
     """A squat (hips, knees and ankles in the ratio that keeps the torso upright)
     while the right arm waves, the left arm swings and the waist turns.
@@ -27,7 +50,8 @@ class SquatAndWave:
     """
 
     def __init__(self, joint_names: Sequence[str], duration_s: float, fade_s: float = 1.0):
-        self.index = {name: i for i, name in enumerate(joint_names)}
+        # Names with a "_joint" suffix (Unitree's URDFs) match too.
+        self.index = {name.removesuffix("_joint"): i for i, name in enumerate(joint_names)}
         self.n = len(joint_names)
         self.duration_s = duration_s
         self.fade_s = min(fade_s, duration_s / 2)

@@ -31,7 +31,7 @@ BUS_CHOICES = ("mock", "mujoco")
 
 # Default Cartesian task gains: stiffness [N/m, Nm/rad] and the damping that makes a
 # 2 kg / 0.05 kg m^2 effective load critically damped (D = 2 sqrt(K m)).
-DEFAULT_TASK_STIFFNESS = (400.0, 40.0)
+DEFAULT_TASK_STIFFNESS = (1000.0, 60.0)
 _TASK_EFFECTIVE_INERTIA = (2.0, 0.05)
 
 # Default time to reach a target when neither t nor duration is given: long

@@ -6,15 +6,18 @@
 //
 //   e_i      = [ p*_i - p_i ;  log3(R*_i R_i^T) ]          pose error, world axes
 //              (p*, R* the task reference, interpolated toward the target in time)
-//   w_i      = K_i e_i - D_i J_i dq                        task wrench (K, D diagonal)
-//   tau      = g(q) + sum_i J_i^T w_i + N^T (tau_posture + kd dq) - kd dq
+//   w_i      = K_i e_i + D_i (v*_i - J_i dq)               task wrench (K, D diagonal;
+//                                                           v*_i the reference's twist)
+//   tau      = g(q) + sum_i J_i^T w_i + N^T (tau_posture + kd dq) - kd (dq - J^+ v*)
 //   N^T      = I - J^T (J J^T + lambda^2 I)^-1 J           (damped, identity metric)
 //
 // tau_posture is the joint impedance kp (q_d - q) + kd (dq_d - dq) + tau_ff the
 // loop already computes; N^T removes what it would do along the tasks, so the
-// posture only acts in the tasks' null space. Its damping -kd dq is kept whole,
-// outside the projection: it is pure dissipation (zero at rest, so it cannot
-// shift a task's equilibrium), and it damps the task directions too, where the
+// posture only acts in the tasks' null space. Its damping is kept whole, outside
+// the projection, relative to J^+ v* (J^+ = J^T (J J^T + lambda^2 I)^-1, the
+// min-norm joint velocity of the tasks' reference motion): it is dissipation
+// that vanishes at rest (so it cannot shift a task's equilibrium) and does not
+// drag a task along its own path, and it damps the task directions too, where the
 // effective mass (an arm plus the torso on the waist) is far larger than any
 // fixed task damping assumes. g(q) is the gravity torque of the
 // fixed-base model: the base (pelvis) is held, as on a gantry or with the robot
@@ -41,7 +44,9 @@ inline constexpr int kMaxTasks = 8;
 // One Cartesian impedance task, as written from Python. The target is reached at
 // loop time t_target: from the previous target (or, when the task is switched on,
 // from the frame's measured pose) the reference moves along a straight line and a
-// slerp with a smooth (cubic) time law, so a new target never steps the wrench.
+// slerp, with a smooth (cubic) time law when it starts from rest and a linear one
+// when a new target continues a stream, so a new target never steps the wrench
+// and a streamed path never stops at each sample.
 struct CartesianTask {
   bool enabled = false;
   double t_target = 0.0;                        // loop time [s] the target is due (past: at once)
