@@ -82,6 +82,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("config", help="path to a robot YAML, or a bundled robot name")
 
+    from .tuning.cli import add_parser as add_tune_parser
+
+    add_tune_parser(commands)
+
     commands.add_parser(
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
     )
@@ -100,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor_main(argv[1:])
     args = _build_parser().parse_args(argv)
+    if args.command == "tune":
+        from .tuning.cli import run as run_tune
+
+        try:
+            return run_tune(args)
+        except (ConfigError, KeyError, ValueError) as error:
+            print(f"humanoid-rt tune: {error}", file=sys.stderr)
+            return 2
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "demo":
