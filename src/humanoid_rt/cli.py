@@ -82,6 +82,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("config", help="path to a robot YAML, or a bundled robot name")
 
+    bench = commands.add_parser(
+        "bench", help="benchmark suite: loop latency vs cyclictest, compute, API, Python baseline, teleop",
+        description="Measures, in one invocation: loop wakeup latency against cyclictest (run just before, same "
+        "priority and period) at 1, 2 and 4 kHz; compute time per cycle by robot size and controller; Python API "
+        "call overhead; a pure-Python loop on the same work; teleop latency and loopback rate. Writes one JSON "
+        "file and prints a summary. Needs root for SCHED_FIFO; cyclictest from rt-tests.")
+    bench.add_argument("--quick", action="store_true", help="short runs for CI (under two minutes)")
+    bench.add_argument("--bus", default="mock", help="bus to run the loop on (default mock; mujoco for the twin)")
+    bench.add_argument("--soak", type=_positive_seconds, default=None, metavar="MINUTES",
+                       help="instead: loop + teleop + telemetry reader for MINUTES; reports RSS growth, overruns, drops")
+    bench.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH", help="output (default bench.json)")
+
+    compare = commands.add_parser("bench-compare", help="compare two benchmark JSON files as ratios",
+                                  description="Prints every figure of B against A as a ratio and flags regressions.")
+    compare.add_argument("a", type=Path, help="the reference run")
+    compare.add_argument("b", type=Path, help="the run to check")
+    compare.add_argument("--threshold", type=float, default=0.10, help="regression threshold as a fraction (default 0.10)")
+
     from .tuning.cli import add_parser as add_tune_parser
 
     add_tune_parser(commands)
@@ -104,6 +122,26 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor_main(argv[1:])
     args = _build_parser().parse_args(argv)
+    if args.command == "bench":
+        from .benchmarks.suite import run_suite, soak
+
+        try:
+            if args.soak is not None:
+                soak(args.soak, args.json)
+            else:
+                run_suite(quick=args.quick, bus=args.bus, json_path=args.json)
+        except ValueError as error:
+            print(f"humanoid-rt bench: {error}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "bench-compare":
+        from .benchmarks.compare import main as compare_main
+
+        try:
+            return compare_main(args.a, args.b, args.threshold)
+        except ValueError as error:
+            print(f"humanoid-rt {error}", file=sys.stderr)
+            return 2
     if args.command == "tune":
         from .tuning.cli import run as run_tune
 

@@ -1,0 +1,53 @@
+"""Compute time per cycle by robot size and controller, from the real-time loop's own histogram."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..config import example_robot_data_dir
+from ..robot import Robot
+from ..robots.from_urdf import config_from_urdf
+
+# name -> (config source, hand frames for two Cartesian tasks); the example-robot-data ones need it installed.
+ROBOTS = {
+    "generic_humanoid": ("generic_humanoid", ("left_hand", "right_hand")),
+    "g1": ("example-robot-data:robots/g1_description/urdf/g1_29dof_rev_1_0.urdf", ("left_rubber_hand", "right_rubber_hand")),
+    "romeo": ("example-robot-data:robots/romeo_description/urdf/romeo.urdf", ("l_wrist", "r_wrist")),
+}
+CONTROLLERS = ("joint_impedance", "whole_body")
+
+
+def _robot(source: str, hands, bus: str) -> Robot:
+    if source.startswith("example-robot-data:"):
+        return Robot(config_from_urdf(source, tasks=hands), bus=bus)
+    return Robot(source, bus=bus)
+
+
+def cycle_compute(robot_name: str, controller: str, seconds: float, bus: str = "mock") -> dict:
+    """Runs the loop in real time for `seconds` and returns its compute-time percentiles.
+
+    joint_impedance: no model terms (gravity off, no tasks); whole_body: gravity + two hand tasks
+    + null-space posture. Both include bus read/write, supervisor, interpolation, safety and telemetry.
+    """
+    source, hands = ROBOTS[robot_name]
+    if source.startswith("example-robot-data:") and example_robot_data_dir() is None:
+        return {"skipped": "needs pip install 'humanoid_rt[g1]' (example-robot-data)"}
+    with _robot(source, hands, bus) as robot:
+        robot.set_gravity_compensation(controller == "whole_body")
+        robot.start()
+        robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
+        if controller == "whole_body":
+            for hand in hands:
+                pose = robot.frame_pose(hand)
+                pose[2, 3] += 0.05
+                robot.set_frame_target(hand, pose, duration=0.5)
+        time.sleep(seconds)
+        stats = robot.statistics()
+        compute = stats["compute_time"]
+        return {"joints": robot.n_joints, "cycles": stats["cycles"], "overruns": stats["overruns"],
+                "final_state": robot.state().supervisor_state,
+                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
+                "realtime_allocations": stats["realtime_allocations"]}

@@ -1,0 +1,99 @@
+"""Loop wakeup latency against cyclictest, and the pure-Python baseline loop."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PRIORITY = 80
+
+
+def percentiles(samples_us) -> dict:
+    samples = np.asarray(samples_us, dtype=float)
+    if samples.size == 0:
+        return {"p50": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0, "count": 0}
+    return {"p50": round(float(np.percentile(samples, 50, method="inverted_cdf")), 3),
+            "p99": round(float(np.percentile(samples, 99, method="inverted_cdf")), 3),
+            "p999": round(float(np.percentile(samples, 99.9, method="inverted_cdf")), 3),
+            "max": round(float(samples.max()), 3), "count": int(samples.size)}
+
+
+def histogram_percentiles(histogram: dict) -> dict:
+    """The loop's own histogram statistics in the same shape as percentiles()."""
+    return {k: round(histogram[f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")} | {"count": histogram["count"]}
+
+
+def parse_cyclictest_histogram(text: str) -> tuple[np.ndarray, int]:
+    """cyclictest's --histfile: `latency_us count` rows, then '# Max Latencies: N'."""
+    counts, max_us = [], 0
+    for line in text.splitlines():
+        if line.startswith("# Max Latencies:"):
+            max_us = int(line.split(":")[1].split()[0])
+        elif line and not line.startswith("#"):
+            counts.append(int(line.split()[1]))
+    return np.array(counts, dtype=np.int64), max_us
+
+
+def percentiles_from_counts(counts: np.ndarray, max_us: int) -> dict:
+    """Nearest-rank percentiles of a 1 us histogram (samples past its range only raise the max)."""
+    cumulative = np.cumsum(counts)
+    total = int(cumulative[-1]) if cumulative.size else 0
+    out = {"count": total}
+    for name, q in (("p50", 0.50), ("p99", 0.99), ("p999", 0.999)):
+        out[name] = float(np.searchsorted(cumulative, max(1, int(np.ceil(q * total))))) if total else 0.0
+    out["max"] = float(max_us)
+    return out
+
+
+def cyclictest(rate_hz: float, cycles: int) -> dict | None:
+    """`cyclictest -m -p 80 -i PERIOD -l CYCLES` with a 1 us histogram; None when cyclictest is absent."""
+    if shutil.which("cyclictest") is None:
+        return None
+    period_us = round(1e6 / rate_hz)
+    with tempfile.TemporaryDirectory() as tmp:
+        histfile = Path(tmp) / "histogram.txt"
+        command = ["cyclictest", "-m", "-p", str(PRIORITY), "-i", str(period_us), "-l", str(cycles), "-q", "-h", "20000"]
+        subprocess.run(command + [f"--histfile={histfile}"], check=True, stdout=subprocess.DEVNULL,
+                       timeout=cycles / rate_hz * 3 + 30)
+        counts, max_us = parse_cyclictest_histogram(histfile.read_text())
+    return {"command": " ".join(command), **percentiles_from_counts(counts, max_us)}
+
+
+def ratios(ours: dict, reference: dict) -> dict:
+    return {k: (round(ours[k] / reference[k], 3) if reference.get(k) else None) for k in ("p50", "p99", "p999", "max")}
+
+
+def python_baseline_loop(urdf_path: str, joint_names, seconds: float, rate_hz: float = 1000.0) -> dict:
+    """The loop many users write today: numpy + Pinocchio's Python bindings + time.sleep, same work per
+    cycle as the C++ loop's joint impedance with gravity compensation (actuators simulated in numpy)."""
+    import pinocchio
+
+    model = pinocchio.buildModelFromUrdf(urdf_path)
+    data = model.createData()
+    index = np.array([model.joints[model.getJointId(name)].idx_v for name in joint_names])
+    n = len(joint_names)
+    q, dq = pinocchio.neutral(model), np.zeros(model.nv)
+    q_d = np.zeros(n)
+    kp, kd, tau_max, inertia = np.full(n, 100.0), np.full(n, 5.0), np.full(n, 100.0), np.full(n, 0.2)
+    period = 1.0 / rate_hz
+    wakeups, computes = [], []
+    next_time = time.perf_counter() + period
+    end = next_time + seconds
+    while next_time < end:
+        time.sleep(max(0.0, next_time - time.perf_counter()))
+        wake = time.perf_counter()
+        wakeups.append((wake - next_time) * 1e6)
+        g = pinocchio.computeGeneralizedGravity(model, data, q)[index]
+        tau = np.clip(kp * (q_d - q[index]) - kd * dq[index] + g, -tau_max, tau_max)
+        dq[index] += period * (tau - g) / inertia
+        q[index] += period * dq[index]
+        computes.append((time.perf_counter() - wake) * 1e6)
+        next_time += period
+        if time.perf_counter() > next_time:  # overrun: skip to the next boundary, like the C++ loop
+            next_time += period * np.ceil((time.perf_counter() - next_time) / period)
+    return {"wakeup_latency_us": percentiles(wakeups), "compute_us": percentiles(computes), "cycles": len(wakeups)}

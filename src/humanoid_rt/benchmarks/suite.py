@@ -1,0 +1,174 @@
+"""`humanoid-rt bench`: one invocation, one JSON file, one readable summary.
+
+Sections: loop wakeup latency against cyclictest at 1, 2 and 4 kHz; compute time per cycle by robot
+size and controller; Python API call overhead; the pure-Python baseline loop; teleop latency and
+loopback rate. `--quick` keeps the whole run under two minutes for CI; `--soak MINUTES` runs the
+loop with a teleop stream and a telemetry reader for that long and reports drift.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..robot import Robot
+from .compute import CONTROLLERS, ROBOTS, cycle_compute
+from .latency import cyclictest, histogram_percentiles, percentiles, python_baseline_loop, ratios
+
+RATES_HZ = (1000, 2000, 4000)
+# Hardware buses the suite could run on once their drivers are part of the runtime.
+SIMULATED_BUSES = ("mock", "mujoco")
+
+
+def loop_latency(rate_hz: int, seconds: float, bus: str) -> dict:
+    """cyclictest first, then our loop at the same rate and priority, back to back."""
+    cycles = int(seconds * rate_hz)
+    reference = cyclictest(rate_hz, cycles)
+    with Robot("generic_humanoid", bus=bus, rate_hz=rate_hz) as robot:
+        setup = robot.start()
+        robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
+        time.sleep(seconds)
+        stats = robot.statistics()
+    ours = histogram_percentiles(stats["wakeup_latency"])
+    result = {"rate_hz": rate_hz, "humanoid_rt": ours, "overruns": stats["overruns"], "cycles": stats["cycles"],
+              "sched_fifo": setup["sched_fifo"], "memory_locked": setup["memory_locked"]}
+    if reference is None:
+        result["cyclictest"] = {"skipped": "cyclictest not found: apt-get install rt-tests"}
+    else:
+        result["cyclictest"] = reference
+        result["ratio_to_cyclictest"] = ratios(ours, reference)
+    return result
+
+
+def python_api(calls: int) -> dict:
+    with Robot("generic_humanoid") as robot:
+        q = np.zeros(robot.n_joints)
+        out = {}
+        for name, call in (("read_state", robot.state), ("send_setpoint", lambda: robot.set_joint_targets(q, ttl=0))):
+            samples = []
+            for _ in range(calls):
+                start = time.perf_counter_ns()
+                call()
+                samples.append((time.perf_counter_ns() - start) / 1e3)
+            out[name + "_us"] = percentiles(samples)
+        return out
+
+
+def baseline(seconds: float) -> dict:
+    """The pure-Python loop against ours on the same work (generic humanoid, gravity + joint impedance)."""
+    with Robot("generic_humanoid") as robot:
+        urdf, names = str(robot.config.urdf_path), robot.joint_names
+        robot.set_gravity_compensation(True)
+        robot.start()
+        robot.enable()
+        time.sleep(seconds)
+        stats = robot.statistics()
+    ours = {"wakeup_latency_us": histogram_percentiles(stats["wakeup_latency"]),
+            "compute_us": histogram_percentiles(stats["compute_time"])}
+    python = python_baseline_loop(urdf, names, seconds)
+    return {"python_loop": python, "humanoid_rt": ours,
+            "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency_us", "compute_us")}}
+
+
+def run_suite(*, quick: bool, bus: str, json_path: Path, echo=print) -> dict:
+    if bus not in SIMULATED_BUSES:
+        raise ValueError(f"--bus: {bus!r} has no driver in this runtime yet; allowed: {', '.join(SIMULATED_BUSES)}")
+    seconds = 1.0 if quick else 10.0
+    result = {
+        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --json {json_path}",
+        "machine": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "root": os.geteuid() == 0},
+        "bus": bus,
+        "notes": [],
+    }
+    if bus == "mock":
+        result["notes"].append("mock bus: actuator models, no hardware; run with --bus NAME on a robot for HIL")
+    result["loop_latency"] = [loop_latency(rate, seconds, bus) for rate in RATES_HZ]
+    for row in result["loop_latency"]:
+        ratio = row.get("ratio_to_cyclictest")
+        echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
+             f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
+             + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
+                f"; {row['cyclictest']['skipped']}"))
+    result["compute"] = {}
+    for name in ROBOTS:
+        for controller in CONTROLLERS:
+            row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
+            result["compute"][f"{name}/{controller}"] = row
+            echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
+                 f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us"))
+    result["python_api"] = python_api(2000 if quick else 20000)
+    echo("python api: read_state p50 {p50} us; ".format(**result["python_api"]["read_state_us"])
+         + "send_setpoint p50 {p50} us".format(**result["python_api"]["send_setpoint_us"]))
+    result["baseline"] = baseline(seconds)
+    r = result["baseline"]["ratio_python_to_ours"]
+    echo(f"pure-Python loop / ours: wakeup p99 x{r['wakeup_latency_us']['p99']}, compute p50 x{r['compute_us']['p50']}")
+    from .teleop import latency as teleop_latency, zero_loss_rate
+
+    result["teleop"] = {"latency_1khz": teleop_latency(seconds),
+                        "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
+                                                        (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
+    lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
+    echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
+         f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
+    json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    echo(f"written to {json_path}")
+    return result
+
+
+def soak(minutes: float, json_path: Path, echo=print) -> dict:
+    """The loop, a 100 Hz teleop stream and a telemetry reader for `minutes`; RSS, overruns, drops, events."""
+    from ..teleop import TeleopClient
+
+    key = os.urandom(32)
+    samples = []
+    with Robot("generic_humanoid") as robot:
+        robot.start()
+        robot.enable()
+        receiver = robot.attach_teleop(key=key)
+        base = robot.state().q.copy()
+        elbow = robot.joint_index("right_elbow")
+
+        def target(t):
+            q = base.copy()
+            q[elbow] += 0.2 * np.sin(2 * np.pi * 0.25 * t)
+            return q
+
+        end = time.monotonic() + minutes * 60
+        with TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
+            while time.monotonic() < end:
+                client.stream(target, 100.0, duration=min(5.0, end - time.monotonic()))
+                robot.drain_telemetry()
+                samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
+                                "overruns": robot.statistics()["overruns"]})
+        stats, teleop = robot.statistics(), robot.teleop_statistics()
+        events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
+    result = {
+        "command": f"humanoid-rt bench --soak {minutes} --json {json_path}",
+        "minutes": minutes, "samples": samples,
+        "rss_growth_kib": samples[-1]["rss_kib"] - samples[0]["rss_kib"] if samples else 0,
+        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "cycles": stats["cycles"], "overruns": stats["overruns"], "telemetry_overflows": stats["telemetry_overflows"],
+        "realtime_allocations": stats["realtime_allocations"],
+        "teleop": {k: teleop[k] for k in ("accepted", "rejected_total", "gaps")},
+        "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
+    }
+    echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
+         f"{result['rss_growth_kib']} KiB, telemetry overflows {result['telemetry_overflows']}, teleop rejected "
+         f"{result['teleop']['rejected_total']}, events: {'; '.join(result['supervisor_events'])}")
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0

@@ -1,0 +1,81 @@
+"""The benchmark suite's plumbing: histogram parsing, comparisons, the baseline loop, and a quick run.
+Figures are measured, never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from humanoid_rt.benchmarks.compare import compare
+from humanoid_rt.benchmarks.latency import (parse_cyclictest_histogram, percentiles, percentiles_from_counts,
+                                            python_baseline_loop)
+
+
+def test_cyclictest_histogram_percentiles_by_nearest_rank():
+    text = "# Histogram\n" + "".join(f"{i:06d} {c:06d}\n" for i, c in enumerate([0, 0, 50, 40, 9, 1])) + \
+        "# Total: 000000100\n# Min Latencies: 00002\n# Max Latencies: 00731\n"
+    counts, max_us = parse_cyclictest_histogram(text)
+    assert list(counts) == [0, 0, 50, 40, 9, 1] and max_us == 731
+    p = percentiles_from_counts(counts, max_us)
+    assert (p["p50"], p["p99"], p["p999"], p["max"], p["count"]) == (2.0, 4.0, 5.0, 731.0, 100)
+    assert percentiles(np.arange(1, 101))["p99"] == 99.0
+
+
+def test_compare_flags_regressions_in_the_right_direction():
+    a = {"loop": {"p99": 40.0, "overruns": 0}, "teleop": {"highest_zero_loss_hz": 20000}, "joints": 31}
+    b = {"loop": {"p99": 50.0, "overruns": 0}, "teleop": {"highest_zero_loss_hz": 10000}, "joints": 29}
+    rows = {r["figure"]: r for r in compare(a, b)}
+    assert rows["loop.p99"]["regressed"] and rows["loop.p99"]["ratio"] == pytest.approx(1.25)
+    assert rows["teleop.highest_zero_loss_hz"]["regressed"]  # fewer packets/s is worse
+    assert not rows["loop.overruns"]["regressed"]
+    assert "joints" not in rows  # describes the run, not a measurement
+    better = {r["figure"]: r for r in compare(b, a)}
+    assert not better["loop.p99"]["regressed"]
+
+
+def test_python_baseline_loop_runs_the_same_work(tmp_path):
+    from humanoid_rt import load_config
+
+    config = load_config("generic_humanoid")
+    result = python_baseline_loop(str(config.urdf_path), config.joint_names, seconds=0.2)
+    assert 100 <= result["cycles"] <= 200
+    assert result["compute_us"]["p50"] > 0 and result["wakeup_latency_us"]["count"] == result["cycles"]
+
+
+def test_bench_compare_cli(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"x": {"p50": 10.0}}))
+    (tmp_path / "b.json").write_text(json.dumps({"x": {"p50": 20.0}}))
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench-compare", "a.json", "b.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert run.returncode == 1 and "REGRESSED" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench-compare", "a.json", "missing.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert bad.returncode == 2 and "cannot read" in bad.stderr
+
+
+def test_bench_rejects_a_bus_without_a_driver(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--quick", "--bus", "ethercat"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert run.returncode == 2 and "allowed: mock, mujoco" in run.stderr
+
+
+@pytest.mark.realtime
+def test_quick_suite_writes_every_section(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--quick", "--json", "out.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert [row["rate_hz"] for row in result["loop_latency"]] == [1000, 2000, 4000]
+    assert all(row["cycles"] > 0 for row in result["loop_latency"])
+    assert set(result["compute"]) == {f"{r}/{c}" for r in ("generic_humanoid", "g1", "romeo")
+                                      for c in ("joint_impedance", "whole_body")}
+    assert all(row.get("final_state", "ACTIVE") == "ACTIVE" and row.get("realtime_allocations", 0) == 0
+               for row in result["compute"].values())
+    assert result["python_api"]["read_state_us"]["count"] == 2000
+    assert "ratio_python_to_ours" in result["baseline"]
+    assert result["teleop"]["latency_1khz"]["accepted"] > 0
+    assert "latency" in run.stdout and "written to out.json" in run.stdout
