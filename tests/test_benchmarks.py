@@ -79,3 +79,14 @@ def test_quick_suite_writes_every_section(tmp_path):
     assert "ratio_python_to_ours" in result["baseline"]
     assert result["teleop"]["latency_1khz"]["accepted"] > 0
     assert "latency" in run.stdout and "written to out.json" in run.stdout
+
+
+@pytest.mark.realtime
+def test_soak_reports_drift_figures(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--soak", "0.1", "--json", "soak.json"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "soak.json").read_text())
+    assert result["cycles"] > 1000 and len(result["samples"]) >= 1
+    assert result["teleop"]["accepted"] > 100 and result["realtime_allocations"] == 0
+    assert {"rss_growth_kib", "overruns", "telemetry_overflows", "supervisor_events"} <= set(result)
