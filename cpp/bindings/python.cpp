@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "humanoid_rt/allocation_monitor.hpp"
@@ -145,6 +146,20 @@ py::dict stress_spsc_ring(std::uint64_t iterations, std::size_t capacity) {
   d["out_of_order"] = out_of_order;
   d["torn"] = torn;
   return d;
+}
+
+// One task slot from its Python dict (validated in Python); t_written and ttl are optional (0: not streamed).
+CartesianTask task_from_dict(const py::dict& d) {
+  CartesianTask task;
+  task.enabled = d["enabled"].cast<bool>();
+  task.t_target = d["t_target"].cast<double>();
+  task.position = d["position"].cast<std::array<double, 3>>();
+  task.quaternion = d["quaternion"].cast<std::array<double, 4>>();
+  task.stiffness = d["stiffness"].cast<std::array<double, 6>>();
+  task.damping = d["damping"].cast<std::array<double, 6>>();
+  if (d.contains("t_written")) task.t_written = d["t_written"].cast<double>();
+  if (d.contains("ttl")) task.ttl = d["ttl"].cast<double>();
+  return task;
 }
 
 }  // namespace
@@ -314,21 +329,24 @@ PYBIND11_MODULE(_core, m) {
               throw py::value_error("tasks: at most " + std::to_string(kMaxTasks) + " task slots");
             TaskSet set;
             set.gravity_compensation = gravity_compensation;
-            for (std::size_t i = 0; i < tasks.size(); ++i) {
-              CartesianTask& task = set.tasks[i];
-              const py::dict& d = tasks[i];
-              task.enabled = d["enabled"].cast<bool>();
-              task.t_target = d["t_target"].cast<double>();
-              task.position = d["position"].cast<std::array<double, 3>>();
-              task.quaternion = d["quaternion"].cast<std::array<double, 4>>();
-              task.stiffness = d["stiffness"].cast<std::array<double, 6>>();
-              task.damping = d["damping"].cast<std::array<double, 6>>();
-            }
+            for (std::size_t i = 0; i < tasks.size(); ++i) set.tasks[i] = task_from_dict(tasks[i]);
             loop.write_tasks(set);
           },
           py::arg("tasks"), py::arg("gravity_compensation") = true,
-          "Task slot i drives the i-th task frame of the whole-body model; dict keys: enabled, t_target, position, "
-          "quaternion (w, x, y, z), stiffness[6], damping[6]. Validate in Python first.")
+          "Replaces every task slot: slot i drives the i-th task frame of the whole-body model; dict keys: enabled, "
+          "t_target, position, quaternion (w, x, y, z), stiffness[6], damping[6]. Validate in Python first.")
+      .def(
+          "write_task",
+          [](ControlLoop& loop, int slot, const py::dict& task) {
+            const CartesianTask t = task_from_dict(task);
+            loop.write_task(slot, t);
+          },
+          py::arg("slot"), py::arg("task"),
+          "Writes one task slot (the others stay as last written, by any producer). Keys as write_tasks.")
+      .def("set_gravity_compensation", &ControlLoop::set_gravity_compensation, py::arg("on"))
+      .def_property_readonly("n_tasks", &ControlLoop::n_tasks)
+      .def("refresh_watchdog", &ControlLoop::refresh_watchdog, py::arg("t_written"), py::arg("ttl"),
+           "Keeps the watchdog alive like a setpoint (written at t_written, alive for ttl > 0) without a joint target.")
       .def("configure", &ControlLoop::configure)
       .def("deactivate", &ControlLoop::deactivate)
       .def("start",
@@ -418,6 +436,7 @@ PYBIND11_MODULE(_core, m) {
              py::list tasks;
              for (const auto& task : s.tasks) {
                py::dict t;
+               t["enabled"] = task.enabled;
                t["position_error"] = task.position_error;
                t["orientation_error"] = task.orientation_error;
                t["reference_position"] = task.reference_position;
@@ -632,7 +651,10 @@ PYBIND11_MODULE(_core, m) {
         .def(py::init([bytes_of](ControlLoop& loop, const py::bytes& key, const std::string& host, int port, int priority,
                                  double start_gate_rad, double ramp_velocity_fraction, double velocity_fraction,
                                  double max_step_rad, int replay_window, double poll_timeout_s,
-                                 const std::vector<std::tuple<int, int, double, double>>& hand_joints) {
+                                 const std::vector<std::tuple<int, int, double, double>>& hand_joints,
+                                 double pose_start_gate_m, double pose_start_gate_rad,
+                                 std::optional<std::array<double, 6>> pose_stiffness,
+                                 std::optional<std::array<double, 6>> pose_damping) {
                tp::ReceiverOptions o;
                auto [k, kn] = bytes_of(key);
                o.key.assign(k, k + kn);
@@ -640,12 +662,17 @@ PYBIND11_MODULE(_core, m) {
                o.ramp_velocity_fraction = ramp_velocity_fraction, o.velocity_fraction = velocity_fraction;
                o.max_step_rad = max_step_rad, o.replay_window = replay_window, o.poll_timeout_s = poll_timeout_s;
                for (const auto& [hand, joint, open_q, closed_q] : hand_joints) o.hand_joints.push_back({hand, joint, open_q, closed_q});
+               o.pose_start_gate_m = pose_start_gate_m, o.pose_start_gate_rad = pose_start_gate_rad;
+               if (pose_stiffness) o.pose_stiffness = *pose_stiffness;
+               if (pose_damping) o.pose_damping = *pose_damping;
                return std::make_unique<tp::Receiver>(loop, o);
              }),
              py::arg("loop"), py::arg("key"), py::arg("host") = "127.0.0.1", py::arg("port") = 0, py::arg("priority") = 0,
              py::arg("start_gate_rad") = 0.8, py::arg("ramp_velocity_fraction") = 0.25, py::arg("velocity_fraction") = 1.0,
              py::arg("max_step_rad") = 0.5, py::arg("replay_window") = 64, py::arg("poll_timeout_s") = 0.002,
              py::arg("hand_joints") = std::vector<std::tuple<int, int, double, double>>{},
+             py::arg("pose_start_gate_m") = 0.3, py::arg("pose_start_gate_rad") = 0.8,
+             py::arg("pose_stiffness") = std::nullopt, py::arg("pose_damping") = std::nullopt,
              py::keep_alive<1, 2>())
         .def("start", &tp::Receiver::start)
         .def("stop", &tp::Receiver::stop, py::call_guard<py::gil_scoped_release>())
@@ -666,7 +693,8 @@ PYBIND11_MODULE(_core, m) {
           d["setpoints_written"] = s.setpoints_written;
           d["setpoints_applied"] = s.setpoints_applied;
           d["setpoints_superseded"] = s.setpoints_superseded;
-          d["pose_unsupported"] = s.pose_unsupported;
+          d["poses_applied"] = s.poses_applied;
+          d["pose_engagements"] = s.pose_engagements;
           d["hand_unsupported"] = s.hand_unsupported;
           d["clipped_velocity"] = s.clipped_velocity;
           d["clipped_step"] = s.clipped_step;

@@ -129,7 +129,36 @@ void ControlLoop::write_tasks(TaskSet tasks) {
   if (!whole_body_) throw std::logic_error("no whole-body model: tasks need a robot model");
   std::lock_guard<std::mutex> lock(tasks_mutex_);
   tasks.sequence = ++tasks_sequence_;
-  tasks_buffer_.write(tasks);
+  tasks_producer_ = tasks;
+  tasks_buffer_.write(tasks_producer_);
+}
+
+int ControlLoop::n_tasks() const { return whole_body_ ? static_cast<int>(whole_body_->task_frames().size()) : 0; }
+
+void ControlLoop::write_task(int slot, const CartesianTask& task) {
+  if (!whole_body_) throw std::logic_error("no whole-body model: tasks need a robot model");
+  if (slot < 0 || slot >= n_tasks())
+    throw std::out_of_range("slot: " + std::to_string(slot) + "; allowed: 0.." + std::to_string(n_tasks() - 1) +
+                            " (the model's task frames)");
+  std::lock_guard<std::mutex> lock(tasks_mutex_);
+  tasks_producer_.tasks[slot] = task;
+  tasks_producer_.sequence = ++tasks_sequence_;
+  tasks_buffer_.write(tasks_producer_);
+}
+
+void ControlLoop::set_gravity_compensation(bool on) {
+  if (!whole_body_) throw std::logic_error("no whole-body model: gravity compensation needs a robot model");
+  std::lock_guard<std::mutex> lock(tasks_mutex_);
+  tasks_producer_.gravity_compensation = on;
+  tasks_producer_.sequence = ++tasks_sequence_;
+  tasks_buffer_.write(tasks_producer_);
+}
+
+void ControlLoop::refresh_watchdog(double t_written, double ttl) {
+  if (!(ttl > 0.0 && std::isfinite(ttl) && std::isfinite(t_written)))
+    throw std::invalid_argument("ttl: allowed: a finite number > 0; t_written: a finite loop time");
+  std::lock_guard<std::mutex> lock(watchdog_mutex_);
+  watchdog_buffer_.write(WatchdogRefresh{++watchdog_sequence_, t_written, ttl});
 }
 
 StateSnapshot ControlLoop::read_state() {
@@ -299,6 +328,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
   setpoint_buffer_.read(setpoint_);
+  watchdog_buffer_.read(watchdog_);
   if (supervisor_.entered_this_cycle(SupervisorState::kEnabling)) {
     // Enable starts from the measured position at rest, with no feed-forward: nothing jumps.
     for (int j = 0; j < n_; ++j) {
@@ -308,6 +338,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     interpolator_.reset(n_, t, q_ref_);
     tau_ff_.fill(0.0);
     setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
+    watchdog_applied_ = watchdog_.sequence;
+    enabled_t_ = t;
   }
 
   // 3. The newest setpoint, if it is new, still alive, and the supervisor takes setpoints now.
@@ -326,12 +358,35 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
 
+  // 3b. A watchdog refresh (a stream commanding tasks, not joints): the same liveness rule.
+  if (supervisor_.accepts_setpoints() && watchdog_.sequence > watchdog_applied_) {
+    watchdog_applied_ = watchdog_.sequence;
+    if (supervisor_.setpoint_alive(watchdog_.t_written, watchdog_.ttl))
+      supervisor_.on_setpoint_applied(watchdog_.t_written, watchdog_.ttl);
+  }
+
   // 4. Time-driven transitions, then HOLD's entry action.
   // HOLD's standstill window is monitored around the reference, which decelerates (SS2) and then rests (SOS).
   supervisor_.update_timers(joint_state_, q_ref_);
   const SupervisorState state = supervisor_.state();
-  if (supervisor_.entered_this_cycle(SupervisorState::kHold))
+  if (supervisor_.entered_this_cycle(SupervisorState::kHold)) {
+    // With Cartesian tasks acting, the body is not at the posture reference: the tasks hold it
+    // elsewhere and the posture only acts in their null space. HOLD then re-anchors the posture
+    // on the measured joints (decelerating from their velocity), so the standstill window is
+    // watched around where the body is and the posture does not pull the tasks' joints back
+    // once the tasks drop. The posture torque barely changes: its component along the tasks was
+    // projected out anyway, and in their null space it had converged to this posture.
+    bool tasks_acting = false;
+    for (const TaskStatus& status : snapshot_.tasks) tasks_acting = tasks_acting || status.enabled;
+    if (tasks_acting) {
+      for (int j = 0; j < n_; ++j) {
+        if (!std::isfinite(joint_state_.q[j]) || !std::isfinite(joint_state_.dq[j])) continue;
+        q_ref_[j] = std::clamp(joint_state_.q[j], limits_[j].q_soft_min, limits_[j].q_soft_max);
+        dq_ref_[j] = std::clamp(joint_state_.dq[j], -limits_[j].velocity, limits_[j].velocity);
+      }
+    }
     interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, kHoldSettleS);
+  }
 
   // 5. Reference: interpolated, then SLI (step <= velocity limit * dt) and SLP (inside the soft wall).
   const bool torque_on = supervisor_.torque_on();
@@ -374,17 +429,16 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
   if (whole_body_ && torque_on) {
-    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks.
+    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks;
+    // a streamed task written before the latest enable is stale and never acts again.
     static_assert(std::is_trivially_copyable_v<TaskSet>);
-    if (damping) {
-      TaskSet gravity_only = tasks_;
-      for (auto& task : gravity_only.tasks) task.enabled = false;
-      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, gravity_only, 1.0, tau_whole_body_,
-                           snapshot_.tasks);
-    } else {
-      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_, ramp, tau_whole_body_,
-                           snapshot_.tasks);
-    }
+    tasks_effective_ = tasks_;
+    for (auto& task : tasks_effective_.tasks)
+      if (damping || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_effective_,
+                         damping ? 1.0 : ramp, tau_whole_body_, snapshot_.tasks);
+  } else {
+    for (auto& status : snapshot_.tasks) status.enabled = false;
   }
   const JointVector& tau_total = whole_body_ ? tau_whole_body_ : tau_joint_;
   bool command_ok = true;

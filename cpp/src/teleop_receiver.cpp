@@ -24,7 +24,7 @@ bool takes_setpoints(SupervisorState s) { return s == SupervisorState::kActive |
 }  // namespace
 
 Receiver::Receiver(ControlLoop& loop, const ReceiverOptions& options)
-    : loop_(loop), options_(options), n_(loop.n_joints()) {
+    : loop_(loop), options_(options), n_(loop.n_joints()), n_tasks_(loop.n_tasks()) {
   if (options.key.size() < 16) throw std::invalid_argument("key: " + std::to_string(options.key.size()) +
                                                            " bytes; allowed: at least 16 bytes (32 recommended)");
   if (!(options.start_gate_rad > 0.0 && std::isfinite(options.start_gate_rad)))
@@ -48,6 +48,16 @@ Receiver::Receiver(ControlLoop& loop, const ReceiverOptions& options)
     if (h.hand < 0 || h.hand > 1) throw std::invalid_argument("hand_joints.hand: allowed: 0 (left), 1 (right)");
     if (h.joint < 0 || h.joint >= n_)
       throw std::invalid_argument("hand_joints.joint: allowed: 0.." + std::to_string(n_ - 1));
+  }
+  if (!(options.pose_start_gate_m > 0.0 && std::isfinite(options.pose_start_gate_m)))
+    throw std::invalid_argument("pose_start_gate_m: allowed: a finite number > 0 [m]");
+  if (!(options.pose_start_gate_rad > 0.0 && std::isfinite(options.pose_start_gate_rad)))
+    throw std::invalid_argument("pose_start_gate_rad: allowed: a finite number > 0 [rad]");
+  for (int k = 0; k < 6; ++k) {
+    if (!(options.pose_stiffness[k] >= 0.0 && std::isfinite(options.pose_stiffness[k])))
+      throw std::invalid_argument("pose_stiffness[" + std::to_string(k) + "]: allowed: a finite number >= 0");
+    if (!(options.pose_damping[k] >= 0.0 && std::isfinite(options.pose_damping[k])))
+      throw std::invalid_argument("pose_damping[" + std::to_string(k) + "]: allowed: a finite number >= 0");
   }
   key_.set_key(options.key.data(), options.key.size());
   for (int j = 0; j < n_; ++j) gains_.kp[j] = loop.joint(j).kp, gains_.kd[j] = loop.joint(j).kd;
@@ -154,6 +164,20 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
                       p.joints[i].index, n_ - 1);
         return reject(Reject::kBadField, message);
       }
+  if (p.kind == Kind::kFramePoses)
+    for (int i = 0; i < p.count; ++i)
+      if (p.poses[i].frame_id >= n_tasks_) {
+        char message[160];
+        if (n_tasks_ == 0)
+          std::snprintf(message, sizeof message,
+                        "poses[%d].frame_id: %u; allowed: none (this robot's config lists no model.tasks)", i,
+                        p.poses[i].frame_id);
+        else
+          std::snprintf(message, sizeof message,
+                        "poses[%d].frame_id: %u; allowed: 0..%d (index into this robot's model.tasks)", i,
+                        p.poses[i].frame_id, n_tasks_ - 1);
+        return reject(Reject::kBadField, message);
+      }
 
   // Stopping is always safe: any authenticated, well-formed e-stop acts before session and replay checks.
   if (p.estop()) {
@@ -179,6 +203,7 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
     window_bits_ = 0;
     engaged_ = false;
     engaged_flag_.store(false);
+    pose_engaged_.fill(false);
     offset_s_ = t_recv - static_cast<double>(p.sender_time_ns) * 1e-9;
     offset_t_ = t_recv;
     session_id_.store(session_);
@@ -217,14 +242,6 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
   session_ttl_ = ttl;
   const double t_target = t_recv - excess + p.due_in_us * 1e-6;
 
-  if (p.kind == Kind::kFramePoses) {
-    accepted_.fetch_add(1, std::memory_order_relaxed);
-    if (p.count > 0) {
-      pose_unsupported_.fetch_add(1, std::memory_order_relaxed);
-      note_unsupported("frame poses: accepted but not applied; no pose consumer (whole-body controller) on this runtime yet");
-    }
-    return;
-  }
   if (p.count == 0) {  // e-stop only
     accepted_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -251,7 +268,73 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
     if (apply_joints(hand_packet, records, count, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (p.kind == Kind::kFramePoses) {
+    if (apply_poses(p, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (apply_joints(p, p.joints.data(), p.count, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Receiver::apply_poses(const Packet& p, double t_recv, double t_target, double ttl) {
+  const StateSnapshot state = loop_.read_state();
+  if (!takes_setpoints(state.state)) {
+    pose_engaged_.fill(false);
+    char message[128];
+    std::snprintf(message, sizeof message, "supervisor state: %s; allowed: ACTIVE or HOLD (enable the robot first)",
+                  to_string(state.state));
+    reject(Reject::kNotActive, message);
+    return false;
+  }
+  // The stream lapsed (the loop's watchdog expired): every frame re-engages through the gate.
+  if (t_recv - pose_written_t_ > pose_written_ttl_) pose_engaged_.fill(false);
+  // Start gate, for every record before any is applied: a packet moves all its frames or none.
+  for (int i = 0; i < p.count; ++i) {
+    const PoseRecord& r = p.poses[i];
+    if (pose_engaged_[r.frame_id]) continue;
+    std::array<double, 3> position;
+    std::array<double, 4> quaternion;
+    if (!loop_.task_frame_pose(state.q, r.frame_id, position, quaternion)) continue;  // n_tasks_ > 0 implies a model
+    double distance2 = 0.0, dot = 0.0, norm2 = 0.0;
+    for (int k = 0; k < 3; ++k) distance2 += (r.position[k] - position[k]) * (r.position[k] - position[k]);
+    for (int k = 0; k < 4; ++k) dot += r.quaternion[k] * quaternion[k], norm2 += double(r.quaternion[k]) * r.quaternion[k];
+    const double distance = std::sqrt(distance2);
+    const double angle = 2.0 * std::acos(std::min(1.0, std::abs(dot) / std::sqrt(norm2)));
+    if (!(distance <= options_.pose_start_gate_m && angle <= options_.pose_start_gate_rad)) {
+      char message[200];
+      std::snprintf(message, sizeof message,
+                    "poses[%d] (frame %u): |position - measured| = %.3f m, angle %.3f rad; allowed: <= %.3f m and "
+                    "<= %.3f rad (match the robot's pose)",
+                    i, r.frame_id, distance, angle, options_.pose_start_gate_m, options_.pose_start_gate_rad);
+      reject(Reject::kStartGate, message);
+      return false;
+    }
+  }
+  for (int i = 0; i < p.count; ++i) {
+    const PoseRecord& r = p.poses[i];
+    CartesianTask task;
+    task.enabled = true;
+    task.t_target = t_target;
+    double norm2 = 0.0;
+    for (int k = 0; k < 4; ++k) norm2 += double(r.quaternion[k]) * r.quaternion[k];
+    const double norm = std::sqrt(norm2);  // the parser checked 1 +- 0.001
+    for (int k = 0; k < 3; ++k) task.position[k] = r.position[k];
+    for (int k = 0; k < 4; ++k) task.quaternion[k] = r.quaternion[k] / norm;
+    task.stiffness = options_.pose_stiffness;
+    task.damping = options_.pose_damping;
+    task.t_written = t_recv;
+    task.ttl = ttl;
+    loop_.write_task(r.frame_id, task);
+    if (!pose_engaged_[r.frame_id]) {
+      pose_engaged_[r.frame_id] = true;
+      pose_engagements_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  // After the tasks: a refresh that resumes HOLD -> ACTIVE finds the new targets in place.
+  loop_.refresh_watchdog(t_recv, ttl);
+  pose_written_t_ = t_recv;
+  pose_written_ttl_ = ttl;
+  poses_applied_.fetch_add(static_cast<std::uint64_t>(p.count), std::memory_order_relaxed);
+  return true;
 }
 
 bool Receiver::apply_joints(const Packet& p, const JointRecord* records, int count, double t_recv, double t_target,
@@ -374,7 +457,8 @@ ReceiverStatistics Receiver::statistics() const {
   s.setpoints_written = written_.load();
   s.setpoints_applied = applied_count_.load();
   s.setpoints_superseded = superseded_.load();
-  s.pose_unsupported = pose_unsupported_.load();
+  s.poses_applied = poses_applied_.load();
+  s.pose_engagements = pose_engagements_.load();
   s.hand_unsupported = hand_unsupported_.load();
   s.clipped_velocity = clipped_velocity_.load();
   s.clipped_step = clipped_step_.load();

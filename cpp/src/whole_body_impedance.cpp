@@ -66,6 +66,11 @@ struct WholeBodyImpedance::Impl {
   mutable std::mutex analysis_mutex;
   mutable pinocchio::Data analysis_data;
 
+  // task_frame_pose() data: its own, so a Python analysis call never delays the teleop receiver.
+  mutable std::mutex gate_mutex;
+  mutable pinocchio::Data gate_data;
+  mutable Eigen::VectorXd gate_q;
+
   Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
        const std::vector<std::string>& frames)
       : task_frames(frames) {
@@ -99,6 +104,8 @@ struct WholeBodyImpedance::Impl {
     }
     data = pinocchio::Data(model);
     analysis_data = pinocchio::Data(model);
+    gate_data = pinocchio::Data(model);
+    gate_q = pinocchio::neutral(model);
     q = Eigen::VectorXd::Zero(model.nq);
     dq = Eigen::VectorXd::Zero(model.nv);
     tau = Eigen::VectorXd::Zero(model.nv);
@@ -163,6 +170,7 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
   for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
     const CartesianTask& task = tasks.tasks[i];
     Impl::TaskMotion& motion = m.motion[i];
+    status[i].enabled = task.enabled;
     if (!task.enabled) {
       motion.enabled = false;
       continue;
@@ -276,6 +284,21 @@ std::array<double, 16> WholeBodyImpedance::frame_pose(const std::vector<double>&
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 4; ++c) out[r * 4 + c] = T(r, c);
   return out;
+}
+
+bool WholeBodyImpedance::task_frame_pose(const JointVector& q, int slot, std::array<double, 3>& position,
+                                         std::array<double, 4>& quaternion) const {
+  Impl& m = *impl_;
+  if (slot < 0 || slot >= static_cast<int>(m.frame_ids.size())) return false;
+  std::lock_guard<std::mutex> lock(m.gate_mutex);
+  for (int j = 0; j < m.n; ++j) m.gate_q[m.q_index[j]] = q[j];
+  const pinocchio::FrameIndex id = m.frame_ids[slot];
+  pinocchio::forwardKinematics(m.model, m.gate_data, m.gate_q);
+  const pinocchio::SE3& pose = pinocchio::updateFramePlacement(m.model, m.gate_data, id);
+  const Eigen::Quaterniond r(pose.rotation());
+  for (int k = 0; k < 3; ++k) position[k] = pose.translation()[k];
+  quaternion = {r.w(), r.x(), r.y(), r.z()};
+  return true;
 }
 
 std::vector<double> WholeBodyImpedance::frame_jacobian(const std::vector<double>& q, const std::string& frame) const {

@@ -88,6 +88,14 @@ def _six(value, name: str) -> np.ndarray:
     return array
 
 
+def _task_gains(stiffness=None, damping=None, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Cartesian task stiffness and damping (6 values each); damping defaults to critical for a nominal load."""
+    stiffness = _six(DEFAULT_TASK_STIFFNESS if stiffness is None else stiffness, prefix + "stiffness")
+    if damping is None:
+        damping = 2.0 * np.sqrt(stiffness * np.repeat(_TASK_EFFECTIVE_INERTIA, 3))
+    return stiffness, _six(damping, prefix + "damping")
+
+
 def _pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
     """(position, unit quaternion w-x-y-z) from a 4x4 matrix or a (position, quaternion) pair."""
     if isinstance(pose, (tuple, list)) and len(pose) == 2:
@@ -202,7 +210,6 @@ class Robot:
         self._gravity_compensation = self.config.model.gravity_compensation and plant_has_gravity
         if self.config.model.gravity_compensation and not plant_has_gravity:
             self.notes.append("gravity compensation off: the mock bus models actuators without gravity")
-        self._tasks = [self._task_slot() for _ in self.task_frames]
         self._loop.set_whole_body(self.model)
 
         self.buses: dict[str, _core.Bus] = {}
@@ -214,7 +221,7 @@ class Robot:
             self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
             self._loop.add_bus(self.buses[bus_cfg.name], joints)
         self._loop.configure()
-        self._write_tasks()
+        self._loop.set_gravity_compensation(self._gravity_compensation)
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
         self._realtime_report: dict | None = None
@@ -506,9 +513,6 @@ class Robot:
         return {"enabled": False, "t_target": 0.0, "position": [0.0, 0.0, 0.0], "quaternion": [1.0, 0.0, 0.0, 0.0],
                 "stiffness": [0.0] * 6, "damping": [0.0] * 6}
 
-    def _write_tasks(self) -> None:
-        self._loop.write_tasks(self._tasks, self._gravity_compensation)
-
     def _task_index(self, frame: str) -> int:
         try:
             return self.task_frames.index(frame)
@@ -528,11 +532,7 @@ class Robot:
         """
         index = self._task_index(frame)
         position, quaternion = _pose_parts(pose)
-        stiffness = _six(DEFAULT_TASK_STIFFNESS if stiffness is None else stiffness, "stiffness")
-        if damping is None:
-            inertia = np.repeat(_TASK_EFFECTIVE_INERTIA, 3)
-            damping = 2.0 * np.sqrt(stiffness * inertia)
-        damping = _six(damping, "damping")
+        stiffness, damping = _task_gains(stiffness, damping)
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
         if duration is not None and not (np.isfinite(duration) and duration >= 0):
@@ -540,19 +540,18 @@ class Robot:
         if t is not None and not np.isfinite(t):
             raise ValueError(f"t: must be a finite loop time in seconds (got {t!r})")
         t_target = t if t is not None else self.now() + (duration or 0.0)
-        self._tasks[index] = {"enabled": True, "t_target": float(t_target), "position": position.tolist(),
-                              "quaternion": quaternion.tolist(), "stiffness": stiffness.tolist(),
-                              "damping": damping.tolist()}
-        self._write_tasks()
+        # Only this frame's slot: the teleop receiver may drive the others.
+        self._loop.write_task(index, {"enabled": True, "t_target": float(t_target), "position": position.tolist(),
+                                      "quaternion": quaternion.tolist(), "stiffness": stiffness.tolist(),
+                                      "damping": damping.tolist()})
 
     def clear_frame_target(self, frame: str) -> None:
         """Switch a frame's task off (the posture takes over the whole body)."""
-        self._tasks[self._task_index(frame)] = self._task_slot()
-        self._write_tasks()
+        self._loop.write_task(self._task_index(frame), self._task_slot())
 
     def set_gravity_compensation(self, on: bool) -> None:
         self._gravity_compensation = bool(on)
-        self._write_tasks()
+        self._loop.set_gravity_compensation(self._gravity_compensation)
 
     @property
     def gravity_compensation(self) -> bool:
@@ -564,10 +563,11 @@ class Robot:
         return self.model.frame_pose(list(q), frame)
 
     def task_errors(self) -> dict[str, dict]:
-        """Per enabled task: position_error [m], orientation_error [rad] and the reference position now."""
+        """Per task acting in the last cycle (set here or by teleop): position_error [m], orientation_error
+        [rad] and the reference position now."""
         tasks = self._loop.read_state()["tasks"]
-        return {frame: {k: np.array(v) for k, v in tasks[i].items()}
-                for i, frame in enumerate(self.task_frames) if self._tasks[i]["enabled"]}
+        return {frame: {k: np.array(v) for k, v in tasks[i].items() if k != "enabled"}
+                for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
     # ------------------------------------------------------------------- reading
     def state(self) -> RobotState:
@@ -621,20 +621,27 @@ class Robot:
 
     # ------------------------------------------------------------------ teleop
     def attach_teleop(self, *, key: bytes | None = None, key_file: str | Path | None = None,
-                      host: str = "127.0.0.1", port: int = 0, hand_joints=None, **options):
+                      host: str = "127.0.0.1", port: int = 0, hand_joints=None, pose_stiffness=None,
+                      pose_damping=None, **options):
         """Start the teleop receiver (a C++ thread) on udp://host:port; returns the TeleopReceiver.
 
         Binds to localhost unless `host` says otherwise. Key: bytes or a hex key file.
         options: start_gate_rad, ramp_velocity_fraction, velocity_fraction, max_step_rad,
         replay_window, priority, poll_timeout_s (humanoid_rt.teleop.receiver.DEFAULTS).
         hand_joints: {"left"|"right": [(joint name, open_q, closed_q), ...]} maps hand targets to joints.
+        Frame poses (frame_id = index into task_frames) drive the frames' Cartesian tasks with
+        pose_stiffness / pose_damping (as set_frame_target's stiffness / damping; defaults
+        DEFAULT_TASK_STIFFNESS, critically damped); pose_start_gate_m / pose_start_gate_rad bound how
+        far the first pose of a frame may be from its measured pose.
         """
         from .teleop.receiver import TeleopReceiver, key_from
 
         if self._teleop is not None:
             raise RuntimeError(f"teleop already attached on {self._teleop.url}; detach_teleop() first")
+        stiffness, damping = _task_gains(pose_stiffness, pose_damping, prefix="pose_")
         self._teleop = TeleopReceiver(self._loop, key_from(key, key_file), host=host, port=port,
-                                      joint_names=self.joint_names, hand_joints=hand_joints, **options)
+                                      joint_names=self.joint_names, hand_joints=hand_joints,
+                                      pose_stiffness=stiffness.tolist(), pose_damping=damping.tolist(), **options)
         return self._teleop
 
     def detach_teleop(self) -> None:

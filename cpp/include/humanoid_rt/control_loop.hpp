@@ -61,6 +61,13 @@ struct JointSpec {
   CommandMode mode = CommandMode::kTorque;
 };
 
+// A watchdog refresh (see ControlLoop::refresh_watchdog).
+struct WatchdogRefresh {
+  std::uint64_t sequence = 0;
+  double t_written = 0.0;
+  double ttl = 0.0;
+};
+
 struct LoopStatistics {
   std::uint64_t cycles = 0;
   std::uint64_t overruns = 0;        // cycles whose work ended after the next period boundary
@@ -93,7 +100,24 @@ class ControlLoop {
   // --- producers: any non-RT thread ---
   std::uint64_t write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0); returns the sequence
   void write_gains(JointGains gains);
-  void write_tasks(TaskSet tasks);              // needs set_whole_body()
+  // Cartesian tasks (need set_whole_body()). Producers share one producer-side TaskSet under
+  // tasks_mutex_ and publish all of it: write_tasks() replaces every slot and the gravity flag,
+  // write_task() only its slot (Python's set_frame_target and the teleop receiver drive
+  // different slots without overwriting each other), set_gravity_compensation() only the flag.
+  void write_tasks(TaskSet tasks);
+  void write_task(int slot, const CartesianTask& task);  // slot in 0..n_tasks()-1, else std::out_of_range
+  void set_gravity_compensation(bool on);
+  int n_tasks() const;                          // task frames of the whole-body model (0 without one)
+  // Pose of task frame `slot` at q (WholeBodyImpedance::task_frame_pose); false without a model or slot.
+  bool task_frame_pose(const JointVector& q, int slot, std::array<double, 3>& position,
+                       std::array<double, 4>& quaternion) const {
+    return whole_body_ && whole_body_->task_frame_pose(q, slot, position, quaternion);
+  }
+  // Keeps the watchdog alive like a setpoint written at t_written with this ttl (> 0), without
+  // touching the joint target: for streams that command something else (teleop frame poses).
+  // Taken only while the supervisor takes setpoints (ACTIVE, HOLD; resumes HOLD -> ACTIVE);
+  // one written before an enable is stale, like a setpoint.
+  void refresh_watchdog(double t_written, double ttl);
   std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
   void estop() { request(RequestKind::kEstop); }
   double now() const;                           // loop time [s]: simulated in stepped mode
@@ -146,6 +170,10 @@ class ControlLoop {
   double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
   JointGains gains_{};
   TaskSet tasks_{};                             // latest received copy
+  TaskSet tasks_effective_{};                   // what compute() gets: stale streamed tasks (or all, DAMPING) off
+  double enabled_t_ = -1e300;                   // loop time of the latest ENABLING entry
+  WatchdogRefresh watchdog_{};                  // latest received copy
+  std::uint64_t watchdog_applied_ = 0;          // sequence of the last refresh taken
   JointVector tau_joint_{}, kd_joint_{}, tau_whole_body_{};  // joint law, its damping gain, whole-body total
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
   JointVector tau_ff_{};                        // feed-forward of the applied setpoint (zero on enable)
@@ -161,13 +189,16 @@ class ControlLoop {
   TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
   TripleBuffer<JointGains> gains_buffer_;        // producers (under gains_mutex_) -> loop
   TripleBuffer<TaskSet> tasks_buffer_;           // producers (under tasks_mutex_) -> loop
+  TripleBuffer<WatchdogRefresh> watchdog_buffer_;  // producers (under watchdog_mutex_) -> loop
   TripleBuffer<StateSnapshot> state_buffer_;     // loop -> readers (under state_mutex_)
   SpscRing<TelemetrySample> telemetry_;          // loop -> one reader (under telemetry_mutex_)
   SpscRing<Request> requests_;                   // producers (under request_mutex_) -> loop
-  std::mutex setpoint_mutex_, gains_mutex_, tasks_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
+  std::mutex setpoint_mutex_, gains_mutex_, tasks_mutex_, watchdog_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
   std::uint64_t setpoint_sequence_ = 0;         // under setpoint_mutex_
   std::uint64_t gains_sequence_ = 0;            // under gains_mutex_
   std::uint64_t tasks_sequence_ = 0;            // under tasks_mutex_
+  TaskSet tasks_producer_{};                    // under tasks_mutex_: every slot as last written
+  std::uint64_t watchdog_sequence_ = 0;         // under watchdog_mutex_
   std::uint32_t request_id_ = 0;                // under request_mutex_
   std::atomic<std::uint32_t> estop_request_{0}; // any thread sets (request id), loop clears: e-stop never waits on the queue
   std::atomic<bool> stop_flag_{false};          // any thread sets, loop reads

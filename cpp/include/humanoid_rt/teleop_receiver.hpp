@@ -6,7 +6,8 @@
 //   -> session and replay window -> clock mapping and TTL -> kind:
 //        joints: start gate, step and velocity clipping -> ControlLoop::write_setpoint (latest wins)
 //        hands:  mapped to named joints when configured, else counted unsupported
-//        frame poses: validated and counted unsupported (no pose consumer yet)
+//        frame poses: frame_id = task slot (index into the robot config's model.tasks), start gate
+//                     per frame -> ControlLoop::write_task (that slot only) + refresh_watchdog
 //
 // Clock mapping. The packet carries the sender's timestamp (any clock) and
 // `due_in_us`, the time after that stamp at which the target should be
@@ -19,6 +20,21 @@
 // which is independent of the clocks' absolute skew, and a packet whose excess
 // exceeds its TTL is rejected as expired. The watchdog runs from the receive
 // time: setpoint.t_written = receive loop time, setpoint.ttl = packet TTL.
+//
+// Frame poses. A pose record drives the Cartesian impedance task of its frame
+// (task.t_target from the same clock mapping, stiffness and damping from the
+// options). The loop's watchdog must cover pose streams as it covers joint
+// streams, so each applied pose packet also calls ControlLoop::refresh_watchdog
+// (t_written = receive time, ttl = packet TTL): the stream going silent then
+// leads to HOLD and, after hold_timeout, DAMPING (which drops the tasks), at
+// the same times as a joint stream. A refresh rather than a joint setpoint
+// carrying the current posture target: a setpoint would restart the joint
+// interpolator on every pose packet and race a joint stream (or Python) for the
+// posture, whereas the refresh changes nothing but the watchdog. The task
+// carries ttl and t_written too, so the loop never revives it after a
+// re-enable. The first pose of each frame in an engagement (after the stream
+// lapsed, a new session, or a refusal for the supervisor's state) must lie
+// within pose_start_gate_m / pose_start_gate_rad of that frame's measured pose.
 //
 // Scheduling: SCHED_OTHER by default; ReceiverOptions::priority > 0 asks for
 // SCHED_FIFO at that priority, which must be below the loop's (checked).
@@ -63,6 +79,15 @@ struct ReceiverOptions {
   double poll_timeout_s = 0.002;   // recvfrom timeout (statistics and latency bookkeeping run at least this often)
   int receive_buffer_bytes = 1 << 20;
   std::vector<HandJoint> hand_joints;
+  // Frame poses: the first pose of a frame in an engagement farther than this from the
+  // frame's measured pose is refused (start_gate).
+  double pose_start_gate_m = 0.3;
+  double pose_start_gate_rad = 0.8;
+  // Cartesian impedance of teleop poses: [N/m x3, Nm/rad x3] and [N s/m x3, Nm s/rad x3]
+  // (Python passes the Robot's DEFAULT_TASK_STIFFNESS and its critical-damping rule).
+  std::array<double, 6> pose_stiffness{1000.0, 1000.0, 1000.0, 60.0, 60.0, 60.0};
+  std::array<double, 6> pose_damping{89.44271909999159, 89.44271909999159, 89.44271909999159,
+                                     3.4641016151377544, 3.4641016151377544, 3.4641016151377544};
 };
 
 struct ReceiverStatistics {
@@ -74,7 +99,8 @@ struct ReceiverStatistics {
   std::uint64_t setpoints_written = 0;
   std::uint64_t setpoints_applied = 0;     // seen applied by the loop (receive->applied latency recorded)
   std::uint64_t setpoints_superseded = 0;  // overwritten by a newer one before the loop took it (latest wins)
-  std::uint64_t pose_unsupported = 0;      // frame-pose packets: valid, but no pose consumer exists yet
+  std::uint64_t poses_applied = 0;         // pose records written to their frame's task
+  std::uint64_t pose_engagements = 0;      // frames engaged through the pose start gate
   std::uint64_t hand_unsupported = 0;      // hand packets naming no configured hand joint
   std::uint64_t clipped_velocity = 0;      // joint targets clipped by the velocity limit (incl. ramp-in)
   std::uint64_t clipped_step = 0;          // joint targets clipped by max_step_rad
@@ -103,7 +129,7 @@ class Receiver {
 
   ReceiverStatistics statistics() const;
   std::string last_rejection() const;    // "reason: message" of the newest rejection
-  std::string last_unsupported() const;  // why the newest pose/hand packet moved nothing
+  std::string last_unsupported() const;  // why the newest hand packet moved nothing
   const LatencyHistogram& transit_latency() const { return transit_; }    // sender stamp -> receive (shared clock)
   const LatencyHistogram& applied_latency() const { return applied_; }    // receive -> applied in the loop's command
 
@@ -113,11 +139,13 @@ class Receiver {
   void reject(Reject r, const char* message);
   void note_unsupported(const char* message);
   void track_applied();
+  bool apply_poses(const Packet& p, double t_recv, double t_target, double ttl);
   bool apply_joints(const Packet& p, const JointRecord* records, int count, double t_recv, double t_target, double ttl);
 
   ControlLoop& loop_;
   const ReceiverOptions options_;
   const int n_;
+  const int n_tasks_;  // the loop's task frames: valid frame_id 0..n_tasks_-1
   HmacSha256 key_;
   int fd_ = -1;
   int bound_port_ = 0;
@@ -139,6 +167,9 @@ class Receiver {
   double previous_t_target_ = 0.0;
   double last_written_t_ = -1e300;
   double last_written_ttl_ = 0.0;
+  std::array<bool, kMaxTasks> pose_engaged_{};
+  double pose_written_t_ = -1e300;
+  double pose_written_ttl_ = 0.0;
   JointVector target_{}, tau_ff_{};
   JointGains gains_{};
   struct Pending {
@@ -150,7 +181,7 @@ class Receiver {
 
   // Shared (receiver writes, any thread reads).
   std::atomic<std::uint64_t> received_{0}, accepted_{0}, gaps_{0}, estops_{0}, written_{0}, applied_count_{0},
-      superseded_{0}, pose_unsupported_{0}, hand_unsupported_{0}, clipped_velocity_{0}, clipped_step_{0},
+      superseded_{0}, poses_applied_{0}, pose_engagements_{0}, hand_unsupported_{0}, clipped_velocity_{0}, clipped_step_{0},
       clipped_gains_{0}, ramp_packets_{0}, engagements_{0}, session_id_{0}, last_sequence_{0}, unshared_clock_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<int>(Reject::kCount)> rejected_{};
   std::atomic<bool> engaged_flag_{false};

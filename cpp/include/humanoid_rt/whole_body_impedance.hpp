@@ -54,6 +54,11 @@ struct CartesianTask {
   std::array<double, 4> quaternion{1, 0, 0, 0};  // target orientation (w, x, y, z)
   std::array<double, 6> stiffness{};            // K: translational [N/m] x3, rotational [Nm/rad] x3
   std::array<double, 6> damping{};              // D: [N s/m] x3, [Nm s/rad] x3
+  // A streamed target (teleop) has ttl > 0 and the loop time it was written: the loop
+  // ignores it once the supervisor has been re-enabled after it was written, so a stale
+  // stream never pulls the robot after a re-enable. ttl 0: kept until overwritten (Python).
+  double t_written = 0.0;
+  double ttl = 0.0;
 };
 
 // Every task slot plus the model terms; slot i drives the i-th configured task frame.
@@ -65,6 +70,7 @@ struct TaskSet {
 
 // What a task achieved in the last cycle (for telemetry and tests).
 struct TaskStatus {
+  bool enabled = false;                       // the task acted in the last cycle
   std::array<double, 3> position_error{};     // p_ref - p [m], p_ref the interpolated target
   std::array<double, 3> orientation_error{};  // log3(R_ref R^T) [rad]
   std::array<double, 3> reference_position{};  // p_ref now [m]
@@ -94,6 +100,11 @@ class WholeBodyImpedance {
   // Non-RT analysis (config joint order): gravity torque, a frame's 4x4 pose and 6xn Jacobian.
   std::vector<double> gravity(const std::vector<double>& q) const;
   std::array<double, 16> frame_pose(const std::vector<double>& q, const std::string& frame) const;
+  // Pose of task frame `slot` at q (config joint order): position [m] and unit quaternion (w, x, y, z).
+  // Any non-RT thread (the teleop receiver's start gate); allocation-free, serialised by its own mutex.
+  // Returns false when slot is not a task slot.
+  bool task_frame_pose(const JointVector& q, int slot, std::array<double, 3>& position,
+                       std::array<double, 4>& quaternion) const;
   std::vector<double> frame_jacobian(const std::vector<double>& q, const std::string& frame) const;  // row-major 6 x n
 
  private:

@@ -149,7 +149,7 @@ def format_counters(robot, stats: dict | None) -> str:
             f" engaged={'yes' if stats['engaged'] else 'no'}"
             f" send->recv p50/p99={tr['p50_us']:.0f}/{tr['p99_us']:.0f}us"
             f" recv->applied p50/p99={lat['p50_us']:.0f}/{lat['p99_us']:.0f}us"
-            f" pose_unsupported={stats['pose_unsupported']}")
+            f" poses_applied={stats['poses_applied']}")
 
 
 def _run(args) -> int:

@@ -23,6 +23,8 @@ DEFAULTS = {
     "max_step_rad": 0.5,             # engaged: at most this far per packet
     "replay_window": 64,             # sequence numbers remembered per session
     "poll_timeout_s": 0.002,
+    "pose_start_gate_m": 0.3,        # refuse a frame's first pose farther than this from its measured position
+    "pose_start_gate_rad": 0.8,      # ... or turned more than this from its measured orientation
 }
 
 
@@ -31,10 +33,12 @@ class TeleopReceiver:
 
     def __init__(self, loop, key: bytes, *, host: str = "127.0.0.1", port: int = 0,
                  joint_names: Sequence[str] = (), hand_joints: Mapping[str, Sequence[tuple[str, float, float]]] | None = None,
+                 pose_stiffness: Sequence[float] | None = None, pose_damping: Sequence[float] | None = None,
                  **options):
         unknown = set(options) - set(DEFAULTS)
         if unknown:
-            raise TypeError(f"teleop option: unknown {sorted(unknown)}; allowed: {', '.join(DEFAULTS)}")
+            raise TypeError(f"teleop option: unknown {sorted(unknown)}; allowed: {', '.join(DEFAULTS)}, "
+                            "pose_stiffness, pose_damping")
         if len(key) < protocol.MIN_KEY_BYTES:
             raise ValueError(f"key: {len(key)} bytes; allowed: at least {protocol.MIN_KEY_BYTES}")
         index = {name: i for i, name in enumerate(joint_names)}
@@ -47,7 +51,8 @@ class TeleopReceiver:
                     raise ValueError(f"hand_joints.{hand}: unknown joint {name!r}; allowed: {', '.join(joint_names)}")
                 hands.append((protocol.HANDS[hand], index[name], float(open_q), float(closed_q)))
         merged = {**DEFAULTS, **options}
-        self._receiver = _core.teleop.Receiver(loop, bytes(key), host=host, port=int(port), hand_joints=hands, **merged)
+        self._receiver = _core.teleop.Receiver(loop, bytes(key), host=host, port=int(port), hand_joints=hands,
+                                               pose_stiffness=pose_stiffness, pose_damping=pose_damping, **merged)
         self.host = host
         self._receiver.start()
 
@@ -68,8 +73,9 @@ class TeleopReceiver:
         """Counters and latency histograms; never blocks the receiver thread.
 
         accepted, rejected {reason: count}, gaps, estops, setpoints written/applied/superseded,
-        pose_unsupported and hand_unsupported (valid packets that moved nothing, and why in
-        last_unsupported), clipping counts, latency_send_to_receive (meaningful when sender and
+        poses_applied and pose_engagements (frame-pose records written to their tasks, frames engaged
+        through the pose start gate), hand_unsupported (valid hand packets that moved nothing, and why
+        in last_unsupported), clipping counts, latency_send_to_receive (meaningful when sender and
         robot share CLOCK_MONOTONIC, e.g. loopback) and latency_receive_to_applied [us].
         """
         return self._receiver.statistics()
