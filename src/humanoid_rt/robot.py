@@ -159,7 +159,10 @@ class Robot:
         self.closed = False
 
     def _make_bus(self, bus_cfg, joints: Sequence[int]) -> _core.Bus:
-        # Only the mock bus exists so far; config validation rejects other types by name.
+        if bus_cfg.type == "ethercat":  # ---- EtherCAT ----
+            from .ethercat.bus import make_ethercat_bus
+
+            return make_ethercat_bus(self.config, bus_cfg, joints)
         options = _core.MockBusOptions()
         options.latency_cycles = int(bus_cfg.params.get("latency_cycles", 1))
         options.position_noise_rad = float(bus_cfg.params.get("position_noise_rad", 0.0))
@@ -210,6 +213,14 @@ class Robot:
         bus = self.buses[self.config.joints[index].bus]
         if not isinstance(bus, _core.MockBus):
             raise TypeError(f"joint {self.joint_names[index]} is not on a mock bus")
+        return bus
+
+    def ethercat_bus(self, joint: str | int) -> _core.EthercatBus:
+        """The EtherCAT bus driving a joint (statistics, fault_reset(), drive states)."""
+        index = joint if isinstance(joint, int) else self.joint_index(joint)
+        bus = self.buses[self.config.joints[index].bus]
+        if not isinstance(bus, _core.EthercatBus):
+            raise TypeError(f"joint {self.joint_names[index]} is not on an EtherCAT bus")
         return bus
 
     def now(self) -> float:
