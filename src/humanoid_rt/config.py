@@ -606,6 +606,10 @@ def _parse_buses(check: _Validator, raw: Any) -> list[BusConfig]:
                 key: (check.value(raw_bus[key], f"{path}.{key}", parse) if key in raw_bus else default)
                 for key, (parse, default) in param_keys.items()
             }
+            for key, value in params.items():  # required bus params (EtherCAT's interface, identity)
+                if value is _REQUIRED:
+                    check.report(f"{path}.{key}", "missing required key", param_keys[key][0].allowed, None)
+                    params[key] = _INVALID
         name = common["name"]
         if name is not _INVALID:
             if name in first_index_of:
