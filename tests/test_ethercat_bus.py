@@ -269,3 +269,17 @@ def test_cia402_codec_golden_values():
     assert nxt(0x0237, False) == 0x02  # quick stop: the drive reacts per 0x605A
     assert nxt(0x0218, True) == 0x00 and nxt(0x0218, True, True) == 0x80
     assert [_core.cia402_quick_stop_option(c) for c in (0, 1, 2)] == [0, 2, 6]
+
+
+def test_esi_description_matches_the_virtual_drive_pdos():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from humanoid_rt.ethercat.drive import RXPDO, TXPDO
+
+    root = ET.parse(Path(__file__).resolve().parents[1] / "firmware_interfaces/ethercat/hrt_cia402_drive.xml").getroot()
+    for tag, table in (("RxPdo", RXPDO), ("TxPdo", TXPDO)):
+        for pdo in root.iter(tag):
+            index = int(pdo.find("Index").text[2:], 16)
+            entries = [(int(e.find("Index").text[2:], 16), int(e.find("BitLen").text)) for e in pdo.iter("Entry")]
+            assert entries == [(obj, bits) for obj, _, bits, _ in table[index]]

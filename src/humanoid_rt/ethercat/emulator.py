@@ -191,7 +191,7 @@ class SlaveLine:
 def serve(interface: str, line: SlaveLine, control_in=sys.stdin, control_out=sys.stdout) -> None:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ECAT))
     sock.bind((interface, ETH_P_ECAT))
-    control_out.write(json.dumps({"ready": True, "interface": interface, "slaves": len(line.slaves),
+    control_out.write(json.dumps({"ready": True, "interface": interface, "slaves": len(line.slaves) if line else 0,
                                   "pid": os.getpid()}) + "\n")
     control_out.flush()
     fd_in = control_in.fileno()
@@ -204,9 +204,12 @@ def serve(interface: str, line: SlaveLine, control_in=sys.stdin, control_out=sys
             if fd == sock.fileno():
                 frame = bytearray(sock.recv(2048))
                 start = time.perf_counter()
-                if line.process(frame):
+                if line is None:  # --echo: the raw link reference, no EtherCAT processing
                     sock.send(frame)
-                line.max_process_us = max(line.max_process_us, (time.perf_counter() - start) * 1e6)
+                elif line.process(frame):
+                    sock.send(frame)
+                if line is not None:
+                    line.max_process_us = max(line.max_process_us, (time.perf_counter() - start) * 1e6)
             else:
                 chunk = os.read(fd_in, 65536)
                 if not chunk:
@@ -222,7 +225,7 @@ def serve(interface: str, line: SlaveLine, control_in=sys.stdin, control_out=sys
                             control_out.write(json.dumps({"ok": True}) + "\n")
                             control_out.flush()
                             return
-                        reply = line.control(request)
+                        reply = line.control(request) if line else {"ok": True}
                     except Exception as error:  # a bad request must not kill the line
                         reply = {"error": f"{type(error).__name__}: {error}"}
                     control_out.write(json.dumps(reply) + "\n")
@@ -236,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", type=float, default=0.001, help="drive model step per process-data frame [s]")
     parser.add_argument("--drives", default="[]",
                         help='JSON list of per-slave overrides, e.g. [{"product_code": 123}, ...] (DriveParams fields)')
+    parser.add_argument("--echo", action="store_true", help="send every frame straight back (link reference)")
     args = parser.parse_args(argv)
+    if args.echo:
+        serve(args.interface, None)
+        return 0
     overrides = json.loads(args.drives)
     params = []
     for i in range(args.slaves):

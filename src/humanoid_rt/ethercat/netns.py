@@ -62,7 +62,8 @@ def _child_env() -> dict:
 class VirtualEthercat:
     """A veth pair, a namespace and an emulated line of `slaves` CiA 402 drives on its far end."""
 
-    def __init__(self, slaves: int = 12, period_s: float = 0.001, drives: list[dict] | None = None):
+    def __init__(self, slaves: int = 12, period_s: float = 0.001, drives: list[dict] | None = None,
+                 echo: bool = False):
         ok, reason = have_privileges()
         if not ok:
             raise NeedsRoot(reason)
@@ -73,6 +74,7 @@ class VirtualEthercat:
         self.slaves = slaves
         self.period_s = period_s
         self.drives = drives or []
+        self.echo = echo  # reflect frames unprocessed (the raw-link reference of bench/run_ethercat.py)
         self.process: subprocess.Popen | None = None
         self._created_ns = self._created_link = False
 
@@ -101,7 +103,7 @@ class VirtualEthercat:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "humanoid_rt.ethercat.emulator",
              "--interface", self.slave_interface, "--slaves", str(self.slaves), "--period", repr(self.period_s),
-             "--drives", json.dumps(self.drives)],
+             "--drives", json.dumps(self.drives), *(["--echo"] if self.echo else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             env=_child_env(),
         )
