@@ -435,3 +435,54 @@ def test_dict_input_is_not_modified():
     snapshot = copy.deepcopy(raw)
     load_config(raw)
     assert raw == snapshot
+
+
+# ---- EtherCAT bus params (issue 5) ----
+
+def ethercat_config(**bus) -> dict:
+    config = minimal_config()
+    config["buses"][1] = {"name": "bus_b", "type": "ethercat", "interface": "eth1", "vendor_id": 0x9A,
+                          "product_code": 0x30924, **bus}
+    return config
+
+
+def test_ethercat_bus_defaults():
+    bus = load_config(ethercat_config()).buses[1]
+    assert bus.type == "ethercat"
+    assert bus.params == {"interface": "eth1", "vendor_id": 0x9A, "product_code": 0x30924, "slaves": None,
+                          "drive_mode": "cst", "receive_timeout_us": 800, "frame_timeout_us": 2000,
+                          "wkc_tolerance": 3, "distributed_clocks": True, "state_timeout_s": 3.0}
+
+
+def test_ethercat_slave_list_is_accepted():
+    slaves = [{"position": 1, "vendor_id": 1, "product_code": 2}, {"position": 2, "vendor_id": 1, "product_code": 3}]
+    assert load_config(ethercat_config(slaves=slaves)).buses[1].params["slaves"] == slaves
+
+
+@pytest.mark.parametrize("bus, field, allowed", [
+    ({"interface": ""}, "interface", "a non-empty string"),
+    ({"vendor_id": -1}, "vendor_id", "an integer in 0..4294967295"),
+    ({"product_code": 2**32}, "product_code", "an integer in 0..4294967295"),
+    ({"drive_mode": "pp"}, "drive_mode", "one of cst, csp, csv"),
+    ({"receive_timeout_us": 10}, "receive_timeout_us", "an integer in 50..1000000"),
+    ({"wkc_tolerance": -1}, "wkc_tolerance", "an integer in 0..100000"),
+    ({"distributed_clocks": "yes"}, "distributed_clocks", "true or false"),
+    ({"slaves": [{"position": 2, "vendor_id": 1, "product_code": 2}]}, "slaves", "positions 1..n in order"),
+    ({"slaves": [{"position": 1, "vendor_id": 1}]}, "slaves", "position: 1.., vendor_id: u32, product_code: u32"),
+    ({"latency_cycles": 1}, "latency_cycles", ""),  # a mock key on an EtherCAT bus
+])
+def test_bad_ethercat_params_name_the_field(bus, field, allowed):
+    with pytest.raises(ConfigError) as info:
+        load_config(ethercat_config(**bus))
+    issues = [issue for issue in info.value.errors if issue.field.endswith(field)]
+    assert issues, [str(i) for i in info.value.errors]
+    assert allowed in issues[0].allowed
+
+
+def test_ethercat_requires_interface_and_identity():
+    config = ethercat_config()
+    for key in ("interface", "vendor_id", "product_code"):
+        del config["buses"][1][key]
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert {issue.field.rsplit(".", 1)[-1] for issue in info.value.errors} >= {"interface", "vendor_id", "product_code"}

@@ -20,6 +20,7 @@
 #include "mock/mock_bus.hpp"
 #include "mujoco/mujoco_bus.hpp"
 #include "humanoid_rt/whole_body_impedance.hpp"
+#include "ethercat/ethercat_bus.hpp"  // EtherCAT block below
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/teleop_receiver.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
@@ -713,5 +714,59 @@ PYBIND11_MODULE(_core, m) {
         });
   }
   // ---- end teleop ----
+  // ---- EtherCAT ----
+  {
+    namespace c4 = humanoid_rt::cia402;
+    py::enum_<c4::Mode>(m, "Cia402Mode").value("CSP", c4::Mode::kCsp).value("CSV", c4::Mode::kCsv).value("CST", c4::Mode::kCst);
+    m.def("cia402_decode_statusword", [](std::uint16_t sw) { return std::string(c4::state_name(c4::decode_statusword(sw))); },
+          py::arg("statusword"));
+    m.def("cia402_next_controlword", [](std::uint16_t sw, bool enable, bool fault_reset) {
+      return c4::next_controlword(c4::decode_statusword(sw), enable, fault_reset);
+    }, py::arg("statusword"), py::arg("enable"), py::arg("fault_reset") = false);
+    m.def("cia402_quick_stop_option", &c4::quick_stop_option_for_category, py::arg("stop_category"));
+    py::class_<EthercatSlaveSpec>(m, "EthercatSlaveSpec")
+        .def(py::init([](int position, std::uint32_t vendor_id, std::uint32_t product_code) {
+          return EthercatSlaveSpec{position, vendor_id, product_code};
+        }), py::arg("position"), py::arg("vendor_id"), py::arg("product_code"))
+        .def_readwrite("position", &EthercatSlaveSpec::position)
+        .def_readwrite("vendor_id", &EthercatSlaveSpec::vendor_id)
+        .def_readwrite("product_code", &EthercatSlaveSpec::product_code);
+    py::class_<EthercatBusOptions>(m, "EthercatBusOptions")
+        .def(py::init<>())
+        .def_readwrite("interface", &EthercatBusOptions::interface)
+        .def_readwrite("slaves", &EthercatBusOptions::slaves)
+        .def_readwrite("receive_timeout_us", &EthercatBusOptions::receive_timeout_us)
+        .def_readwrite("wkc_tolerance", &EthercatBusOptions::wkc_tolerance)
+        .def_readwrite("frame_timeout_us", &EthercatBusOptions::frame_timeout_us)
+        .def_readwrite("distributed_clocks", &EthercatBusOptions::distributed_clocks)
+        .def_readwrite("stop_category", &EthercatBusOptions::stop_category)
+        .def_readwrite("state_timeout_s", &EthercatBusOptions::state_timeout_s);
+    py::class_<EthercatBus, Bus, std::shared_ptr<EthercatBus>>(m, "EthercatBus")
+        .def(py::init<std::string, EthercatBusOptions>(), py::arg("name"), py::arg("options"))
+        .def("add_drive", &EthercatBus::add_drive, py::arg("joint"), py::arg("slave_position"), py::arg("mode"))
+        .def("fault_reset", &EthercatBus::fault_reset)
+        .def("describe", &EthercatBus::describe)
+        .def("drive_state", [](const EthercatBus& b, int joint) {
+          return std::string(c4::state_name(static_cast<c4::State>(b.drive_state(joint))));
+        }, py::arg("joint"))
+        .def("drive_error_code", &EthercatBus::drive_error_code, py::arg("joint"))
+        .def("rated_torque_nm", &EthercatBus::rated_torque_nm, py::arg("joint"))
+        .def("counts_per_rad", &EthercatBus::counts_per_rad, py::arg("joint"))
+        .def("reset_statistics", &EthercatBus::reset_statistics)
+        .def("statistics", [](const EthercatBus& b) {
+          const EthercatStatistics s = b.statistics();
+          py::dict d;
+          d["cycles"] = s.cycles;
+          d["frames_sent"] = s.frames_sent;
+          d["lost_frames"] = s.lost_frames;
+          d["wkc_errors"] = s.wkc_errors;
+          d["bus_faults"] = s.bus_faults;
+          d["expected_wkc"] = s.expected_wkc;
+          d["last_wkc"] = s.last_wkc;
+          d["round_trip"] = histogram_to_dict(b.round_trip());
+          return d;
+        });
+  }
+  // ---- end EtherCAT ----
 }
 

@@ -65,9 +65,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "at 100 Hz, disable; then prints cycles, overruns, wakeup-latency and compute-time percentiles.",
     )
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
-    demo.add_argument("--rate", type=_rate, default=1000, help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
-    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco"),
-                      help="mock: independent actuator models; mujoco: the MuJoCo digital twin (default mock)")
+    demo.add_argument("--rate", type=_rate, default=None,
+                      help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000; 500 with "
+                      "--bus ethercat-virtual, whose drives are a Python emulator: bench/run_ethercat.py)")
+    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco", "ethercat-virtual"),
+                      help="mock: independent actuator models; mujoco: the MuJoCo digital twin; ethercat-virtual: "
+                      "the 12 leg joints on a virtual EtherCAT line in a network namespace (needs root), the rest "
+                      "on mock (default mock)")
     demo.add_argument("--view", action="store_true", help="open the MuJoCo viewer when a display exists (ignored headless)")
     demo.add_argument("--robot", default="generic_humanoid",
                       help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())}; "
@@ -156,11 +160,19 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .demo import run_demo
 
-            run_demo(seconds=args.seconds, rate_hz=args.rate, bus=args.bus, robot_name=args.robot,
-                     json_path=args.json, priority=args.priority, cpu=args.cpu, view=args.view)
+            run_demo(seconds=args.seconds, rate_hz=args.rate or (500 if args.bus == "ethercat-virtual" else 1000),
+                     bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority, cpu=args.cpu,
+                     view=args.view)
         except ConfigError as error:
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2
+        except RuntimeError as error:  # ---- EtherCAT: no root, or bring-up failed (names slave and step) ----
+            from .ethercat import NeedsRoot
+
+            if args.bus != "ethercat-virtual" and not isinstance(error, NeedsRoot):
+                raise
+            print(f"humanoid-rt demo --bus {args.bus}: {error}", file=sys.stderr)
+            return 3
         except KeyboardInterrupt:
             print("humanoid-rt demo: interrupted; the robot was stopped safely", file=sys.stderr)
             return 130

@@ -39,7 +39,7 @@ __all__ = [
     "load_config",
 ]
 
-BUS_TYPES = ("mock", "mujoco")
+BUS_TYPES = ("mock", "mujoco", "ethercat")
 BASE_TYPES = ("fixed",)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
 EXAMPLE_ROBOT_DATA_PREFIX = "example-robot-data:"
@@ -386,6 +386,46 @@ _MODEL_KEYS: dict[str, tuple[_Parser, Any]] = {
     "gravity_compensation": (_boolean, True),
 }
 
+# ---- EtherCAT bus params (issue 5): drivers/ethercat, firmware_interfaces/ethercat ----
+ETHERCAT_DRIVE_MODES = ("cst", "csp", "csv")
+_U32 = _integer(0, 2**32 - 1)
+_SLAVES_ALLOWED = "a list of {position: 1.., vendor_id: u32, product_code: u32} with positions 1..n in order"
+
+
+@_allowing(_SLAVES_ALLOWED)
+def _ethercat_slaves(raw: Any) -> list[dict] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_JOINTS:
+        raise _Invalid("not a non-empty list", _SLAVES_ALLOWED)
+    slaves = []
+    for i, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or set(entry) != {"position", "vendor_id", "product_code"}:
+            raise _Invalid(f"entry {i} is not a mapping with exactly position, vendor_id, product_code", _SLAVES_ALLOWED)
+        if entry["position"] != i or not _is_integer(entry["position"]):
+            raise _Invalid(f"entry {i} has position {entry['position']!r}", _SLAVES_ALLOWED)
+        for key in ("vendor_id", "product_code"):
+            _U32(entry[key])
+        slaves.append(dict(entry))
+    return slaves
+
+
+_ETHERCAT_PARAM_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "interface": (_text, _REQUIRED),                 # network interface of the line
+    "vendor_id": (_U32, _REQUIRED),                   # expected of every slave unless `slaves` says otherwise
+    "product_code": (_U32, _REQUIRED),
+    "slaves": (_ethercat_slaves, None),               # the whole expected line; default: one slave per joint,
+                                                      # at position = the joint's device_id
+    "drive_mode": (_one_of(*ETHERCAT_DRIVE_MODES), "cst"),
+    "receive_timeout_us": (_integer(50, 1_000_000), 800),  # how long a cycle waits for its frame
+    "frame_timeout_us": (_integer(100, 1_000_000), 2000),  # bring-up datagrams (SOEM EC_TIMEOUTRET)
+    "wkc_tolerance": (_integer(0, 100_000), 3),       # consecutive wrong-WKC / lost-frame cycles before FAULT
+    "distributed_clocks": (_boolean, True),
+    "state_timeout_s": (_number(above=0), 3.0),       # per AL state change at bring-up
+}
+_BUS_PARAM_KEYS["ethercat"] = _ETHERCAT_PARAM_KEYS
+# ---- end EtherCAT ----
+
 
 @dataclass(frozen=True)
 class _Nested:
@@ -604,6 +644,10 @@ def _parse_buses(check: _Validator, raw: Any) -> list[BusConfig]:
                 key: (check.value(raw_bus[key], f"{path}.{key}", parse) if key in raw_bus else default)
                 for key, (parse, default) in param_keys.items()
             }
+            for key, value in params.items():  # required bus params (EtherCAT's interface, identity)
+                if value is _REQUIRED:
+                    check.report(f"{path}.{key}", "missing required key", param_keys[key][0].allowed, None)
+                    params[key] = _INVALID
         name = common["name"]
         if name is not _INVALID:
             if name in first_index_of:

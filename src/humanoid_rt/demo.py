@@ -26,7 +26,19 @@ def _percentiles(histogram: dict) -> dict:
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
              view: bool = False, echo=print) -> dict:
-    with Robot(robot_name, bus=bus, rate_hz=rate_hz, priority=priority, cpu=cpu) as robot:
+    if bus == "ethercat-virtual":  # ---- EtherCAT: legs on a virtual EtherCAT line (root) ----
+        from .ethercat.demo import virtual_legs
+
+        with virtual_legs(robot_name, rate_hz) as (config, line):
+            return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, json_path=json_path,
+                        priority=priority, cpu=cpu, view=view, echo=echo, line=line)
+    return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, json_path=json_path,
+                priority=priority, cpu=cpu, view=view, echo=echo)
+
+
+def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, line=None) -> dict:
+    with Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz, priority=priority,
+               cpu=cpu) as robot:
         for note in robot.notes:
             echo(f"note: {note}")
         viewer = _open_viewer(robot, echo) if view else None
@@ -77,6 +89,7 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
             viewer.close()
         stats = robot.statistics()
         events = robot.events()
+        ethercat = _ethercat_section(robot, line)
     report = {
         "robot": robot.config.name,
         "bus": bus,
@@ -105,6 +118,8 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
     }
+    if ethercat:
+        report["ethercat"] = ethercat
     echo(format_report(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2) + "\n")
@@ -142,4 +157,27 @@ def format_report(r: dict) -> str:
         f"RT discipline    {r['realtime_allocations']} heap allocations on the loop thread",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]
+    for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
+        rt_us = e["round_trip_us"]
+        lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
+                     f"lost frames {e['lost_frames']}, round trip p50 {rt_us['p50']:.1f} us  p99 {rt_us['p99']:.1f} us  "
+                     f"max {rt_us['max']:.1f} us")
     return "\n".join(lines)
+
+
+def _ethercat_section(robot, line) -> dict:
+    from . import _core
+
+    section = {}
+    for name, bus in robot.buses.items():
+        if isinstance(bus, _core.EthercatBus):
+            s = bus.statistics()
+            section[name] = {
+                "slaves": s["expected_wkc"] // 3, "frames_sent": s["frames_sent"], "expected_wkc": s["expected_wkc"],
+                "wkc_errors": s["wkc_errors"], "lost_frames": s["lost_frames"], "bus_faults": s["bus_faults"],
+                "round_trip_us": {k: round(s["round_trip"][f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")},
+            }
+            if line is not None:
+                section[name]["emulator"] = line.request({"cmd": "stats"})
+    return section
+

@@ -238,6 +238,10 @@ class Robot:
 
     def _make_bus(self, bus_cfg: BusConfig, joints: Sequence[int]) -> _core.Bus:
         params = bus_cfg.params
+        if bus_cfg.type == "ethercat":  # ---- EtherCAT ----
+            from .ethercat.bus import make_ethercat_bus
+
+            return make_ethercat_bus(self.config, bus_cfg, joints)
         if bus_cfg.type == "mujoco":
             from .sim.mujoco_model import TwinJoint, actuator_name, build_mjcf
 
@@ -314,6 +318,14 @@ class Robot:
         bus = self.buses.get(self.config.joints[index].bus) or next(iter(self.buses.values()))
         if not isinstance(bus, _core.MockBus):
             raise TypeError(f"joint {self.joint_names[index]} is not on a mock bus")
+        return bus
+
+    def ethercat_bus(self, joint: str | int) -> _core.EthercatBus:
+        """The EtherCAT bus driving a joint (statistics, fault_reset(), drive states)."""
+        index = joint if isinstance(joint, int) else self.joint_index(joint)
+        bus = self.buses[self.config.joints[index].bus]
+        if not isinstance(bus, _core.EthercatBus):
+            raise TypeError(f"joint {self.joint_names[index]} is not on an EtherCAT bus")
         return bus
 
     def now(self) -> float:

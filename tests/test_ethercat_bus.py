@@ -1,0 +1,285 @@
+"""EtherCAT: our SOEM-based bus and pysoem against the virtual CiA 402 line over a veth pair.
+
+Needs root (network namespaces, raw sockets); skipped otherwise, with the reason. Stepped mode
+throughout: write() waits for its frame, so every cycle's outcome is exact. Behaviour only, no timing.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from humanoid_rt import ConfigError, Robot
+from humanoid_rt.ethercat import VirtualEthercat, have_privileges
+from humanoid_rt.ethercat.drive import DriveParams
+
+_ok, _why = have_privileges()
+pytestmark = pytest.mark.skipif(not _ok, reason=_why)
+
+VENDOR, PRODUCT = DriveParams.vendor_id, DriveParams.product_code
+
+
+def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cst", joints: dict | None = None,
+                safety: dict | None = None, **bus) -> dict:
+    return {
+        "name": "ecat_legs",
+        "model": {"urdf": str(urdf_path)},
+        "loop": {"rate_hz": 1000, "priority": 0, "lock_memory": False},
+        "safety": {"enable_ramp_s": 0.05, "damping_time_s": 0.2, "max_missed_replies": 3, "frozen_encoder_cycles": 20,
+                   "frozen_torque_nm": 2.0, **(safety or {})},
+        "buses": [{"name": "legs", "type": "ethercat", "interface": interface, "vendor_id": VENDOR,
+                   "product_code": PRODUCT, "drive_mode": drive_mode,
+                   # A software slave on a shared CI core can be late; stepped tests wait long.
+                   "receive_timeout_us": 200_000, "frame_timeout_us": 20_000, **bus}],
+        "joints": [{"name": f"leg{i}", "bus": "legs", "device_id": i + 1,
+                    "limits": {"position_rad": [-2.0, 2.0], "velocity_rad_s": 8.0, "torque_nm": 60.0},
+                    "gains": {"kp": 100.0, "kd": 4.0}, **(joints or {})} for i in range(n)],
+    }
+
+
+@pytest.fixture(scope="module")
+def line12():
+    with VirtualEthercat(slaves=12) as line:
+        yield line
+
+
+@pytest.fixture
+def robot_on(urdf_path):
+    robots = []
+
+    def make(line, **kwargs) -> Robot:
+        robot = Robot(legs_config(urdf_path, line.master_interface, line.slaves, **kwargs))
+        robots.append(robot)
+        return robot
+
+    yield make
+    for robot in robots:
+        robot.close()
+
+
+def enable(robot: Robot) -> None:
+    robot.enable()
+    robot.step(80)
+    assert robot.state().supervisor_state == "ACTIVE", robot.state().last_event
+
+
+def test_twelve_drives_reach_op_and_track_in_cst(line12, robot_on):
+    robot = robot_on(line12)
+    bus = robot.ethercat_bus("leg0")
+    assert line12.request({"cmd": "stats"})["al_states"] == [8] * 12  # OP
+    assert bus.describe().count("vendor 0xE7A product 0x4020001 out 6 B in 16 B") == 12
+    assert bus.rated_torque_nm(0) == pytest.approx(50.0)  # read over CoE from 0x6076
+    enable(robot)
+    assert [bus.drive_state(j) for j in range(12)] == ["OPERATION_ENABLED"] * 12
+    target = np.linspace(-0.3, 0.3, 12)
+    robot.set_joint_targets(target, duration=0.2, ttl=0)
+    state = robot.step(500)
+    assert state.supervisor_state == "ACTIVE"
+    np.testing.assert_allclose(state.q, target, atol=0.01)
+    # The drive's own model agrees with what the bus reported (counts -> rad in the bus).
+    assert line12.request({"cmd": "drive", "slave": 12})["q"] == pytest.approx(state.q[11], abs=1e-4)
+    stats = bus.statistics()
+    assert stats["lost_frames"] == 0 and stats["wkc_errors"] == 0
+    assert stats["expected_wkc"] == 36  # 12 x (2 for outputs + 1 for inputs), one LRW
+    assert robot.statistics()["realtime_allocations"] == 0
+    robot.disable()
+    robot.step(300)
+    assert robot.state().supervisor_state == "DISABLED"
+    assert bus.drive_state(0) == "SWITCH_ON_DISABLED"  # torque off at the drive too
+
+
+def test_csp_mode_maps_rxpdo_0x1600_and_follows_position(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        robot = robot_on(line, drive_mode="csp", joints={"command_mode": "drive_impedance"})
+        assert line.request({"cmd": "drive", "slave": 1})["rxpdo"] == 0x1600
+        assert line.request({"cmd": "drive", "slave": 1})["mode"] == 8
+        enable(robot)
+        robot.set_joint_targets([0.4, -0.2], duration=0.1, ttl=0)
+        state = robot.step(200)
+        np.testing.assert_allclose(state.q, [0.4, -0.2], atol=1e-3)
+
+
+def test_mismatched_slave_count_names_the_step(urdf_path):
+    with VirtualEthercat(slaves=2) as line:
+        with pytest.raises(RuntimeError, match=r"step scan: found 2 slave\(s\), the config expects 3"):
+            Robot(legs_config(urdf_path, line.master_interface, n=3))
+
+
+def test_mismatched_product_names_the_slave(urdf_path):
+    with VirtualEthercat(slaves=3, drives=[{}, {"product_code": 0x1234}, {}]) as line:
+        with pytest.raises(RuntimeError, match=r"step scan, slave 2 .*product 0x1234, the config expects vendor 0xE7A "
+                                               r"product 0x4020001 at position 2"):
+            Robot(legs_config(urdf_path, line.master_interface, n=3))
+
+
+def test_csp_needs_drive_impedance_joints(urdf_path):
+    with pytest.raises(ConfigError, match=r"joints\[0\]\.command_mode.*drive_impedance"):
+        Robot(legs_config(urdf_path, "hrt-nonexistent", n=1, drive_mode="csp"))
+
+
+def test_missing_interface_names_the_open_step(urdf_path):
+    with pytest.raises(RuntimeError, match=r"step open: cannot open a raw EtherCAT socket on interface hrt-nonexist"):
+        Robot(legs_config(urdf_path, "hrt-nonexist", n=1))
+
+
+def test_wkc_errors_beyond_tolerance_fault_at_the_right_cycle(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        robot = robot_on(line, wkc_tolerance=4, safety={"max_missed_replies": 1000})
+        bus = robot.ethercat_bus(0)
+        enable(robot)
+        # Slave 2 ignores 4 process-data datagrams: exactly the tolerance, no fault.
+        line.request({"cmd": "skip_process_data", "slave": 2, "count": 4})
+        robot.step(10)
+        assert robot.state().supervisor_state == "ACTIVE"
+        assert bus.statistics()["wkc_errors"] == 4
+        # 6 in a row: the 5th bad frame is one too many; read() of the next cycle reports it.
+        line.request({"cmd": "skip_process_data", "slave": 2, "count": 6})
+        cycle0 = robot.state().cycle
+        robot.step(12)
+        faults = [e for e in robot.events() if e["to_state"] == "FAULT"]
+        assert faults and faults[0]["reason"] == "bus_error"
+        # write() of cycle c0+k sends frame k; frames 1..5 bad -> read() at cycle c0+6 sees 5 > 4.
+        assert faults[0]["cycle"] == cycle0 + 6
+        assert bus.statistics()["wkc_errors"] == 10
+        assert [bus.drive_state(j) for j in range(2)] == ["SWITCH_ON_DISABLED"] * 2  # torque off (quick stop, cat 0)
+        robot.reset()
+        assert robot.step(2).supervisor_state == "DISABLED"  # the line is healthy again
+
+
+def test_lost_frames_are_counted_and_fault_through_missed_replies(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        robot = robot_on(line, wkc_tolerance=100, safety={"max_missed_replies": 3},
+                         receive_timeout_us=20_000)
+        bus = robot.ethercat_bus(0)
+        enable(robot)
+        line.request({"cmd": "drop_frames", "count": 2})
+        state = robot.step(5)
+        assert state.supervisor_state == "ACTIVE"
+        assert bus.statistics()["lost_frames"] == 2
+        assert line.request({"cmd": "stats"})["dropped_frames"] == 2
+        line.request({"cmd": "drop_frames", "count": 5})
+        robot.step(8)
+        assert robot.state().supervisor_state == "FAULT"
+        assert robot.state().reason == "missed_replies"
+        assert bus.statistics()["lost_frames"] == 7
+
+
+def test_drive_fault_faults_and_needs_a_fault_reset(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        robot = robot_on(line)
+        bus = robot.ethercat_bus(0)
+        enable(robot)
+        line.request({"cmd": "drive_fault", "slave": 2, "code": 0x2310, "persistent": True})
+        state = robot.step(3)
+        assert state.supervisor_state == "FAULT"
+        assert state.last_event["reason"] == "drive_fault" and state.last_event["joint"] == 1
+        assert state.last_event["value"] == 0x2310  # 0x603F, from the TxPDO
+        assert bus.drive_state(1) == "FAULT"
+        # The cause persists at the drive: a fault reset does not clear it, the supervisor refuses.
+        bus.fault_reset()
+        robot.step(3)
+        assert bus.drive_state(1) == "FAULT"
+        robot.reset()
+        robot.step(1)
+        assert robot.state().supervisor_state == "FAULT"
+        # Cause gone: fault reset (bit 7 rising edge) clears the drive, then the supervisor resets.
+        line.request({"cmd": "clear_fault_cause", "slave": 2})
+        bus.fault_reset()
+        robot.step(3)
+        assert bus.drive_state(1) == "SWITCH_ON_DISABLED"
+        robot.reset()
+        assert robot.step(1).supervisor_state == "DISABLED"
+        enable(robot)
+
+
+def test_frozen_encoder_faults_while_motion_is_expected(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        robot = robot_on(line)
+        enable(robot)
+        line.request({"cmd": "freeze_encoder", "slave": 1, "frozen": True})
+        robot.set_joint_targets([1.0, 0.0], duration=0.5, ttl=0)
+        robot.step(200)
+        state = robot.state()
+        assert state.supervisor_state == "FAULT"
+        assert state.reason == "encoder_frozen" and state.last_event["joint"] == 0
+
+
+def test_pysoem_brings_the_virtual_line_to_op_and_exchanges_data():
+    pysoem = pytest.importorskip("pysoem")
+    with VirtualEthercat(slaves=3) as line:
+        master = pysoem.Master()
+        master.open(line.master_interface)
+        try:
+            assert master.config_init() == 3
+            for slave in master.slaves:
+                assert (slave.man, slave.id) == (VENDOR, PRODUCT)
+                slave.sdo_write(0x6060, 0, bytes([10]))  # CST
+                slave.sdo_write(0x1C12, 0, bytes([0]))
+                slave.sdo_write(0x1C12, 1, struct.pack("<H", 0x1602))
+                slave.sdo_write(0x1C12, 0, bytes([1]))
+            master.config_map()
+            assert master.state_check(pysoem.SAFEOP_STATE, 500_000) == pysoem.SAFEOP_STATE
+            assert [len(s.output) for s in master.slaves] == [6] * 3
+            assert [len(s.input) for s in master.slaves] == [16] * 3
+            master.state = pysoem.OP_STATE
+            master.write_state()
+            for _ in range(200):
+                master.send_processdata()
+                master.receive_processdata(20_000)
+                if master.state_check(pysoem.OP_STATE, 1000) == pysoem.OP_STATE:
+                    break
+            assert master.state_check(pysoem.OP_STATE, 500_000) == pysoem.OP_STATE
+
+            def cycle(controlword: int, torque: int = 0) -> list[int]:
+                for slave in master.slaves:
+                    slave.output = struct.pack("<Hhbx", controlword, torque, 10)
+                master.send_processdata()
+                assert master.receive_processdata(20_000) == master.expected_wkc == 9
+                return [struct.unpack_from("<H", bytes(s.input))[0] for s in master.slaves]
+
+            cycle(0x06)
+            cycle(0x07)
+            cycle(0x0F)
+            statuswords = cycle(0x0F, torque=200)  # 20 % of rated torque
+            assert all(sw & 0x6F == 0x27 for sw in statuswords)  # operation enabled
+            for _ in range(20):
+                cycle(0x0F, torque=200)
+            position = struct.unpack_from("<i", bytes(master.slaves[0].input), 2)[0]
+            assert position > 0  # the drive turned under positive torque
+            assert line.request({"cmd": "drive", "slave": 1})["state"] == "OPERATION_ENABLED"
+        finally:
+            master.close()
+
+
+def test_cia402_codec_golden_values():
+    from humanoid_rt import _core
+
+    decode = _core.cia402_decode_statusword
+    assert decode(0x0250) == "SWITCH_ON_DISABLED"
+    assert decode(0x0231) == "READY_TO_SWITCH_ON"
+    assert decode(0x0233) == "SWITCHED_ON"
+    assert decode(0x0237) == "OPERATION_ENABLED"
+    assert decode(0x0217) == "QUICK_STOP_ACTIVE"
+    assert decode(0x021F) == "FAULT_REACTION_ACTIVE"
+    assert decode(0x0218) == "FAULT"
+    nxt = _core.cia402_next_controlword
+    assert [nxt(sw, True) for sw in (0x0250, 0x0231, 0x0233, 0x0237)] == [0x06, 0x07, 0x0F, 0x0F]
+    assert nxt(0x0237, False) == 0x02  # quick stop: the drive reacts per 0x605A
+    assert nxt(0x0218, True) == 0x00 and nxt(0x0218, True, True) == 0x80
+    assert [_core.cia402_quick_stop_option(c) for c in (0, 1, 2)] == [0, 2, 6]
+
+
+def test_esi_description_matches_the_virtual_drive_pdos():
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from humanoid_rt.ethercat.drive import RXPDO, TXPDO
+
+    root = ET.parse(Path(__file__).resolve().parents[1] / "firmware_interfaces/ethercat/hrt_cia402_drive.xml").getroot()
+    for tag, table in (("RxPdo", RXPDO), ("TxPdo", TXPDO)):
+        for pdo in root.iter(tag):
+            index = int(pdo.find("Index").text[2:], 16)
+            entries = [(int(e.find("Index").text[2:], 16), int(e.find("BitLen").text)) for e in pdo.iter("Entry")]
+            assert entries == [(obj, bits) for obj, _, bits, _ in table[index]]
