@@ -98,13 +98,13 @@ class Skill:
 
     # ------------------------------------------------------------ sampling
     def velocities(self) -> np.ndarray:
-        """dq if given, else central finite differences of q (zero at both ends)."""
+        """dq if given, else finite differences of q (central inside, one-sided at the ends)."""
         if self.dq is not None:
             return self.dq
         if not hasattr(self, "_dq_cache"):
             v = np.zeros_like(self.q)
-            if self.n_samples > 2:
-                v[1:-1] = (self.q[2:] - self.q[:-2]) / (self.t[2:] - self.t[:-2])[:, None]
+            if self.n_samples > 1:
+                v = np.gradient(self.q, self.t, axis=0, edge_order=1)  # central inside, one-sided at the ends
             self._dq_cache = v
         return self._dq_cache
 
@@ -371,15 +371,15 @@ def load_skill(path: str | Path, robot=None) -> Skill:
     """Read and validate a skill file; with `robot` (a Robot or RobotConfig) also check it fits that robot."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as error:
         raise SkillError(str(path), [SkillIssue("(file)", f"cannot read: {error.strerror}", "a readable file",
                                                 str(path))]) from None
     try:
-        doc = json.loads(text, parse_constant=lambda name: float(name))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SkillError(str(path), [SkillIssue("(document)", f"not valid JSON: {error}", "a JSON skill document",
-                                                text[:40])]) from None
+        doc = json.loads(raw.decode("utf-8"), parse_constant=lambda name: float(name))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise SkillError(str(path), [SkillIssue("(document)", f"not valid UTF-8 JSON: {error}",
+                                                "a JSON skill document", raw[:40])]) from None
     skill = parse_skill(doc, str(path))
     if robot is not None:
         skill.check_robot(robot)

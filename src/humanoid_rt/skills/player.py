@@ -126,6 +126,7 @@ class SkillPlayer:
         self._last_sent_t = -np.inf
         self._last_sent: tuple | None = None
         self._current: _Segment | None = None
+        self._last_skill: Skill | None = None
         self._saved_gains = None
         self.skills_started = 0  # skill segments entered (loops and queued skills included)
         self.sent = 0
@@ -271,6 +272,8 @@ class SkillPlayer:
     def _segment_at(self, phi: float) -> _Segment | None:
         while phi >= self._segments[-1].end:
             last = self._segments[-1]
+            if last.kind == "stop":
+                return None
             if last.kind != "skill":
                 return last  # (a transition is always followed by its skill)
             if self._queue:
@@ -279,7 +282,16 @@ class SkillPlayer:
             elif self._loop:
                 self._append_skill("transition", last.skill, last.speed)
             else:
-                return None
+                # A skill that ends moving is brought to rest at its last pose by a jerk-limited stop
+                # (it passes the pose and comes back); one that ends at rest (|dq| below what a_max
+                # removes in one stream interval, e.g. finite-difference noise) is done.
+                q_end, dq_end, _, _ = last.sample(last.duration)
+                stop = None
+                if np.any(np.abs(dq_end) > self.a_max * self.interval):
+                    stop = self._transition_segment("stop", last.end, q_end, dq_end, q_end, np.zeros_like(q_end))
+                if stop is None:
+                    return None
+                self._segments.append(stop)
         for segment in reversed(self._segments):
             if phi >= segment.start:
                 return segment
@@ -290,7 +302,7 @@ class SkillPlayer:
             segment = self._current
             info = {"state": self.state, "abort_reason": self.abort_reason, "skills_started": self.skills_started,
                     "setpoints_sent": self.sent, "segment": segment.kind if segment else None,
-                    "skill": segment.skill.name if segment and segment.skill else None}
+                    "skill": self._last_skill.name if self._last_skill is not None else None}
             if segment is not None and segment.skill is not None and self._clock is not None:
                 phi, _ = self._clock.at(self._last_sent_t)
                 skill_time = min(max(segment.speed * (phi - segment.start), 0.0), segment.skill.duration)
@@ -332,6 +344,7 @@ class SkillPlayer:
             if segment is not self._current:
                 if segment.kind == "skill":
                     self.skills_started += 1
+                    self._last_skill = segment.skill
                     self._apply_skill_gains(segment)
                     if self.state == APPROACH:
                         self.state = PLAYING
