@@ -164,14 +164,17 @@ class ChunkExecutor:
             return report
 
     # ---------------------------------------------------------------- stream
-    def _limit(self, desired: np.ndarray | None, h: float) -> tuple[np.ndarray, np.ndarray]:
+    def _limit(self, desired: np.ndarray | None, desired_velocity: np.ndarray | None,
+               h: float) -> tuple[np.ndarray, np.ndarray]:
         q, v, a = self._q, self._v, self.a_max
         if desired is None:  # decelerate: brake to rest where it ends
             v_new = np.sign(v) * np.maximum(np.abs(v) - a * h, 0.0)
         else:
-            error = desired - q
-            # Reach the target this step if allowed, but never faster than a stop at a_max allows.
-            v_des = np.sign(error) * np.minimum(np.abs(error) / h, np.sqrt(2.0 * a * np.abs(error)))
+            # Move with the desired trajectory, plus a correction that closes the remaining error this
+            # step if allowed, but never faster than a stop at a_max allows (no overshoot).
+            error = desired - q - desired_velocity * h
+            v_des = desired_velocity + np.sign(error) * np.minimum(np.abs(error) / h,
+                                                                   np.sqrt(2.0 * a * np.abs(error)))
             v_des = np.clip(v_des, -self.v_max, self.v_max)
             v_new = np.clip(v_des, v - a * h, v + a * h)
         q_new = np.clip(q + 0.5 * (v + v_new) * h, self.q_low, self.q_high)
@@ -198,9 +201,11 @@ class ChunkExecutor:
                     self.in_underrun = True
                 self.underrun_updates += 1
                 desired = self._track.values[-1] if self.underrun_policy == "hold" else None
+                desired_velocity = np.zeros(len(self.index))
             else:
                 desired = self._desired(t_target)
-            self._q, self._v = self._limit(desired, h)
+                desired_velocity = (desired - self._desired(t_target - h)) / h
+            self._q, self._v = self._limit(desired, desired_velocity, h)
             q, dq = self._hold.copy(), np.zeros(robot.n_joints)
             q[self.index], dq[self.index] = self._q, self._v
             robot.set_joint_targets(q, dq, t=t_target, ttl=self.ttl)
