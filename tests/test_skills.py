@@ -357,3 +357,28 @@ def test_recording_refuses_a_cut_across_a_hold(small_robot):
         skill_from_telemetry(telemetry, robot.joint_names, name="x", robot="test_arm")
     with pytest.raises(ValueError, match=r"scenario: allowed"):
         skill_from_telemetry(telemetry, robot.joint_names, name="x", robot="test_arm", scenario="dance")
+
+
+def test_frame_targets_in_a_skill_drive_the_cartesian_task():
+    from humanoid_rt import Robot
+
+    with Robot("generic_humanoid") as robot:
+        robot.enable()
+        robot.step(int(robot.config.safety.enable_ramp_s * robot.rate_hz) + 1)
+        start = robot.frame_pose("left_hand")
+        t = np.arange(0.0, 1.0 + 1e-9, 0.01)
+        position = start[:3, 3] + np.outer(0.5 - 0.5 * np.cos(np.pi * t), [0.0, 0.0, 0.03])
+        from humanoid_rt.robot import _quaternion_from_matrix
+        quaternion = np.tile(_quaternion_from_matrix(start[:3, :3]), (t.size, 1))
+        skill = Skill(name="lift_hand", scenario="manipulation", robot="generic_humanoid", source="synthetic",
+                      rate_hz=RATE, joints=("waist_yaw",), t=t, q=np.zeros((t.size, 1)),
+                      frames={"left_hand": {"position": position, "quaternion": quaternion,
+                                            "stiffness": np.array([800.0, 40.0])}})
+        skill = parse_skill(skill.to_dict())  # through the file format
+        player = SkillPlayer(robot)
+        player.play(skill)
+        run_stepped(robot, player, 2.0)
+        assert player.state == DONE
+        errors = robot.task_errors()
+        assert "left_hand" in errors
+        np.testing.assert_allclose(errors["left_hand"]["reference_position"], position[-1], atol=1e-6)
