@@ -382,3 +382,52 @@ def test_frame_targets_in_a_skill_drive_the_cartesian_task():
         errors = robot.task_errors()
         assert "left_hand" in errors
         np.testing.assert_allclose(errors["left_hand"]["reference_position"], position[-1], atol=1e-6)
+
+
+def test_record_a_real_teleop_session_and_replay_it(small_robot):
+    from humanoid_rt.teleop.testing import LoopbackSender
+
+    robot = small_robot
+    enable_active(robot)
+    key = bytes(range(32))
+    robot.attach_teleop(key=key)
+    sender = LoopbackSender(robot, key)
+    recorder = SkillRecorder(robot)
+    try:
+        for _ in range(150):  # 1.5 s of 100 Hz teleop packets, due two intervals ahead
+            t = robot.now()
+            sender.joints({0: 0.3 * np.sin(np.pi * t), 1: 0.1, 2: -0.1}, due_in_s=0.02)
+            robot.step(10)
+            recorder.poll()
+    finally:
+        sender.close()
+    assert robot.teleop_statistics()["accepted"] == 150
+    robot.detach_teleop()
+    recorder.stop()
+    t_end = recorder.telemetry()["t"][-1]
+    skill = recorder.to_skill(name="teleop_cut", t_start=t_end - 1.0, t_end=t_end)
+    assert skill.source == "teleop" and skill.n_samples == 101
+    player = SkillPlayer(robot)
+    player.play(skill)
+    robot.drain_telemetry()
+    run_stepped(robot, player, 2.5)
+    tm = robot.drain_telemetry()
+    assert player.state == DONE and robot.state().supervisor_state == "ACTIVE"
+    # The replay passes through every recorded pose (what the loop applied during the session).
+    reached = [np.min(np.linalg.norm(tm["q_ref"] - q, axis=1)) for q in skill.q[::10]]
+    assert max(reached) < 0.01
+
+
+def test_skill_gains_apply_while_it_plays_and_are_restored(small_robot):
+    robot = small_robot
+    enable_active(robot)
+    default_kp = robot.gains[0].copy()
+    skill = arm_skill(kp=np.array([150.0, 150.0, 150.0]), kd=np.array([5.0, 5.0, 5.0]))
+    player = SkillPlayer(robot)
+    player.play(skill)
+    run_stepped(robot, player, 1.0)
+    assert player.state == PLAYING
+    np.testing.assert_allclose(robot.gains[0], 150.0)
+    run_stepped(robot, player, 3.0)
+    assert player.state == DONE
+    np.testing.assert_allclose(robot.gains[0], default_kp)
