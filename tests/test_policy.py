@@ -179,3 +179,29 @@ def test_lerobot_adapter_features_observation_and_clipped_action(small_robot):
     adapter.disconnect()
     robot.step(robot_cycles := int(robot.config.safety.damping_time_s * robot.rate_hz) + 2)
     assert robot_cycles and robot.state().supervisor_state == "DISABLED"
+
+
+@pytest.mark.realtime
+def test_policy_thread_streams_chunks_in_real_time(make_robot):
+    import time
+
+    from humanoid_rt.policy import PolicyThread
+
+    robot = make_robot()
+    robot.start()
+    robot.enable()
+    executor = ChunkExecutor(robot)
+    thread = PolicyThread(executor)
+    thread.start()
+    try:
+        target = np.array([0.2, -0.1, 0.05])
+        actions = np.linspace(robot.state().q, target, 10)
+        executor.submit_chunk(actions, robot.now() + 0.05, 0.05)
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and np.max(np.abs(robot.state().q - target)) > 0.01:
+            time.sleep(0.02)
+        assert thread.error is None and robot.state().supervisor_state == "ACTIVE"
+        np.testing.assert_allclose(robot.state().q, target, atol=0.01)
+    finally:
+        thread.stop()
+    robot.wait_for_state("HOLD", "DAMPING", "DISABLED", timeout=5.0)  # the stream stopped: the watchdog acts

@@ -92,7 +92,7 @@ def _play(args) -> int:
         try:
             skill = load_skill(resolve_skill(args.skill), robot)
             player = SkillPlayer(robot)
-            player._check(skill, args.speed)
+            player.check(skill, args.speed)
         except (SkillError, ValueError) as error:
             print(f"humanoid-rt play: {error}", file=sys.stderr)
             return 2

@@ -132,7 +132,8 @@ class SkillPlayer:
         self.sent = 0
 
     # --------------------------------------------------------------- building
-    def _check(self, skill: Skill, speed: float) -> np.ndarray:
+    def check(self, skill: Skill, speed: float = 1.0) -> np.ndarray:
+        """Raise (SkillError, ValueError) if `skill` at `speed` does not fit the robot; nothing is sent."""
         if not (np.isfinite(speed) and 0.05 <= speed <= 4.0):
             raise ValueError(f"speed: allowed: 0.05 .. 4.0 (got {speed!r})")
         skill.check_robot(self.robot.config)
@@ -201,7 +202,7 @@ class SkillPlayer:
         or if `speed` would exceed a joint's velocity limit.
         """
         with self._lock:
-            self._check(skill, speed)
+            self.check(skill, speed)
             if self.robot.state().supervisor_state not in ("ACTIVE", "HOLD"):
                 raise RuntimeError(f"play: supervisor is {self.robot.state().supervisor_state}; allowed: ACTIVE or "
                                    f"HOLD (enable the robot first)")
@@ -217,7 +218,7 @@ class SkillPlayer:
     def queue(self, skill: Skill, *, speed: float = 1.0) -> None:
         """Play `skill` after the current one, blending into it without stopping (ends looping)."""
         with self._lock:
-            self._check(skill, speed)
+            self.check(skill, speed)
             if self.state in (IDLE, DONE, ABORTED):
                 raise RuntimeError(f"queue: nothing is playing (state {self.state}); use play()")
             self._queue.append((skill, speed))
