@@ -116,6 +116,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from .teleop.cli import add_commands as add_teleop_commands
 
     add_teleop_commands(commands, bundled=", ".join(bundled_robots()))
+
+    # ---- skills: play, skill-info (humanoid_rt/skills/cli.py) ----
+    from .skills.cli import add_commands as add_skill_commands
+
+    add_skill_commands(commands, bundled=", ".join(bundled_robots()))
     return parser
 
 
@@ -181,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         from .teleop.cli import main as teleop_main
 
         return teleop_main(args)
+    if args.command in ("play", "skill-info"):  # ---- skills ----
+        from .skills.cli import main as skills_main
+
+        return skills_main(args)
     raise AssertionError(args.command)
 
 
