@@ -16,6 +16,8 @@
 #include "humanoid_rt/joint_impedance.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 #include "mock/mock_bus.hpp"
+#include "can/can_bus.hpp"  // ---- CAN ----
+#include <cstring>
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
 
@@ -449,6 +451,163 @@ PYBIND11_MODULE(_core, m) {
         return h.quantile_ns(q) / 1e3;
       },
       py::arg("samples_us"), py::arg("q"), "Quantile of samples through the loop's histogram (for tests and tools).");
+
+  // ---- CAN ----
+  {
+    namespace hc = humanoid_rt::can;
+    py::module_ c = m.def_submodule("can", "CAN / CAN-FD bus of MIT-family actuators and its pure codecs.");
+    py::enum_<hc::Protocol>(c, "Protocol")
+        .value("MIT_REFERENCE", hc::Protocol::kMitReference)
+        .value("CUBEMARS", hc::Protocol::kCubeMars)
+        .value("DAMIAO", hc::Protocol::kDamiao)
+        .value("ROBSTRIDE", hc::Protocol::kRobstride)
+        .value("MYACTUATOR", hc::Protocol::kMyActuator);
+    py::enum_<hc::Special>(c, "Special")
+        .value("ENTER", hc::Special::kEnter)
+        .value("EXIT", hc::Special::kExit)
+        .value("ZERO", hc::Special::kZero)
+        .value("CLEAR_ERROR", hc::Special::kClearError);
+    py::class_<hc::MitRanges>(c, "MitRanges")
+        .def(py::init<>())
+        .def(py::init([](float p, float v, float kp, float kd, float t) { return hc::MitRanges{p, v, kp, kd, t}; }),
+             py::arg("p_max"), py::arg("v_max"), py::arg("kp_max"), py::arg("kd_max"), py::arg("t_max"))
+        .def_readwrite("p_max", &hc::MitRanges::p_max)
+        .def_readwrite("v_max", &hc::MitRanges::v_max)
+        .def_readwrite("kp_max", &hc::MitRanges::kp_max)
+        .def_readwrite("kd_max", &hc::MitRanges::kd_max)
+        .def_readwrite("t_max", &hc::MitRanges::t_max);
+    c.def("default_ranges", &hc::default_ranges, py::arg("protocol"));
+    py::class_<hc::CanBusOptions>(c, "CanBusOptions")
+        .def(py::init<>())
+        .def_readwrite("fd", &hc::CanBusOptions::fd)
+        .def_readwrite("bit_rate_switch", &hc::CanBusOptions::bit_rate_switch)
+        .def_readwrite("reply_timeout_s", &hc::CanBusOptions::reply_timeout_s)
+        .def_readwrite("stepped_reply_timeout_s", &hc::CanBusOptions::stepped_reply_timeout_s)
+        .def_readwrite("setup_timeout_s", &hc::CanBusOptions::setup_timeout_s);
+    py::class_<hc::CanDevice>(c, "CanDevice")
+        .def(py::init([](int joint, hc::Protocol protocol, std::uint32_t device_id, std::uint32_t host_id,
+                         const hc::MitRanges& ranges) { return hc::CanDevice{joint, protocol, device_id, host_id, ranges}; }),
+             py::arg("joint"), py::arg("protocol"), py::arg("device_id"), py::arg("host_id"), py::arg("ranges"))
+        .def_readonly("joint", &hc::CanDevice::joint)
+        .def_readonly("protocol", &hc::CanDevice::protocol)
+        .def_readonly("device_id", &hc::CanDevice::device_id)
+        .def_readonly("host_id", &hc::CanDevice::host_id)
+        .def_readonly("ranges", &hc::CanDevice::ranges);
+    py::class_<hc::CanBus, Bus, std::shared_ptr<hc::CanBus>>(c, "CanBus")
+        .def(py::init<std::string, int, const hc::CanBusOptions&>(), py::arg("name"), py::arg("fd"), py::arg("options"),
+             "Takes ownership of fd: a PF_CAN socket or one end of an AF_UNIX SOCK_SEQPACKET socketpair.")
+        .def_static("open_socketcan", &hc::CanBus::open_socketcan, py::arg("name"), py::arg("interface"), py::arg("options"))
+        .def("add_device", &hc::CanBus::add_device, py::arg("device"))
+        .def("set_realtime", &hc::CanBus::set_realtime, py::arg("realtime"))
+        .def("zero_position", &hc::CanBus::zero_position, py::arg("joint"), py::call_guard<py::gil_scoped_release>())
+        .def("missed_replies", &hc::CanBus::missed_replies, py::arg("joint"))
+        .def_property_readonly("fd", &hc::CanBus::fd)
+        .def_property_readonly("devices", &hc::CanBus::devices)
+        .def("statistics", [](const hc::CanBus& bus) {
+          const hc::CanBusStatistics s = bus.statistics();
+          py::dict d;
+          d["cycles"] = s.cycles;
+          d["frames_sent"] = s.frames_sent;
+          d["frames_received"] = s.frames_received;
+          d["replies"] = s.replies;
+          d["missed_replies"] = s.missed_replies;
+          d["extra_replies"] = s.extra_replies;
+          d["rejected_wrong_id"] = s.rejected_wrong_id;
+          d["rejected_malformed"] = s.rejected_malformed;
+          d["send_errors"] = s.send_errors;
+          d["waits"] = s.waits;
+          d["max_wait_us"] = static_cast<double>(s.max_wait_ns) / 1e3;
+          d["special_frames"] = s.special_frames;
+          return d;
+        });
+
+    auto frame_tuple = [](const hc::Frame& f) {
+      return py::make_tuple(f.id, f.extended, py::bytes(reinterpret_cast<const char*>(f.data), f.len));
+    };
+    c.def("float_to_uint", &hc::float_to_uint, py::arg("x"), py::arg("x_min"), py::arg("x_max"), py::arg("bits"));
+    c.def("uint_to_float", &hc::uint_to_float, py::arg("x"), py::arg("x_min"), py::arg("x_max"), py::arg("bits"));
+    c.def(
+        "encode_command",
+        [frame_tuple](hc::Protocol p, const hc::MitRanges& r, std::uint32_t device_id, std::uint32_t host_id, double q,
+                      double dq, double kp, double kd, double tau) {
+          hc::Frame f;
+          hc::encode_command(p, r, device_id, host_id, q, dq, kp, kd, tau, f);
+          return frame_tuple(f);
+        },
+        py::arg("protocol"), py::arg("ranges"), py::arg("device_id"), py::arg("host_id"), py::arg("q"), py::arg("dq"),
+        py::arg("kp"), py::arg("kd"), py::arg("tau"), "Command frame as (can_id, extended, payload).");
+    c.def(
+        "encode_special",
+        [frame_tuple](hc::Protocol p, hc::Special kind, std::uint32_t device_id, std::uint32_t host_id) -> py::object {
+          hc::Frame f;
+          if (!hc::encode_special(p, kind, device_id, host_id, f)) return py::none();
+          return frame_tuple(f);
+        },
+        py::arg("protocol"), py::arg("kind"), py::arg("device_id"), py::arg("host_id"));
+    c.def(
+        "reply_id",
+        [](hc::Protocol p, std::uint32_t device_id, std::uint32_t host_id) {
+          bool extended = false;
+          const std::uint32_t id = hc::reply_id(p, device_id, host_id, &extended);
+          return py::make_tuple(id, extended);
+        },
+        py::arg("protocol"), py::arg("device_id"), py::arg("host_id"));
+    c.def(
+        "decode_reply",
+        [](hc::Protocol p, const hc::MitRanges& r, std::uint32_t device_id, std::uint32_t can_id, bool extended,
+           const py::bytes& payload) {
+          const std::string data = payload;
+          if (data.size() > 64) throw py::value_error("payload: at most 64 bytes (got " + std::to_string(data.size()) + ")");
+          hc::Frame f;
+          f.id = can_id;
+          f.extended = extended;
+          f.len = static_cast<std::uint8_t>(data.size());
+          std::memcpy(f.data, data.data(), data.size());
+          hc::Reply out;
+          const hc::DecodeResult result = hc::decode_reply(p, r, device_id, f, out);
+          if (result == hc::DecodeResult::kMalformed)
+            throw py::value_error(std::string("frame: malformed for protocol ") + hc::to_string(p));
+          if (result == hc::DecodeResult::kWrongId)
+            throw py::value_error("frame: names another device than " + std::to_string(device_id));
+          py::dict d;
+          d["device_id"] = out.device_id;
+          d["q"] = out.q;
+          d["dq"] = out.dq;
+          d["tau"] = out.tau;
+          d["temperature_c"] = out.temperature_c;
+          d["error"] = out.error;
+          return d;
+        },
+        py::arg("protocol"), py::arg("ranges"), py::arg("device_id"), py::arg("can_id"), py::arg("extended"),
+        py::arg("payload"));
+    c.def(
+        "codec_cycle",
+        [](hc::Protocol p, int motors, int iterations) {
+          // Encode one command and decode one reply per motor, `iterations` times (benchmarks).
+          const hc::MitRanges r = hc::default_ranges(p);
+          hc::Frame reply;
+          hc::encode_command(p, r, 1, 0, 0.1, 0.2, 10.0, 1.0, 0.5, reply);
+          bool ext = false;
+          reply.id = hc::reply_id(p, 1, 0, &ext);
+          reply.extended = ext;
+          reply.data[0] = 1;
+          double sink = 0.0;
+          {
+            py::gil_scoped_release release;
+            for (int i = 0; i < iterations; ++i) {
+              for (int k = 0; k < motors; ++k) {
+                hc::Frame f;
+                hc::encode_command(p, r, 1, 0, 0.001 * k, 0.2, 10.0, 1.0, 0.5 + i * 1e-6, f);
+                hc::Reply out;
+                hc::decode_reply(p, r, 1, reply, out);
+                sink += out.q + f.data[1];
+              }
+            }
+          }
+          return sink;
+        },
+        py::arg("protocol"), py::arg("motors"), py::arg("iterations"));
+  }
 
   py::module_ testing = m.def_submodule("testing", "Concurrency self-tests of the lock-free primitives.");
   testing.def("stress_triple_buffer", &stress_triple_buffer, py::arg("iterations"));
