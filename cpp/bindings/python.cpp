@@ -260,8 +260,9 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<const LoopOptions&, const std::vector<JointSpec>&, const SafetyParams&>(), py::arg("options"),
            py::arg("joints"), py::arg("safety"))
       .def("add_bus", &ControlLoop::add_bus, py::arg("bus"), py::arg("joint_indices"))
-      .def("configure", &ControlLoop::configure)
-      .def("deactivate", &ControlLoop::deactivate)
+      // GIL released: CAN buses wait here for devices that may be served by Python threads.
+      .def("configure", &ControlLoop::configure, py::call_guard<py::gil_scoped_release>())
+      .def("deactivate", &ControlLoop::deactivate, py::call_guard<py::gil_scoped_release>())
       .def("start",
            [](ControlLoop& loop) {
              RealtimeSetupReport r;

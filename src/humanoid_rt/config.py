@@ -25,6 +25,7 @@ __all__ = [
     "LOOP_RATES_HZ",
     "MAX_JOINTS",
     "BusConfig",
+    "CanJointConfig",
     "ConfigError",
     "ConfigIssue",
     "JointConfig",
@@ -38,7 +39,8 @@ __all__ = [
     "load_config",
 ]
 
-BUS_TYPES = ("mock",)
+BUS_TYPES = ("mock", "can", "can-virtual")
+CAN_BUS_TYPES = ("can", "can-virtual")  # ---- CAN ----
 LOOP_RATES_HZ = (250, 500, 1000, 2000, 4000)
 COMMAND_MODES = ("torque", "drive_impedance")
 # Fixed joint capacity of the C++ core: its buffers are sized at compile time.
@@ -124,6 +126,20 @@ class JointConfig:
     # "torque": the loop closes the impedance law and sends torque;
     # "drive_impedance": the drive closes it from (q, dq, kp, kd, tau_ff) (MIT style).
     command_mode: str = "torque"
+    can: "CanJointConfig | None" = None  # ---- CAN ----: protocol and ranges of a joint on a CAN bus
+
+
+# ---- CAN ----
+@dataclass(frozen=True)
+class CanJointConfig:
+    protocol: str  # one of humanoid_rt.can.protocols.PROTOCOLS
+    host_id: int  # reference/CubeMars: reply ID; Damiao: master ID; Robstride: host ID
+    p_max: float  # rad, symmetric range
+    v_max: float  # rad/s
+    kp_max: float  # Nm/rad
+    kd_max: float  # Nm s/rad
+    t_max: float  # Nm
+# ---- end CAN ----
 
 
 @dataclass(frozen=True)
@@ -349,6 +365,38 @@ _BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
 }
 
 
+# ---- CAN ----
+def _fraction(raw: Any) -> float:
+    allowed = "a number > 0 and <= 1"
+    value = _finite(raw, allowed)
+    if not 0 < value <= 1:
+        raise _Invalid("out of range", allowed)
+    return value
+
+
+_fraction.allowed = "a number > 0 and <= 1"  # for the "missing key" message
+_CAN_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "fd": (_boolean, False),  # CAN-FD frames
+    "bitrate": (_one_of(125000, 250000, 500000, 1000000), 1000000),  # nominal (arbitration) bit rate
+    "data_bitrate": (_one_of(1000000, 2000000, 4000000, 5000000, 8000000), 5000000),  # CAN-FD data phase
+    "reply_timeout_us": (_integer(0, 100000), 0),  # real time; 0 = a quarter of the loop period
+    "max_load": (_fraction, 0.8),  # the bus-load check rejects joint maps above this
+}
+_BUS_PARAM_KEYS["can"] = {"interface": (_text, _REQUIRED), **_CAN_COMMON_KEYS}
+_BUS_PARAM_KEYS["can-virtual"] = {**_CAN_COMMON_KEYS, "seed": (_integer(0, 2**32 - 1), 0)}
+_CAN_PROTOCOLS = ("mit_reference", "cubemars", "damiao", "robstride", "myactuator")
+_CAN_JOINT_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "protocol": (_one_of(*_CAN_PROTOCOLS), _REQUIRED),
+    "host_id": (_optional(_integer(0, 0x7FF), "null or an integer in 0..2047"), None),
+    "p_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "v_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kp_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kd_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "t_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+}
+# ---- end CAN ----
+
+
 @dataclass(frozen=True)
 class _Nested:
     """Marks a key whose value is a mapping or list validated by its own table."""
@@ -388,6 +436,7 @@ _JOINT_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "gains": (_Nested("a mapping with keys: kp, kd"), _REQUIRED),
     "mock": (_Nested("a mapping with keys: " + ", ".join(_MOCK_ACTUATOR_KEYS)), {}),
     "command_mode": (_one_of(*COMMAND_MODES), "torque"),
+    "can": (_Nested("a mapping with keys: " + ", ".join(_CAN_JOINT_KEYS)), None),  # ---- CAN ----
 }
 
 _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
@@ -594,6 +643,8 @@ def _parse_joint(check: _Validator, raw: Any, path: str) -> dict[str, Any]:
         if _INVALID not in parsed.values():
             mock = MockActuatorConfig(parsed["inertia_kgm2"], parsed["viscous_nm_s_rad"], parsed["coulomb_nm"])
     top.update(limits=limits, gains=gains, mock=mock)
+    if top["can"] is not None and top["can"] is not _INVALID:  # ---- CAN ----
+        top["can"] = _parse_can_joint(check, top["can"], f"{path}.can", top["device_id"])
     return top
 
 
@@ -664,6 +715,7 @@ def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_
                 kd=parsed["gains"]["kd"],
                 mock=parsed["mock"],
                 command_mode=parsed["command_mode"],
+                can=parsed["can"],
             )
         )
     return joints
@@ -702,6 +754,8 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     if top["joints"] is not _INVALID:
         joints = _parse_joints(check, top["joints"], buses, bus_list_valid)
 
+    if not check.issues:
+        _check_can(check, buses, joints, loop, safety)  # ---- CAN ----
     if check.issues:
         return None
     return RobotConfig(
@@ -770,7 +824,79 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                     "viscous_nm_s_rad": joint.mock.viscous,
                     "coulomb_nm": joint.mock.coulomb,
                 },
+                **({"can": {f.name: getattr(joint.can, f.name) for f in fields(CanJointConfig)}} if joint.can else {}),
             }
             for joint in config.joints
         ],
     }
+
+
+# ---- CAN ----
+def _parse_can_joint(check: _Validator, raw: Any, path: str, device_id: Any) -> Any:
+    from .can import protocols as can_protocols
+
+    parsed = check.values(raw, path, _CAN_JOINT_KEYS)
+    if _INVALID in parsed.values():
+        return _INVALID
+    protocol = parsed["protocol"]
+    if isinstance(device_id, int):
+        top_id = 0x7FF if protocol in ("mit_reference", "cubemars", "damiao") else 0xFF
+        if not 1 <= device_id <= top_id:
+            check.report(f"{path.rsplit('.', 1)[0]}.device_id", f"out of range for protocol {protocol}",
+                         f"an integer in 1..{top_id}", device_id)
+            return _INVALID
+    defaults = can_protocols.DEFAULT_RANGES[protocol]
+    host_id = parsed["host_id"]
+    if host_id is None:
+        host_id = can_protocols.default_host_id(protocol, device_id if isinstance(device_id, int) else 0)
+    return CanJointConfig(
+        protocol=protocol,
+        host_id=host_id,
+        **{key: defaults.__dict__[key] if parsed[key] is None else parsed[key]
+           for key in ("p_max", "v_max", "kp_max", "kd_max", "t_max")},
+    )
+
+
+def _check_can(check: _Validator, buses: list[BusConfig], joints: list[JointConfig], loop: LoopConfig,
+               safety: SafetyConfig) -> None:
+    """CAN joints have a protocol whose ranges hold their limits, and every CAN bus fits its bit rate."""
+    from .can.busload import bus_load
+
+    can_buses = {bus.name: bus for bus in buses if bus.type in CAN_BUS_TYPES}
+    for index, joint in enumerate(joints):
+        path = f"joints[{index}]"
+        if joint.bus not in can_buses:
+            if joint.can is not None:
+                check.report(f"{path}.can", "only for joints on a CAN bus",
+                             "a joint whose bus has type " + " or ".join(CAN_BUS_TYPES), joint.bus)
+            continue
+        if joint.can is None:
+            check.report(f"{path}.can", "missing: the joint is on a CAN bus",
+                         "a mapping with keys: " + ", ".join(_CAN_JOINT_KEYS), None)
+            continue
+        c, g, limits = joint.can, joint.gear, joint.limits
+        reach = max(abs(joint.direction * g * q + joint.offset_rad) for q in (limits.q_min, limits.q_max))
+        needs = [
+            ("p_max", reach, "the motor-side position range"),
+            ("v_max", safety.overspeed_factor * limits.velocity * g, "overspeed_factor x the motor-side velocity limit"),
+            ("t_max", limits.torque / g, "the motor-side torque limit"),
+        ]
+        if joint.command_mode == "drive_impedance":
+            needs += [("kp_max", joint.kp / g**2, "the motor-side kp"), ("kd_max", joint.kd / g**2, "the motor-side kd")]
+        for key, need, what in needs:
+            if getattr(c, key) < need:
+                check.report(f"{path}.can.{key}", f"range {getattr(c, key):g} does not cover {what} ({need:g})",
+                             f"a number >= {need:g} (or lower the joint's limits)", getattr(c, key))
+    for bus in can_buses.values():
+        protocols = [j.can.protocol for j in joints if j.bus == bus.name and j.can is not None]
+        if not protocols:
+            continue
+        load = bus_load(bus.name, protocols, rate_hz=loop.rate_hz, fd=bus.params["fd"], bitrate=bus.params["bitrate"],
+                        data_bitrate=bus.params["data_bitrate"] if bus.params["fd"] else None,
+                        max_load=bus.params["max_load"])
+        if not load.fits:
+            index = next(i for i, b in enumerate(buses) if b.name == bus.name)
+            check.report(f"buses[{index}]", f"bus load too high at {loop.rate_hz} Hz: {load.describe()}",
+                         "fewer joints on this bus, CAN-FD (fd: true) or a higher data_bitrate, or a lower loop rate",
+                         bus.name)
+# ---- end CAN ----

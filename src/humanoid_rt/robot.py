@@ -26,7 +26,7 @@ from . import _core
 from .config import RobotConfig, load_config
 
 #: Bus types a robot can be run on, overriding the config's buses.
-BUS_CHOICES = ("mock",)
+BUS_CHOICES = ("mock", "can-virtual")
 
 # Default time to reach a target when neither t nor duration is given: long
 # enough that a far target is not a step, short enough for interactive use.
@@ -126,6 +126,11 @@ class Robot:
         self.config = config if isinstance(config, RobotConfig) else load_config(config)
         if bus is not None and bus not in BUS_CHOICES:
             raise ValueError(f"bus: unknown bus {bus!r}; allowed: {', '.join(BUS_CHOICES)}")
+        if bus == "can-virtual":  # ---- CAN ----: every joint on virtual CAN motors
+            from .can.runtime import virtual_can_config
+
+            self.config = virtual_can_config(self.config)
+        self.can_network = None  # ---- CAN ----: the virtual motors of can-virtual buses, if any
         if rate_hz is not None and not (1 <= rate_hz <= 20000):
             raise ValueError(f"rate_hz: must be in 1..20000 (got {rate_hz!r})")
         loop_cfg = self.config.loop
@@ -156,7 +161,10 @@ class Robot:
         self.closed = False
 
     def _make_bus(self, bus_cfg, joints: Sequence[int]) -> _core.Bus:
-        # Only the mock bus exists so far; config validation rejects other types by name.
+        if bus_cfg.type in ("can", "can-virtual"):  # ---- CAN ----
+            from .can.runtime import make_can_bus
+
+            return make_can_bus(self, bus_cfg, joints)
         options = _core.MockBusOptions()
         options.latency_cycles = int(bus_cfg.params.get("latency_cycles", 1))
         options.position_noise_rad = float(bus_cfg.params.get("position_noise_rad", 0.0))
@@ -217,6 +225,7 @@ class Robot:
     def start(self) -> dict:
         """Start the real-time loop thread. Returns what real-time set-up was granted."""
         self._install_sigterm()
+        self._set_realtime_buses(True)  # ---- CAN ----
         self._realtime_report = self._loop.start()
         return dict(self._realtime_report)
 
@@ -238,7 +247,14 @@ class Robot:
     def stop(self) -> None:
         """Safe stop: DAMPING (SS1) then DISABLED, torque off, loop thread joined."""
         self._loop.stop()
+        self._set_realtime_buses(False)  # ---- CAN ----
         self._pump_events()
+
+    def _set_realtime_buses(self, realtime: bool) -> None:
+        # ---- CAN ----: CAN buses wait briefly for replies in real time, long in stepped mode.
+        for bus in self.buses.values():
+            if hasattr(bus, "set_realtime"):
+                bus.set_realtime(realtime)
 
     def close(self) -> None:
         if self.closed:
@@ -248,6 +264,8 @@ class Robot:
             self._loop.deactivate()
         finally:
             self.closed = True
+            if self.can_network is not None:  # ---- CAN ----
+                self.can_network.close()
             self._restore_sigterm()
 
     def __enter__(self) -> "Robot":
