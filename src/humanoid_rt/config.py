@@ -754,8 +754,8 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     if top["joints"] is not _INVALID:
         joints = _parse_joints(check, top["joints"], buses, bus_list_valid)
 
-    if not check.issues:
-        _check_can(check, buses, joints, loop, safety)  # ---- CAN ----
+    if loop is not None and safety is not None:
+        _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
     if check.issues:
         return None
     return RobotConfig(
