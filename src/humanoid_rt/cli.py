@@ -66,7 +66,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
     demo.add_argument("--rate", type=_rate, default=1000, help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
-    demo.add_argument("--bus", default="mock", choices=("mock",), help="bus to run on (default mock)")
+    demo.add_argument("--bus", default="mock", choices=("mock", "can-virtual"),
+                      help="bus to run on: mock, or can-virtual (virtual CAN motors on 4 CAN-FD buses) (default mock)")
     demo.add_argument("--robot", default="generic_humanoid", help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())})")
     demo.add_argument("--priority", type=_priority, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
     demo.add_argument("--cpu", type=_cpu, default=None, help="CPU to pin the loop thread to (default: the config's)")
@@ -78,10 +79,29 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("config", help="path to a robot YAML, or a bundled robot name")
 
+    # ---- CAN ----
+    decode = commands.add_parser(
+        "can-decode", help="decode a candump or python-can log with the CAN protocols' DBC files",
+        description="Decodes every frame of a CAN log (candump -l / candump output, or any python-can log: .asc, "
+        ".blf, .csv, .log, .trc) as commands and replies of the MIT protocol family, with the DBC files of "
+        "firmware_interfaces/can/.",
+    )
+    decode.add_argument("log", type=Path, help="the log file")
+    decode.add_argument("--protocol", action="append", choices=_can_protocols(), default=None,
+                        help="protocol(s) to try, in order (default: all)")
+    decode.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N frames")
+    # ---- end CAN ----
+
     commands.add_parser(
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
     )
     return parser
+
+
+def _can_protocols() -> tuple[str, ...]:  # ---- CAN ----
+    from .can.protocols import PROTOCOLS
+
+    return PROTOCOLS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config)
+    if args.command == "can-decode":  # ---- CAN ----
+        from .can.decode import main as decode_main
+
+        return decode_main(args.log, protocols=args.protocol, limit=args.limit)
     if args.command == "demo":
         try:
             from .demo import run_demo

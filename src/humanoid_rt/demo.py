@@ -58,6 +58,9 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         state_before_stop = robot.state()
         stats = robot.statistics()
         events = robot.events()
+        from .can.runtime import can_bus_report  # ---- CAN ----
+
+        buses = can_bus_report(robot)
     report = {
         "robot": robot.config.name,
         "bus": bus,
@@ -79,6 +82,7 @@ def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "gen
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
+        "buses": buses,  # ---- CAN ----: per CAN bus, frames, missed replies, rejected frames, load
     }
     echo(format_report(report))
     if json_path is not None:
@@ -103,4 +107,10 @@ def format_report(r: dict) -> str:
         f"RT discipline    {r['realtime_allocations']} heap allocations on the loop thread",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]
+    for name, b in r.get("buses", {}).items():  # ---- CAN ----
+        lines.append(
+            f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
+            f"load {100 * b['load']:.1f} %: {b['frames_sent']} frames sent, {b['replies']} replies, "
+            f"{b['missed_replies']} missed, {b['rejected_wrong_id'] + b['rejected_malformed']} rejected, "
+            f"longest wait {b['max_wait_us']:.0f} us")
     return "\n".join(lines)
