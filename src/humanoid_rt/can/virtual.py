@@ -220,6 +220,13 @@ class VirtualCanNetwork:
         self._spec.append({"name": name, "fd": fd, "motors": []})
         return host_end.detach()
 
+    def add_python_can_channel(self, name: str, *, fd: bool = False) -> None:
+        """A channel served by serve_python_can() on a python-can bus instead of a socketpair."""
+        if name in self._channels:
+            raise ValueError(f"channel: {name!r} already exists")
+        self._channels[name] = _Channel(name, None, fd)
+        self._spec.append({"name": name, "fd": fd, "motors": []})
+
     def add_motor(self, channel: str, protocol: str, device_id: int, *, host_id: int | None = None,
                   ranges: Ranges | None = None, model: MotorModel | None = None, joint: int = -1,
                   q0: float = 0.0) -> VirtualMotor:
@@ -409,7 +416,7 @@ class VirtualCanNetwork:
     def _run(self) -> None:
         while True:
             by_fd = {ch.sock.fileno(): ch for ch in self._channels.values() if ch.sock is not None}
-            readable, _, _ = select.select(list(by_fd) + [self._stop_r], [], [])
+            readable, _, _ = select.select(list(by_fd) + [self._stop_r], [], [])  # socketpair channels only
             if self._stop_r in readable:
                 if os.read(self._stop_r, 1) == b"s":
                     return
@@ -455,7 +462,7 @@ class VirtualCanNetwork:
         import time
 
         deadline = time.monotonic() + timeout
-        socks = [ch.sock for ch in self._channels.values()]
+        socks = [ch.sock for ch in self._channels.values() if ch.sock is not None]
         while True:
             with self._lock:
                 readable, _, _ = select.select(socks, [], [], 0)
