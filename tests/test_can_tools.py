@@ -143,7 +143,7 @@ def test_realtime_run_without_missed_replies(urdf_path):
     config["buses"] = [{"name": "arm", "type": "can-virtual", "fd": True}]
     for joint, protocol in zip(config["joints"], ("damiao", "cubemars", "robstride")):
         joint["can"] = {"protocol": protocol, "t_max": 40.0}
-    config["loop"]["rate_hz"] = 500  # 2 ms periods: the Python motors answer well inside on a shared 2-core VM
+    config["loop"]["rate_hz"] = 1000  # real time: the C++ responder serves the motors
     with Robot(config) as robot:
         robot.start()
         robot.enable(timeout=5.0)

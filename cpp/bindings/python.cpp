@@ -17,6 +17,7 @@
 #include "humanoid_rt/latency_histogram.hpp"
 #include "mock/mock_bus.hpp"
 #include "can/can_bus.hpp"  // ---- CAN ----
+#include "can/virtual_motors.hpp"  // ---- CAN ----
 #include <cstring>
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
@@ -521,6 +522,80 @@ PYBIND11_MODULE(_core, m) {
           d["special_frames"] = s.special_frames;
           return d;
         });
+
+    // Virtual motors answered from C++ (real-time runs; see drivers/can/virtual_motors.hpp).
+    py::class_<hc::VirtualMotorModel>(c, "VirtualMotorModel")
+        .def(py::init<>())
+        .def_readwrite("inertia_kgm2", &hc::VirtualMotorModel::inertia_kgm2)
+        .def_readwrite("viscous_nm_s_rad", &hc::VirtualMotorModel::viscous_nm_s_rad)
+        .def_readwrite("coulomb_nm", &hc::VirtualMotorModel::coulomb_nm)
+        .def_readwrite("torque_limit_nm", &hc::VirtualMotorModel::torque_limit_nm)
+        .def_readwrite("ambient_temperature_c", &hc::VirtualMotorModel::ambient_temperature_c)
+        .def_readwrite("substeps", &hc::VirtualMotorModel::substeps);
+    py::class_<hc::VirtualMotorState>(c, "VirtualMotorState")
+        .def(py::init<>())
+        .def_readwrite("joint", &hc::VirtualMotorState::joint)
+        .def_readwrite("protocol", &hc::VirtualMotorState::protocol)
+        .def_readwrite("device_id", &hc::VirtualMotorState::device_id)
+        .def_readwrite("host_id", &hc::VirtualMotorState::host_id)
+        .def_readwrite("p_max", &hc::VirtualMotorState::p_max)
+        .def_readwrite("v_max", &hc::VirtualMotorState::v_max)
+        .def_readwrite("kp_max", &hc::VirtualMotorState::kp_max)
+        .def_readwrite("kd_max", &hc::VirtualMotorState::kd_max)
+        .def_readwrite("t_max", &hc::VirtualMotorState::t_max)
+        .def_readwrite("model", &hc::VirtualMotorState::model)
+        .def_readwrite("q", &hc::VirtualMotorState::q)
+        .def_readwrite("dq", &hc::VirtualMotorState::dq)
+        .def_readwrite("tau", &hc::VirtualMotorState::tau)
+        .def_readwrite("enabled", &hc::VirtualMotorState::enabled)
+        .def_readwrite("commands", &hc::VirtualMotorState::commands)
+        .def_readwrite("zero_offset", &hc::VirtualMotorState::zero_offset)
+        .def_readwrite("no_reply", &hc::VirtualMotorState::no_reply)
+        .def_readwrite("wrong_id", &hc::VirtualMotorState::wrong_id)
+        .def_readwrite("garbled", &hc::VirtualMotorState::garbled)
+        .def_readwrite("temperature_c", &hc::VirtualMotorState::temperature_c)
+        .def_readwrite("error_code", &hc::VirtualMotorState::error_code);
+    py::class_<hc::VirtualMotorResponder, std::shared_ptr<hc::VirtualMotorResponder>>(c, "VirtualMotorResponder")
+        .def(py::init<std::string, int, bool, double, std::uint64_t>(), py::arg("name"), py::arg("fd"),
+             py::arg("fd_frames"), py::arg("period_s"), py::arg("seed"),
+             "Takes ownership of fd: the device end of a SOCK_SEQPACKET socketpair.")
+        .def("add_motor", &hc::VirtualMotorResponder::add_motor, py::arg("motor"))
+        .def("start", &hc::VirtualMotorResponder::start, py::arg("priority") = 0, py::arg("cpu") = -1)
+        .def("stop", &hc::VirtualMotorResponder::stop, py::call_guard<py::gil_scoped_release>())
+        .def_property_readonly("running", &hc::VirtualMotorResponder::running)
+        .def("sync", &hc::VirtualMotorResponder::sync, py::arg("timeout_s") = 5.0,
+             py::call_guard<py::gil_scoped_release>())
+        .def("motors", &hc::VirtualMotorResponder::motors)
+        .def("set_faults", &hc::VirtualMotorResponder::set_faults, py::arg("joint"), py::arg("no_reply"),
+             py::arg("wrong_id"), py::arg("garbled"), py::arg("temperature_c"), py::arg("error_code"))
+        .def("statistics",
+             [](const hc::VirtualMotorResponder& r) {
+               const hc::VirtualResponderStatistics s = r.statistics();
+               py::dict d;
+               d["frames_in"] = s.frames_in;
+               d["frames_out"] = s.frames_out;
+               d["ignored"] = s.ignored;
+               return d;
+             })
+        .def(
+            "handle",
+            [](hc::VirtualMotorResponder& r, std::uint32_t can_id, bool extended, const py::bytes& payload) {
+              const std::string data = payload;
+              if (data.size() > 64) throw py::value_error("payload: at most 64 bytes");
+              hc::Frame f;
+              f.id = can_id;
+              f.extended = extended;
+              f.len = static_cast<std::uint8_t>(data.size());
+              std::memcpy(f.data, data.data(), data.size());
+              std::vector<hc::Frame> out;
+              r.handle(f, out);
+              py::list replies;
+              for (const hc::Frame& o : out)
+                replies.append(py::make_tuple(o.id, o.extended, py::bytes(reinterpret_cast<const char*>(o.data), o.len)));
+              return replies;
+            },
+            py::arg("can_id"), py::arg("extended"), py::arg("payload"),
+            "Serve one frame without I/O (responder not running); returns [(can_id, extended, payload)].");
 
     auto frame_tuple = [](const hc::Frame& f) {
       return py::make_tuple(f.id, f.extended, py::bytes(reinterpret_cast<const char*>(f.data), f.len));

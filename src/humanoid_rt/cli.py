@@ -65,9 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "at 100 Hz, disable; then prints cycles, overruns, wakeup-latency and compute-time percentiles.",
     )
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
-    demo.add_argument("--rate", type=_rate, default=None,
-                      help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000; 250 with --bus can-virtual, "
-                      "whose 31 motors are answered by Python)")
+    demo.add_argument("--rate", type=_rate, default=1000,
+                      help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
     demo.add_argument("--bus", default="mock", choices=("mock", "can-virtual"),
                       help="bus to run on: mock, or can-virtual (virtual CAN motors on 4 CAN-FD buses) (default mock)")
     demo.add_argument("--robot", default="generic_humanoid", help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())})")
@@ -123,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .demo import run_demo
 
-            if args.rate is None:  # ---- CAN ----: Python virtual motors answer ~30 frames per ms at most
-                args.rate = 250 if args.bus == "can-virtual" else 1000
             run_demo(seconds=args.seconds, rate_hz=args.rate, bus=args.bus, robot_name=args.robot,
                      json_path=args.json, priority=args.priority, cpu=args.cpu)
         except ConfigError as error:

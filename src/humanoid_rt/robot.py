@@ -13,6 +13,7 @@ lock-free buffers, and calls that wait release the GIL.
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import threading
 import time
@@ -138,10 +139,17 @@ class Robot:
         options.rate_hz = float(rate_hz or loop_cfg.rate_hz)
         options.priority = loop_cfg.priority if priority is None else priority
         chosen_cpu = loop_cfg.cpu if cpu is None else cpu
+        if chosen_cpu is None and any(b.type == "can-virtual" for b in self.config.buses):  # ---- CAN ----
+            # Virtual motors answer from C++ threads pinned with the loop: a stall of that (virtual)
+            # CPU then delays the loop and its devices together, as on a robot, where the motors
+            # answer on their own hardware and a host stall never turns into missed replies.
+            chosen_cpu = max(os.sched_getaffinity(0))
+        self._virtual_can_cpu = chosen_cpu
         options.cpu = -1 if chosen_cpu is None else chosen_cpu
         options.lock_memory = loop_cfg.lock_memory if lock_memory is None else lock_memory
         options.telemetry_decimation = loop_cfg.telemetry_decimation
         options.telemetry_capacity = telemetry_capacity
+        self._loop_priority = options.priority
 
         self.joint_names: tuple[str, ...] = self.config.joint_names
         self._index = {name: i for i, name in enumerate(self.joint_names)}
@@ -226,7 +234,15 @@ class Robot:
         """Start the real-time loop thread. Returns what real-time set-up was granted."""
         self._install_sigterm()
         self._set_realtime_buses(True)  # ---- CAN ----
-        self._realtime_report = self._loop.start()
+        if self.can_network is not None:  # ---- CAN ----: replies due within a quarter period: C++ motors
+            self.can_network.serve_natively(priority=max(0, self._loop_priority - 1), cpu=self._virtual_can_cpu)
+        try:
+            self._realtime_report = self._loop.start()
+        except BaseException:
+            self._set_realtime_buses(False)
+            if self.can_network is not None:
+                self.can_network.serve_in_python()
+            raise
         return dict(self._realtime_report)
 
     @property
@@ -248,6 +264,8 @@ class Robot:
         """Safe stop: DAMPING (SS1) then DISABLED, torque off, loop thread joined."""
         self._loop.stop()
         self._set_realtime_buses(False)  # ---- CAN ----
+        if self.can_network is not None:  # ---- CAN ----: stepped runs are served by the Python motors
+            self.can_network.serve_in_python()
         self._pump_events()
 
     def _set_realtime_buses(self, realtime: bool) -> None:

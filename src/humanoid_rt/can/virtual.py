@@ -12,8 +12,11 @@ is counted in commands, never read from the wall clock, so stepped runs are exac
 A `VirtualCanNetwork` owns the motors and the device end of each channel:
   - an AF_UNIX SOCK_SEQPACKET socketpair carrying `struct can_frame` / `canfd_frame`
     (`add_channel()` returns the other end's fd for the C++ `CanBus`), served by one
-    background thread (`start()`) or by a child process (`start(process=True)`, for real-time
-    runs, where the parent's GIL must not delay replies);
+    background Python thread (`start()`, stepped runs), or -- for real-time runs, where replies
+    are due within a quarter period -- handed with all motor state and faults to one C++
+    `VirtualMotorResponder` thread per channel (`serve_natively()`, the same model; see
+    drivers/can/virtual_motors.hpp for why C++ and not a child process) and taken back with
+    `serve_in_python()`;
   - or any python-can bus (`serve_python_can()`: udp_multicast, or a real adapter such as can0).
 
 Fault injection (`inject()`): no reply, wrong device id, garbled payload, over-temperature,
@@ -23,14 +26,12 @@ every frame already sent has been answered, so stepped tests know exactly which 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
 import select
 import socket
 import struct
-import subprocess
 import sys
 import threading
 from collections import deque
@@ -201,9 +202,8 @@ class VirtualCanNetwork:
         self._channels: dict[str, _Channel] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._process: subprocess.Popen | None = None
+        self._native: dict[str, Any] = {}  # channel -> C++ VirtualMotorResponder while serving natively
         self._stop_r, self._stop_w = None, None
-        self._spec: list[dict] = []  # what a child process needs to rebuild the motors
 
     # -- building --------------------------------------------------------------
     def add_channel(self, name: str, *, fd: bool = False) -> int:
@@ -217,7 +217,6 @@ class VirtualCanNetwork:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
         device_end.setblocking(False)
         self._channels[name] = _Channel(name, device_end, fd)
-        self._spec.append({"name": name, "fd": fd, "motors": []})
         return host_end.detach()
 
     def add_python_can_channel(self, name: str, *, fd: bool = False) -> None:
@@ -225,7 +224,6 @@ class VirtualCanNetwork:
         if name in self._channels:
             raise ValueError(f"channel: {name!r} already exists")
         self._channels[name] = _Channel(name, None, fd)
-        self._spec.append({"name": name, "fd": fd, "motors": []})
 
     def add_motor(self, channel: str, protocol: str, device_id: int, *, host_id: int | None = None,
                   ranges: Ranges | None = None, model: MotorModel | None = None, joint: int = -1,
@@ -244,9 +242,6 @@ class VirtualCanNetwork:
         if protocol == "myactuator":
             ch.by_system_id[P.MYACTUATOR_SYSTEM_BASE + device_id] = motor
         ch.motors.append(motor)
-        spec = next(s for s in self._spec if s["name"] == channel)
-        spec["motors"].append({"protocol": protocol, "device_id": device_id, "host_id": host, "joint": joint,
-                               "ranges": vars(motor.ranges), "model": vars(motor.model), "q0": q0})
         return motor
 
     def _channel(self, name: str) -> _Channel:
@@ -256,10 +251,12 @@ class VirtualCanNetwork:
             raise ValueError(f"channel: unknown channel {name!r}; allowed: {', '.join(self._channels)}") from None
 
     def motors(self) -> list[VirtualMotor]:
+        """Every motor (while serving natively: a snapshot of the C++ motors' state)."""
+        self._pull_native()
         return [m for ch in self._channels.values() for m in ch.motors]
 
     def motor(self, joint: int) -> VirtualMotor:
-        """The motor standing for robot joint `joint` (thread mode; call sync() before reading state)."""
+        """The motor standing for robot joint `joint` (call sync() before reading state)."""
         for m in self.motors():
             if m.joint == joint:
                 return m
@@ -386,6 +383,7 @@ class VirtualCanNetwork:
                 raise ValueError(f"value: {motor.protocol} error codes are integers in {allowed[0]}..{allowed[1]} "
                                  f"(got {value!r})")
             motor.error_code = value
+        self._push_faults(motor)
 
     def clear_faults(self) -> None:
         self.sync()
@@ -393,6 +391,70 @@ class VirtualCanNetwork:
             m.no_reply = m.wrong_id = m.garbled = 0
             m.temperature_c = None
             m.error_code = 0
+            self._push_faults(m)
+
+    # -- serving from C++ (real-time runs) ------------------------------------------
+    @property
+    def native(self) -> bool:
+        """True while C++ responder threads serve the socketpair channels."""
+        return bool(self._native)
+
+    def serve_natively(self, priority: int = 0, cpu: int = -1) -> None:
+        """Hand every socketpair channel, motor state and faults included, to one C++ thread each.
+
+        priority > 0 asks for SCHED_FIFO (below the loop's own priority, as a motor's firmware
+        answers independently of the host); refused quietly without the permission.
+        """
+        if self._native:
+            return
+        from .. import _core
+
+        self.sync()
+        self._stop_thread()
+        for k, ch in enumerate(self._channels.values()):
+            if ch.sock is None:
+                continue
+            responder = _core.can.VirtualMotorResponder(ch.name, os.dup(ch.sock.fileno()), ch.fd_frames,
+                                                        self.period_s, self.seed * 1000 + k)
+            for m in ch.motors:
+                responder.add_motor(_native_state(_core, m))
+            responder.start(priority, cpu)
+            self._native[ch.name] = responder
+
+    def serve_in_python(self) -> None:
+        """Take the channels back from the C++ threads (state and counters) and serve them here."""
+        if not self._native:
+            return
+        for name, responder in self._native.items():
+            responder.sync()
+            responder.stop()
+        self._pull_native()
+        for name, responder in self._native.items():
+            ch = self._channels[name]
+            counts = responder.statistics()
+            ch.frames_in += counts["frames_in"]
+            ch.frames_out += counts["frames_out"]
+            ch.ignored += counts["ignored"]
+        self._native = {}  # each responder closes its duplicate of the channel fd
+        self.start()
+
+    def _pull_native(self) -> None:
+        for name, responder in self._native.items():
+            by_joint = {m.joint: m for m in self._channels[name].motors}
+            for state in responder.motors():
+                m = by_joint[state.joint]
+                m.q, m.dq, m.tau, m.enabled = state.q, state.dq, state.tau, state.enabled
+                m.commands, m.zero_offset = state.commands, state.zero_offset
+                m.no_reply, m.wrong_id, m.garbled = state.no_reply, state.wrong_id, state.garbled
+                m.temperature_c = None if math.isnan(state.temperature_c) else state.temperature_c
+                m.error_code = state.error_code
+
+    def _push_faults(self, motor: VirtualMotor) -> None:
+        for name, responder in self._native.items():
+            if motor in self._channels[name].motors:
+                responder.set_faults(motor.joint, motor.no_reply, motor.wrong_id, motor.garbled,
+                                     math.nan if motor.temperature_c is None else motor.temperature_c,
+                                     motor.error_code)
 
     # -- serving over socketpairs ------------------------------------------------
     def _serve_ready(self, channels: Iterable[_Channel]) -> None:
@@ -426,26 +488,15 @@ class VirtualCanNetwork:
 
     def ensure_running(self) -> None:
         """Start the serving thread, or make the running one watch channels added since."""
-        if self._thread is None and self._process is None:
+        if self._thread is None and not self._native:
             self.start()
         elif self._thread is not None:
             os.write(self._stop_w, b"w")
 
-    def start(self, *, process: bool = False) -> "VirtualCanNetwork":
-        """Serve the channels from a background thread, or (process=True) from a child process."""
-        if self._thread or self._process:
+    def start(self) -> "VirtualCanNetwork":
+        """Serve the socketpair channels from a background Python thread."""
+        if self._thread or self._native:
             raise RuntimeError("virtual CAN network already started")
-        if process:
-            fds = [ch.sock.fileno() for ch in self._channels.values()]
-            spec = {"period_s": self.period_s, "seed": self.seed,
-                    "channels": [dict(s, sock_fd=ch.sock.fileno()) for s, ch in zip(self._spec, self._channels.values())]}
-            self._process = subprocess.Popen([sys.executable, "-m", "humanoid_rt.can.virtual"], stdin=subprocess.PIPE,
-                                             pass_fds=fds, close_fds=True)
-            self._process.stdin.write((json.dumps(spec) + "\n").encode())
-            self._process.stdin.flush()
-            for ch in self._channels.values():  # the child serves them now
-                ch.sock.close()
-            return self
         self._stop_r, self._stop_w = os.pipe()
         # Replies are due within a fraction of a loop period; the default 5 ms GIL switch interval
         # would let any Python thread delay them by several periods.
@@ -456,7 +507,12 @@ class VirtualCanNetwork:
         return self
 
     def sync(self, timeout: float = 5.0) -> None:
-        """Thread mode: return once every frame already sent to the motors has been answered."""
+        """Return once every frame already sent to the motors has been answered."""
+        if self._native:
+            for name, responder in self._native.items():
+                if not responder.sync(timeout):
+                    raise TimeoutError(f"virtual CAN network: frames on {name} still unanswered")
+            return
         if self._thread is None:
             return
         import time
@@ -472,7 +528,7 @@ class VirtualCanNetwork:
                 raise TimeoutError("virtual CAN network: frames still unanswered")
             time.sleep(0.0002)
 
-    def close(self) -> None:
+    def _stop_thread(self) -> None:
         if self._thread is not None:
             os.write(self._stop_w, b"s")
             self._thread.join(timeout=5)
@@ -480,14 +536,12 @@ class VirtualCanNetwork:
             os.close(self._stop_r)
             os.close(self._stop_w)
             self._thread = None
-        if self._process is not None:
-            try:
-                self._process.stdin.close()
-                self._process.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+
+    def close(self) -> None:
+        for responder in self._native.values():
+            responder.stop()
+        self._native = {}
+        self._stop_thread()
         for ch in self._channels.values():
             if ch.sock is not None:
                 ch.sock.close()
@@ -521,26 +575,19 @@ class VirtualCanNetwork:
                 ch.frames_out += 1
 
 
-def _serve_child() -> None:
-    """Child-process entry: rebuild the network from the spec on stdin, serve until stdin closes."""
-    spec = json.loads(sys.stdin.readline())
-    network = VirtualCanNetwork(spec["period_s"], spec["seed"])
-    for c in spec["channels"]:
-        sock = socket.socket(fileno=c["sock_fd"])
-        sock.setblocking(False)
-        network._channels[c["name"]] = _Channel(c["name"], sock, c["fd"])
-        network._spec.append({"name": c["name"], "fd": c["fd"], "motors": []})
-        for m in c["motors"]:
-            network.add_motor(c["name"], m["protocol"], m["device_id"], host_id=m["host_id"], ranges=Ranges(**m["ranges"]),
-                              model=MotorModel(**m["model"]), joint=m["joint"], q0=m["q0"])
-    by_fd = {ch.sock.fileno(): ch for ch in network._channels.values()}
-    stdin_fd = sys.stdin.fileno()
-    while True:
-        readable, _, _ = select.select(list(by_fd) + [stdin_fd], [], [])
-        if stdin_fd in readable and not os.read(stdin_fd, 4096):
-            return
-        network._serve_ready(by_fd[fd] for fd in readable if fd != stdin_fd)
-
-
-if __name__ == "__main__":
-    _serve_child()
+def _native_state(core, m: VirtualMotor):
+    """The C++ responder's copy of a Python motor (identity, ranges, model, state, faults)."""
+    st = core.can.VirtualMotorState()
+    st.joint, st.protocol = m.joint, getattr(core.can.Protocol, m.protocol.upper())
+    st.device_id, st.host_id = m.device_id, m.host_id
+    r = m.ranges
+    st.p_max, st.v_max, st.kp_max, st.kd_max, st.t_max = r.p_max, r.v_max, r.kp_max, r.kd_max, r.t_max
+    model = core.can.VirtualMotorModel()
+    for key, value in vars(m.model).items():
+        setattr(model, key, value)
+    st.model = model
+    st.q, st.dq, st.tau, st.enabled, st.commands, st.zero_offset = m.q, m.dq, m.tau, m.enabled, m.commands, m.zero_offset
+    st.no_reply, st.wrong_id, st.garbled = m.no_reply, m.wrong_id, m.garbled
+    st.temperature_c = math.nan if m.temperature_c is None else m.temperature_c
+    st.error_code = m.error_code
+    return st
