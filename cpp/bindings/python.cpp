@@ -18,6 +18,7 @@
 #include "mock/mock_bus.hpp"
 #include "can/can_bus.hpp"  // ---- CAN ----
 #include "can/virtual_motors.hpp"  // ---- CAN ----
+#include "can/cia402.hpp"  // ---- CAN ----
 #include <cstring>
 #include "humanoid_rt/spsc_ring.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
@@ -596,6 +597,64 @@ PYBIND11_MODULE(_core, m) {
             },
             py::arg("can_id"), py::arg("extended"), py::arg("payload"),
             "Serve one frame without I/O (responder not running); returns [(can_id, extended, payload)].");
+
+    // CANopen CiA 402 drives (drivers/can/cia402.hpp).
+    py::enum_<hc::Cia402State>(c, "Cia402State")
+        .value("NOT_READY_TO_SWITCH_ON", hc::Cia402State::kNotReadyToSwitchOn)
+        .value("SWITCH_ON_DISABLED", hc::Cia402State::kSwitchOnDisabled)
+        .value("READY_TO_SWITCH_ON", hc::Cia402State::kReadyToSwitchOn)
+        .value("SWITCHED_ON", hc::Cia402State::kSwitchedOn)
+        .value("OPERATION_ENABLED", hc::Cia402State::kOperationEnabled)
+        .value("QUICK_STOP_ACTIVE", hc::Cia402State::kQuickStopActive)
+        .value("FAULT_REACTION_ACTIVE", hc::Cia402State::kFaultReactionActive)
+        .value("FAULT", hc::Cia402State::kFault);
+    py::enum_<hc::Cia402Mode>(c, "Cia402Mode")
+        .value("CSP", hc::Cia402Mode::kCsp)
+        .value("CSV", hc::Cia402Mode::kCsv)
+        .value("CST", hc::Cia402Mode::kCst);
+    c.def("decode_statusword", &hc::decode_statusword, py::arg("statusword"));
+    c.def("next_controlword", &hc::next_controlword, py::arg("state"), py::arg("torque_on"), py::arg("stop_category"),
+          py::arg("fault_reset"), py::arg("reset_phase"));
+    py::class_<hc::Cia402Device>(c, "Cia402Device")
+        .def(py::init([](int joint, int node_id, hc::Cia402Mode mode, double counts_per_rad, double rated_torque_nm) {
+               if (node_id < 1 || node_id > 127) throw py::value_error("node_id: must be in 1..127");
+               return hc::Cia402Device{joint, static_cast<std::uint8_t>(node_id), mode, counts_per_rad, rated_torque_nm};
+             }),
+             py::arg("joint"), py::arg("node_id"), py::arg("mode"), py::arg("counts_per_rad"), py::arg("rated_torque_nm"));
+    py::class_<hc::Cia402BusOptions>(c, "Cia402BusOptions")
+        .def(py::init<>())
+        .def_readwrite("fd", &hc::Cia402BusOptions::fd)
+        .def_readwrite("reply_timeout_s", &hc::Cia402BusOptions::reply_timeout_s)
+        .def_readwrite("stepped_reply_timeout_s", &hc::Cia402BusOptions::stepped_reply_timeout_s)
+        .def_readwrite("stop_category", &hc::Cia402BusOptions::stop_category)
+        .def_readwrite("enable_timeout_cycles", &hc::Cia402BusOptions::enable_timeout_cycles);
+    py::class_<hc::Cia402Bus, Bus, std::shared_ptr<hc::Cia402Bus>>(c, "Cia402Bus")
+        .def(py::init<std::string, int, const hc::Cia402BusOptions&>(), py::arg("name"), py::arg("fd"),
+             py::arg("options"), "Takes ownership of fd (drives already configured over SDO and NMT operational).")
+        .def("add_device", &hc::Cia402Bus::add_device, py::arg("device"))
+        .def("set_realtime", &hc::Cia402Bus::set_realtime, py::arg("realtime"))
+        .def("request_fault_reset", &hc::Cia402Bus::request_fault_reset)
+        .def_property_readonly("fault_reset_pending", &hc::Cia402Bus::fault_reset_pending)
+        .def("state", &hc::Cia402Bus::state, py::arg("joint"))
+        .def("statusword", &hc::Cia402Bus::statusword, py::arg("joint"))
+        .def("controlword", &hc::Cia402Bus::controlword, py::arg("joint"))
+        .def("statistics", [](const hc::Cia402Bus& bus) {
+          const hc::Cia402BusStatistics s = bus.statistics();
+          py::dict d;
+          d["cycles"] = s.cycles;
+          d["frames_sent"] = s.frames_sent;
+          d["frames_received"] = s.frames_received;
+          d["replies"] = s.replies;
+          d["missed_replies"] = s.missed_replies;
+          d["rejected"] = s.rejected;
+          d["rejected_wrong_id"] = s.rejected;
+          d["rejected_malformed"] = 0;
+          d["emergencies"] = s.emergencies;
+          d["send_errors"] = s.send_errors;
+          d["max_wait_us"] = static_cast<double>(s.max_wait_ns) / 1e3;
+          d["special_frames"] = 0;
+          return d;
+        });
 
     auto frame_tuple = [](const hc::Frame& f) {
       return py::make_tuple(f.id, f.extended, py::bytes(reinterpret_cast<const char*>(f.data), f.len));

@@ -139,6 +139,10 @@ class CanJointConfig:
     kp_max: float  # Nm/rad
     kd_max: float  # Nm s/rad
     t_max: float  # Nm
+    # CANopen CiA 402 (protocol "cia402"; None otherwise): device_id is the node id.
+    counts_per_rad: float | None = None  # encoder counts per motor-side rad (0x607A/0x6064/0x606C units)
+    rated_torque_nm: float | None = None  # the drive's 0x6076; 0x6071/0x6077 are per mille of it
+    mode: str | None = None  # csp | csv | cst (0x6060 = 8 / 9 / 10)
 # ---- end CAN ----
 
 
@@ -384,7 +388,9 @@ _CAN_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
 }
 _BUS_PARAM_KEYS["can"] = {"interface": (_text, _REQUIRED), **_CAN_COMMON_KEYS}
 _BUS_PARAM_KEYS["can-virtual"] = {**_CAN_COMMON_KEYS, "seed": (_integer(0, 2**32 - 1), 0)}
-_CAN_PROTOCOLS = ("mit_reference", "cubemars", "damiao", "robstride", "myactuator")
+_CAN_PROTOCOLS = ("mit_reference", "cubemars", "damiao", "robstride", "myactuator", "cia402")
+_CIA402_MODES = ("csp", "csv", "cst")
+_CIA402_KEYS = ("counts_per_rad", "rated_torque_nm", "mode")
 _CAN_JOINT_KEYS: dict[str, tuple[_Parser, Any]] = {
     "protocol": (_one_of(*_CAN_PROTOCOLS), _REQUIRED),
     "host_id": (_optional(_integer(0, 0x7FF), "null or an integer in 0..2047"), None),
@@ -393,6 +399,9 @@ _CAN_JOINT_KEYS: dict[str, tuple[_Parser, Any]] = {
     "kp_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
     "kd_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
     "t_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "counts_per_rad": (_optional(_number(above=0), "null or a finite number > 0"), None),  # cia402
+    "rated_torque_nm": (_optional(_number(above=0), "null or a finite number > 0"), None),  # cia402
+    "mode": (_optional(_one_of(*_CIA402_MODES), "null or one of " + ", ".join(_CIA402_MODES)), None),  # cia402
 }
 # ---- end CAN ----
 
@@ -824,7 +833,7 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                     "viscous_nm_s_rad": joint.mock.viscous,
                     "coulomb_nm": joint.mock.coulomb,
                 },
-                **({"can": {f.name: getattr(joint.can, f.name) for f in fields(CanJointConfig)}} if joint.can else {}),
+                **({"can": _dump_can(joint.can)} if joint.can else {}),
             }
             for joint in config.joints
         ],
@@ -832,6 +841,12 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
 
 
 # ---- CAN ----
+def _dump_can(c: CanJointConfig) -> dict:
+    keys = ("protocol",) + _CIA402_KEYS if c.protocol == "cia402" else \
+        ("protocol", "host_id", "p_max", "v_max", "kp_max", "kd_max", "t_max")
+    return {key: getattr(c, key) for key in keys}
+
+
 def _parse_can_joint(check: _Validator, raw: Any, path: str, device_id: Any) -> Any:
     from .can import protocols as can_protocols
 
@@ -839,6 +854,31 @@ def _parse_can_joint(check: _Validator, raw: Any, path: str, device_id: Any) -> 
     if _INVALID in parsed.values():
         return _INVALID
     protocol = parsed["protocol"]
+    if protocol == "cia402":  # CANopen: node id, units and mode instead of MIT ranges
+        problems = False
+        if isinstance(device_id, int) and not 1 <= device_id <= 127:
+            check.report(f"{path.rsplit('.', 1)[0]}.device_id", "out of range for protocol cia402 (the CANopen node id)",
+                         "an integer in 1..127", device_id)
+            problems = True
+        for key, allowed in (("counts_per_rad", "a finite number > 0"), ("rated_torque_nm", "a finite number > 0"),
+                             ("mode", "one of " + ", ".join(_CIA402_MODES))):
+            if parsed[key] is None:
+                check.report(f"{path}.{key}", "missing: required for protocol cia402", allowed, None)
+                problems = True
+        for key in ("host_id", "p_max", "v_max", "kp_max", "kd_max", "t_max"):
+            if parsed[key] is not None:
+                check.report(f"{path}.{key}", "only for the MIT-family protocols, not cia402",
+                             "absent (or null) for protocol cia402", parsed[key])
+                problems = True
+        if problems:
+            return _INVALID
+        return CanJointConfig(protocol="cia402", host_id=0, p_max=math.inf, v_max=math.inf, kp_max=math.inf,
+                              kd_max=math.inf, t_max=math.inf, counts_per_rad=parsed["counts_per_rad"],
+                              rated_torque_nm=parsed["rated_torque_nm"], mode=parsed["mode"])
+    for key in _CIA402_KEYS:
+        if parsed[key] is not None:
+            check.report(f"{path}.{key}", f"only for protocol cia402, not {protocol}", "absent (or null)", parsed[key])
+            return _INVALID
     if isinstance(device_id, int):
         top_id = 0x7FF if protocol in ("mit_reference", "cubemars", "damiao") else 0xFF
         if not 1 <= device_id <= top_id:
@@ -875,6 +915,13 @@ def _check_can(check: _Validator, buses: list[BusConfig], joints: list[JointConf
                          "a mapping with keys: " + ", ".join(_CAN_JOINT_KEYS), None)
             continue
         c, g, limits = joint.can, joint.gear, joint.limits
+        if c.protocol == "cia402":
+            wanted = "drive_impedance" if c.mode in ("csp", "csv") else "torque"
+            if joint.command_mode != wanted:
+                check.report(f"{path}.command_mode", f"{joint.command_mode} does not fit CiA 402 mode {c.mode} "
+                             f"(csp/csv take the drive-side position/velocity reference, cst takes torque)",
+                             wanted, joint.command_mode)
+            continue
         reach = max(abs(joint.direction * g * q + joint.offset_rad) for q in (limits.q_min, limits.q_max))
         needs = [
             ("p_max", reach, "the motor-side position range"),
@@ -890,6 +937,12 @@ def _check_can(check: _Validator, buses: list[BusConfig], joints: list[JointConf
     for bus in can_buses.values():
         protocols = [j.can.protocol for j in joints if j.bus == bus.name and j.can is not None]
         if not protocols:
+            continue
+        if "cia402" in protocols and set(protocols) != {"cia402"}:
+            index = next(i for i, b in enumerate(buses) if b.name == bus.name)
+            check.report(f"buses[{index}]", "mixes CANopen CiA 402 drives with MIT-family motors",
+                         "one bus per family: every joint on this bus with protocol cia402, or none",
+                         sorted(set(protocols)))
             continue
         load = bus_load(bus.name, protocols, rate_hz=loop.rate_hz, fd=bus.params["fd"], bitrate=bus.params["bitrate"],
                         data_bitrate=bus.params["data_bitrate"] if bus.params["fd"] else None,

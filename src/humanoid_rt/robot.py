@@ -320,8 +320,24 @@ class Robot:
         self._request("disable", _core.RequestKind.DISABLE, wait, timeout, until=("DISABLED", "FAULT", "ESTOP"))
 
     def reset(self, *, wait: bool | None = None, timeout: float = 1.0) -> None:
-        """Clear a latched FAULT or ESTOP (refused while its cause persists)."""
+        """Clear a latched FAULT or ESTOP (refused while its cause persists).
+
+        Drives that latch faults themselves (CiA 402) are asked to reset first (reset_drive_faults());
+        in real time this waits for them, in stepped mode step a few cycles between the two.
+        """
+        self.reset_drive_faults()
+        if self.running and wait is not False:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and any(getattr(b, "fault_reset_pending", False)
+                                                      for b in self.buses.values()):
+                time.sleep(0.002)
         self._request("reset", _core.RequestKind.RESET, wait, timeout, until=("DISABLED",))
+
+    def reset_drive_faults(self) -> None:
+        """Ask every drive in fault to reset (CiA 402: controlword bit 7 rising edge, from the loop)."""
+        for bus in self.buses.values():  # ---- CAN ----
+            if hasattr(bus, "request_fault_reset"):
+                bus.request_fault_reset()
 
     def estop(self) -> None:
         """Emergency stop: reaches ESTOP at the next cycle, latched until reset()."""

@@ -57,7 +57,9 @@ def reply_length(protocol: str) -> int:
 
 
 def exchange_time_s(protocol: str, *, fd: bool, bitrate: int, data_bitrate: int | None) -> float:
-    """Command plus reply of one joint [s]."""
+    """Command plus reply of one joint [s] (CiA 402: RPDO1 of up to 6 bytes, TPDO1 8, TPDO2 6)."""
+    if protocol == "cia402":
+        return sum(frame_time_s(n, extended=False, fd=fd, bitrate=bitrate, data_bitrate=data_bitrate) for n in (6, 8, 6))
     extended = protocol == "robstride"
     return (frame_time_s(8, extended=extended, fd=fd, bitrate=bitrate, data_bitrate=data_bitrate)
             + frame_time_s(reply_length(protocol), extended=extended, fd=fd, bitrate=bitrate, data_bitrate=data_bitrate))
@@ -85,8 +87,12 @@ class BusLoad:
 def bus_load(bus: str, protocols: list[str], *, rate_hz: float, fd: bool, bitrate: int, data_bitrate: int | None,
              max_load: float) -> BusLoad:
     busy = sum(exchange_time_s(p, fd=fd, bitrate=bitrate, data_bitrate=data_bitrate) for p in protocols)
+    frames = sum(3 if p == "cia402" else 2 for p in protocols)
+    if "cia402" in protocols:  # one SYNC per cycle
+        busy += frame_time_s(0, extended=False, fd=fd, bitrate=bitrate, data_bitrate=data_bitrate)
+        frames += 1
     period = 1.0 / rate_hz
-    return BusLoad(bus, len(protocols), 2 * len(protocols), busy * 1e6, period * 1e6, busy / period, max_load)
+    return BusLoad(bus, len(protocols), frames, busy * 1e6, period * 1e6, busy / period, max_load)
 
 
 assert set(P.PROTOCOLS) >= {"mit_reference"}

@@ -8,6 +8,7 @@ four CAN-FD buses of virtual motors, a mix of the protocol family.
 from __future__ import annotations
 
 import math
+import os
 from typing import Sequence
 
 from .. import _core
@@ -41,7 +42,70 @@ def _ranges(joint) -> _core.can.MitRanges:
     return _core.can.MitRanges(c.p_max, c.v_max, c.kp_max, c.kd_max, c.t_max)
 
 
+def make_cia402_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
+    """A CANopen bus of CiA 402 drives: SDO configuration with canopen, then the C++ cyclic bus."""
+    from .cia402 import DriveSetup, SocketpairBus, VirtualCia402Drive, configure_drives
+
+    params = bus_cfg.params
+    setups = [DriveSetup(j, robot.config.joints[j].name, robot.config.joints[j].device_id,
+                         robot.config.joints[j].can.mode, robot.config.joints[j].can.rated_torque_nm) for j in joints]
+    if bus_cfg.type == "can":
+        import can
+        import socket
+
+        sock = socket.socket(socket.AF_CAN, socket.SOCK_RAW, socket.CAN_RAW)  # raises clearly without kernel CAN
+        try:
+            if params["fd"]:
+                sock.setsockopt(socket.SOL_CAN_RAW, socket.CAN_RAW_FD_FRAMES, 1)
+            sock.bind((params["interface"],))
+            sdo_bus = can.Bus(interface="socketcan", channel=params["interface"], fd=params["fd"])
+            try:
+                configure_drives(sdo_bus, setups)
+            finally:
+                sdo_bus.shutdown()
+        except BaseException:
+            sock.close()
+            raise
+        fd = sock.detach()
+    else:
+        network = getattr(robot, "can_network", None)
+        if network is None:
+            network = robot.can_network = VirtualCanNetwork(robot.period_s, seed=params["seed"])
+        fd = network.add_channel(bus_cfg.name, fd=params["fd"])
+        for j in joints:
+            joint = robot.config.joints[j]
+            model = MotorModel(inertia_kgm2=joint.mock.inertia / joint.gear**2,
+                               viscous_nm_s_rad=joint.mock.viscous / joint.gear**2,
+                               coulomb_nm=joint.mock.coulomb / joint.gear,
+                               torque_limit_nm=joint.limits.torque / joint.gear)
+            # Tests give a drive other properties than the config expects (virtual_cia402_options[joint]).
+            kwargs = dict(node_id=joint.device_id, counts_per_rad=joint.can.counts_per_rad,
+                          rated_torque_nm=joint.can.rated_torque_nm, model=model, joint=j, q=joint.offset_rad)
+            kwargs.update(getattr(robot, "virtual_cia402_options", {}).get(j, {}))
+            network.add_cia402_drive(bus_cfg.name, VirtualCia402Drive(**kwargs))
+        network.ensure_running()
+        sdo_bus = SocketpairBus(fd, params["fd"])
+        try:
+            configure_drives(sdo_bus, setups)
+        except BaseException:
+            os.close(fd)
+            raise
+    options = _core.can.Cia402BusOptions()
+    options.fd = params["fd"]
+    options.reply_timeout_s = params["reply_timeout_us"] * 1e-6
+    options.stop_category = robot.config.safety.estop_category
+    bus = _core.can.Cia402Bus(bus_cfg.name, fd, options)
+    for j in joints:
+        c = robot.config.joints[j].can
+        bus.add_device(_core.can.Cia402Device(j, robot.config.joints[j].device_id,
+                                              getattr(_core.can.Cia402Mode, c.mode.upper()), c.counts_per_rad,
+                                              c.rated_torque_nm))
+    return bus
+
+
 def make_can_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
+    if all(robot.config.joints[j].can.protocol == "cia402" for j in joints):  # CANopen (config: never mixed)
+        return make_cia402_bus(robot, bus_cfg, joints)
     params = bus_cfg.params
     options = _core.can.CanBusOptions()
     options.fd = params["fd"]

@@ -180,6 +180,7 @@ class _Channel:
         self.by_system_id: dict[int, VirtualMotor] = {}  # MyActuator 0x140 + id
         self.robstride: dict[int, VirtualMotor] = {}  # device -> motor
         self.motors: list[VirtualMotor] = []
+        self.cia402: dict[int, Any] = {}  # node id -> VirtualCia402Drive (CANopen channels)
         self.frames_in = 0
         self.frames_out = 0
         self.ignored = 0
@@ -244,6 +245,26 @@ class VirtualCanNetwork:
         ch.motors.append(motor)
         return motor
 
+    def add_cia402_drive(self, channel: str, drive) -> Any:
+        """Put a `cia402.VirtualCia402Drive` on a channel (CANopen and MIT devices do not share one)."""
+        ch = self._channel(channel)
+        if ch.motors:
+            raise ValueError(f"channel: {channel!r} carries MIT-family motors; CiA 402 drives need their own")
+        if drive.node_id in ch.cia402:
+            raise ValueError(f"node_id: {drive.node_id} already on channel {channel!r}")
+        ch.cia402[drive.node_id] = drive
+        return drive
+
+    def drives(self) -> list:
+        return [d for ch in self._channels.values() for d in ch.cia402.values()]
+
+    def drive(self, joint: int):
+        """The virtual CiA 402 drive standing for robot joint `joint` (call sync() before reading state)."""
+        for d in self.drives():
+            if d.joint == joint:
+                return d
+        raise KeyError(f"joint: no virtual CiA 402 drive for joint {joint}")
+
     def _channel(self, name: str) -> _Channel:
         try:
             return self._channels[name]
@@ -266,6 +287,16 @@ class VirtualCanNetwork:
     def handle(self, ch: _Channel, can_id: int, extended: bool, payload: bytes) -> list[tuple[int, bool, bytes]]:
         """Serve one received frame; returns the replies (CAN ID, extended, payload)."""
         ch.frames_in += 1
+        if ch.cia402:
+            replies, served = [], False
+            for drive in ch.cia402.values():
+                out = None if extended else drive.handle(can_id, payload, self.period_s)
+                if out is not None:
+                    served = True
+                    replies += out
+            if not served:
+                ch.ignored += 1
+            return replies
         if extended:
             kind = (can_id >> 24) & 0x1F
             motor = ch.robstride.get(can_id & 0xFF)
@@ -364,6 +395,20 @@ class VirtualCanNetwork:
         if fault not in FAULTS:
             raise ValueError(f"fault: unknown fault {fault!r}; allowed: {', '.join(FAULTS)}")
         self.sync()
+        drive = next((d for d in self.drives() if d.joint == joint), None)
+        if drive is not None:  # CiA 402: missing TPDOs, or a drive fault (EMCY + Fault state)
+            if fault == "no_reply":
+                if not (isinstance(value, int) and (value == -1 or value >= 0)):
+                    raise ValueError(f"value: SYNCs unanswered must be an integer >= 0 or -1 (got {value!r})")
+                drive.no_reply = value
+            elif fault == "error_code":
+                if not (isinstance(value, int) and 1 <= value <= 0xFFFF):
+                    raise ValueError(f"value: CiA 402 error codes (0x603F / EMCY) are integers in 1..65535 "
+                                     f"(got {value!r})")
+                drive.pending_error = value
+            else:
+                raise ValueError(f"fault: {fault} does not apply to a CiA 402 drive; allowed: no_reply, error_code")
+            return
         motor = self.motor(joint)
         if fault in ("no_reply", "wrong_id", "garbled"):
             if not (isinstance(value, int) and (value == -1 or value >= 0)):
@@ -392,6 +437,8 @@ class VirtualCanNetwork:
             m.temperature_c = None
             m.error_code = 0
             self._push_faults(m)
+        for d in self.drives():
+            d.no_reply = d.pending_error = 0
 
     # -- serving from C++ (real-time runs) ------------------------------------------
     @property
@@ -412,7 +459,7 @@ class VirtualCanNetwork:
         self.sync()
         self._stop_thread()
         for k, ch in enumerate(self._channels.values()):
-            if ch.sock is None:
+            if ch.sock is None or ch.cia402:  # CiA 402 drives stay Python (served by the thread below)
                 continue
             responder = _core.can.VirtualMotorResponder(ch.name, os.dup(ch.sock.fileno()), ch.fd_frames,
                                                         self.period_s, self.seed * 1000 + k)
@@ -420,11 +467,14 @@ class VirtualCanNetwork:
                 responder.add_motor(_native_state(_core, m))
             responder.start(priority, cpu)
             self._native[ch.name] = responder
+        if any(ch.sock is not None and ch.name not in self._native for ch in self._channels.values()):
+            self.start()
 
     def serve_in_python(self) -> None:
         """Take the channels back from the C++ threads (state and counters) and serve them here."""
         if not self._native:
             return
+        self._stop_thread()
         for name, responder in self._native.items():
             responder.sync()
             responder.stop()
@@ -477,7 +527,8 @@ class VirtualCanNetwork:
 
     def _run(self) -> None:
         while True:
-            by_fd = {ch.sock.fileno(): ch for ch in self._channels.values() if ch.sock is not None}
+            by_fd = {ch.sock.fileno(): ch for ch in self._channels.values()
+                     if ch.sock is not None and ch.name not in self._native}
             readable, _, _ = select.select(list(by_fd) + [self._stop_r], [], [])  # socketpair channels only
             if self._stop_r in readable:
                 if os.read(self._stop_r, 1) == b"s":
@@ -488,14 +539,14 @@ class VirtualCanNetwork:
 
     def ensure_running(self) -> None:
         """Start the serving thread, or make the running one watch channels added since."""
-        if self._thread is None and not self._native:
+        if self._thread is None:
             self.start()
         elif self._thread is not None:
             os.write(self._stop_w, b"w")
 
     def start(self) -> "VirtualCanNetwork":
-        """Serve the socketpair channels from a background Python thread."""
-        if self._thread or self._native:
+        """Serve the socketpair channels (those not served natively) from a background Python thread."""
+        if self._thread:
             raise RuntimeError("virtual CAN network already started")
         self._stop_r, self._stop_w = os.pipe()
         # Replies are due within a fraction of a loop period; the default 5 ms GIL switch interval
@@ -508,17 +559,15 @@ class VirtualCanNetwork:
 
     def sync(self, timeout: float = 5.0) -> None:
         """Return once every frame already sent to the motors has been answered."""
-        if self._native:
-            for name, responder in self._native.items():
-                if not responder.sync(timeout):
-                    raise TimeoutError(f"virtual CAN network: frames on {name} still unanswered")
-            return
+        for name, responder in self._native.items():
+            if not responder.sync(timeout):
+                raise TimeoutError(f"virtual CAN network: frames on {name} still unanswered")
         if self._thread is None:
             return
         import time
 
         deadline = time.monotonic() + timeout
-        socks = [ch.sock for ch in self._channels.values() if ch.sock is not None]
+        socks = [ch.sock for ch in self._channels.values() if ch.sock is not None and ch.name not in self._native]
         while True:
             with self._lock:
                 readable, _, _ = select.select(socks, [], [], 0)
