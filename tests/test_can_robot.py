@@ -226,7 +226,7 @@ def test_config_names_protocol_field(urdf_path):
     config = can_config(urdf_path)
     config["joints"][0]["can"]["protocol"] = "canopen"
     found = issues(config)
-    assert found["joints[0].can.protocol"].allowed == "one of mit_reference, cubemars, damiao, robstride, myactuator"
+    assert found["joints[0].can.protocol"].allowed == "one of mit_reference, cubemars, damiao, robstride, myactuator, cia402"
 
 
 def test_config_requires_can_section_and_ranges(urdf_path):

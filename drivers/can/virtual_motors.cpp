@@ -114,7 +114,7 @@ void VirtualMotorResponder::serve_ready() {
   for (;;) {
     canfd_frame raw;
     const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-    if (n < 0) return;
+    if (n <= 0) return;  // nothing queued, or the host end closed
     if (n != static_cast<ssize_t>(CAN_MTU) && n != static_cast<ssize_t>(CANFD_MTU)) {
       ++stats_.frames_in;
       ++stats_.ignored;

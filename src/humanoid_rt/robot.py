@@ -156,13 +156,18 @@ class Robot:
         self._loop = _core.ControlLoop(options, [_joint_spec(j) for j in self.config.joints],
                                        _safety_params(self.config.safety))
         self.buses: dict[str, _core.Bus] = {}
-        for bus_cfg in self.config.buses:
-            joints = [i for i, j in enumerate(self.config.joints) if j.bus == bus_cfg.name]
-            if not joints:
-                continue
-            self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
-            self._loop.add_bus(self.buses[bus_cfg.name], joints)
-        self._loop.configure()
+        try:
+            for bus_cfg in self.config.buses:
+                joints = [i for i, j in enumerate(self.config.joints) if j.bus == bus_cfg.name]
+                if not joints:
+                    continue
+                self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
+                self._loop.add_bus(self.buses[bus_cfg.name], joints)
+            self._loop.configure()
+        except BaseException:
+            if self.can_network is not None:  # ---- CAN ----: no virtual devices left serving
+                self.can_network.close()
+            raise
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
         self._realtime_report: dict | None = None
         self._previous_sigterm = None

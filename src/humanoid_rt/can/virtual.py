@@ -181,6 +181,7 @@ class _Channel:
         self.robstride: dict[int, VirtualMotor] = {}  # device -> motor
         self.motors: list[VirtualMotor] = []
         self.cia402: dict[int, Any] = {}  # node id -> VirtualCia402Drive (CANopen channels)
+        self.hung_up = False  # the host end was closed
         self.frames_in = 0
         self.frames_out = 0
         self.ignored = 0
@@ -515,6 +516,9 @@ class VirtualCanNetwork:
                     raw = sock.recv(CANFD_MTU)
                 except BlockingIOError:
                     break
+                if not raw:  # the host end is closed: nothing more will come, stop watching
+                    ch.hung_up = True
+                    break
                 if len(raw) not in (CAN_MTU, CANFD_MTU):
                     ch.ignored += 1
                     continue
@@ -528,7 +532,7 @@ class VirtualCanNetwork:
     def _run(self) -> None:
         while True:
             by_fd = {ch.sock.fileno(): ch for ch in self._channels.values()
-                     if ch.sock is not None and ch.name not in self._native}
+                     if ch.sock is not None and ch.name not in self._native and not ch.hung_up}
             readable, _, _ = select.select(list(by_fd) + [self._stop_r], [], [])  # socketpair channels only
             if self._stop_r in readable:
                 if os.read(self._stop_r, 1) == b"s":
@@ -567,7 +571,8 @@ class VirtualCanNetwork:
         import time
 
         deadline = time.monotonic() + timeout
-        socks = [ch.sock for ch in self._channels.values() if ch.sock is not None and ch.name not in self._native]
+        socks = [ch.sock for ch in self._channels.values()
+                 if ch.sock is not None and ch.name not in self._native and not ch.hung_up]
         while True:
             with self._lock:
                 readable, _, _ = select.select(socks, [], [], 0)
