@@ -225,3 +225,12 @@ def test_config_cia402_mode_needs_matching_command_mode_and_no_mixing(urdf_path)
     assert issues(config)["joints[2].can.mode"].problem == "only for protocol cia402, not damiao"
     del config["joints"][2]["can"]["mode"]
     assert "mixes CANopen CiA 402 drives with MIT-family motors" in issues(config)["buses[0]"].problem
+
+
+def test_shipped_eds_is_the_firmware_interface_copy():
+    from pathlib import Path
+
+    from humanoid_rt.can.cia402 import EDS_PATH
+
+    committed = Path(__file__).resolve().parents[1] / "firmware_interfaces" / "can" / "cia402_servo.eds"
+    assert EDS_PATH.read_text() == committed.read_text()
