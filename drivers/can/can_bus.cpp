@@ -271,7 +271,13 @@ BusStatus CanBus::read(double /*t*/, JointState& motor_state) {
   bump(counters_.cycles);
   if (awaiting_count() > 0) {
     const long long start = monotonic_ns();
-    receive_until(start + (realtime_.load(std::memory_order_relaxed) ? realtime_timeout_ns_ : stepped_timeout_ns_));
+    const long long timeout = realtime_.load(std::memory_order_relaxed) ? realtime_timeout_ns_ : stepped_timeout_ns_;
+    receive_until(start + timeout);
+    // Overslept (this thread was not running for much of the wait: a stalled or preempted CPU)?
+    // Then the devices may not have had their time either; wait once more. On a robot the replies
+    // are queued already and this costs nothing; with virtual devices on a stalled vCPU it keeps a
+    // host stall from turning into missed replies.
+    if (awaiting_count() > 0 && monotonic_ns() - start > 2 * timeout) receive_until(monotonic_ns() + timeout);
     // Count the cycles that still had replies outstanding when read() began (and the longest wait).
     const long long waited = monotonic_ns() - start;
     bump(counters_.waits);

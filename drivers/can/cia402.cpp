@@ -270,9 +270,10 @@ void Cia402Bus::receive_until(long long deadline_ns) {
 BusStatus Cia402Bus::read(double, JointState& st) {
   bump(counters_.cycles);
   const long long start = monotonic_ns();
-  receive_until(all_answered() ? 0
-                               : start + (realtime_.load(std::memory_order_relaxed) ? realtime_timeout_ns_
-                                                                                    : stepped_timeout_ns_));
+  const long long timeout = realtime_.load(std::memory_order_relaxed) ? realtime_timeout_ns_ : stepped_timeout_ns_;
+  receive_until(all_answered() ? 0 : start + timeout);
+  // Overslept (a stalled CPU): the drives may not have had their time either; wait once more (as CanBus).
+  if (!all_answered() && monotonic_ns() - start > 2 * timeout) receive_until(monotonic_ns() + timeout);
   const std::uint64_t waited = static_cast<std::uint64_t>(monotonic_ns() - start);
   if (waited > counters_.max_wait_ns.load(std::memory_order_relaxed))
     counters_.max_wait_ns.store(waited, std::memory_order_relaxed);
