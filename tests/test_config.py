@@ -274,7 +274,10 @@ BAD_CONFIGS = [
     ("overspeed below 1", lambda r: set_path(r, "safety.overspeed_factor", 0.9), "safety.overspeed_factor", ">= 1"),
     ("estop category 2", lambda r: set_path(r, "safety.estop_category", 2), "safety.estop_category", "one of 0, 1"),
     ("missing buses", lambda r: remove_path(r, "buses"), "buses", "a list of 1..64 bus mappings"),
-    ("unknown bus type", lambda r: set_path(r, "buses.0.type", "can"), "buses.0.type", "one of mock"),
+    ("unknown bus type", lambda r: set_path(r, "buses.0.type", "canbus"), "buses.0.type", "one of mock"),
+    # ---- CAN ----
+    ("can on a mock joint", lambda r: set_path(r, "joints.0.can", {"protocol": "damiao"}), "joints[0].can",
+     "a joint whose bus has type can or can-virtual"),
     ("latency too big", lambda r: set_path(r, "buses.0.latency_cycles", 101), "buses.0.latency_cycles", "0..100"),
     ("negative noise", lambda r: set_path(r, "buses.1.position_noise_rad", -1e-3), "buses.1.position_noise_rad", ">= 0"),
     ("negative seed", lambda r: set_path(r, "buses.0.seed", -1), "buses.0.seed", "an integer in 0.."),

@@ -68,10 +68,10 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=_rate, default=None,
                       help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000; 500 with "
                       "--bus ethercat-virtual, whose drives are a Python emulator: bench/run_ethercat.py)")
-    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco", "ethercat-virtual"),
+    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco", "can-virtual", "ethercat-virtual"),
                       help="mock: independent actuator models; mujoco: the MuJoCo digital twin; ethercat-virtual: "
                       "the 12 leg joints on a virtual EtherCAT line in a network namespace (needs root), the rest "
-                      "on mock (default mock)")
+                      "on mock; can-virtual: virtual CAN motors on 4 CAN-FD buses (default mock)")
     demo.add_argument("--view", action="store_true", help="open the MuJoCo viewer when a display exists (ignored headless)")
     demo.add_argument("--robot", default="generic_humanoid",
                       help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())}; "
@@ -107,6 +107,18 @@ def _build_parser() -> argparse.ArgumentParser:
     from .tuning.cli import add_parser as add_tune_parser
 
     add_tune_parser(commands)
+    # ---- CAN ----
+    decode = commands.add_parser(
+        "can-decode", help="decode a candump or python-can log with the CAN protocols' DBC files",
+        description="Decodes every frame of a CAN log (candump -l / candump output, or any python-can log: .asc, "
+        ".blf, .csv, .log, .trc) as commands and replies of the MIT protocol family, with the DBC files of "
+        "firmware_interfaces/can/.",
+    )
+    decode.add_argument("log", type=Path, help="the log file")
+    decode.add_argument("--protocol", action="append", choices=_can_protocols(), default=None,
+                        help="protocol(s) to try, in order (default: all)")
+    decode.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N frames")
+    # ---- end CAN ----
 
     commands.add_parser(
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
@@ -122,6 +134,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_skill_commands(commands, bundled=", ".join(bundled_robots()))
     return parser
+
+
+def _can_protocols() -> tuple[str, ...]:  # ---- CAN ----
+    from .can.protocols import PROTOCOLS
+
+    return PROTOCOLS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "check-config":
         return _check_config(args.config)
+    if args.command == "can-decode":  # ---- CAN ----
+        from .can.decode import main as decode_main
+
+        return decode_main(args.log, protocols=args.protocol, limit=args.limit)
     if args.command == "demo":
         try:
             from .demo import run_demo

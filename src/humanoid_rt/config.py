@@ -26,6 +26,7 @@ __all__ = [
     "LOOP_RATES_HZ",
     "MAX_JOINTS",
     "BusConfig",
+    "CanJointConfig",
     "ConfigError",
     "ConfigIssue",
     "JointConfig",
@@ -39,7 +40,8 @@ __all__ = [
     "load_config",
 ]
 
-BUS_TYPES = ("mock", "mujoco", "ethercat")
+BUS_TYPES = ("mock", "mujoco", "ethercat", "can", "can-virtual")
+CAN_BUS_TYPES = ("can", "can-virtual")  # ---- CAN ----
 BASE_TYPES = ("fixed",)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
 EXAMPLE_ROBOT_DATA_PREFIX = "example-robot-data:"
@@ -130,6 +132,24 @@ class JointConfig:
     # "torque": the loop closes the impedance law and sends torque;
     # "drive_impedance": the drive closes it from (q, dq, kp, kd, tau_ff) (MIT style).
     command_mode: str = "torque"
+    can: "CanJointConfig | None" = None  # ---- CAN ----: protocol and ranges of a joint on a CAN bus
+
+
+# ---- CAN ----
+@dataclass(frozen=True)
+class CanJointConfig:
+    protocol: str  # one of humanoid_rt.can.protocols.PROTOCOLS
+    host_id: int  # reference/CubeMars: reply ID; Damiao: master ID; Robstride: host ID
+    p_max: float  # rad, symmetric range
+    v_max: float  # rad/s
+    kp_max: float  # Nm/rad
+    kd_max: float  # Nm s/rad
+    t_max: float  # Nm
+    # CANopen CiA 402 (protocol "cia402"; None otherwise): device_id is the node id.
+    counts_per_rad: float | None = None  # encoder counts per motor-side rad (0x607A/0x6064/0x606C units)
+    rated_torque_nm: float | None = None  # the drive's 0x6076; 0x6071/0x6077 are per mille of it
+    mode: str | None = None  # csp | csv | cst (0x6060 = 8 / 9 / 10)
+# ---- end CAN ----
 
 
 @dataclass(frozen=True)
@@ -427,6 +447,43 @@ _BUS_PARAM_KEYS["ethercat"] = _ETHERCAT_PARAM_KEYS
 # ---- end EtherCAT ----
 
 
+# ---- CAN ----
+def _fraction(raw: Any) -> float:
+    allowed = "a number > 0 and <= 1"
+    value = _finite(raw, allowed)
+    if not 0 < value <= 1:
+        raise _Invalid("out of range", allowed)
+    return value
+
+
+_fraction.allowed = "a number > 0 and <= 1"  # for the "missing key" message
+_CAN_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "fd": (_boolean, False),  # CAN-FD frames
+    "bitrate": (_one_of(125000, 250000, 500000, 1000000), 1000000),  # nominal (arbitration) bit rate
+    "data_bitrate": (_one_of(1000000, 2000000, 4000000, 5000000, 8000000), 5000000),  # CAN-FD data phase
+    "reply_timeout_us": (_integer(0, 100000), 0),  # real time; 0 = a quarter of the loop period
+    "max_load": (_fraction, 0.8),  # the bus-load check rejects joint maps above this
+}
+_BUS_PARAM_KEYS["can"] = {"interface": (_text, _REQUIRED), **_CAN_COMMON_KEYS}
+_BUS_PARAM_KEYS["can-virtual"] = {**_CAN_COMMON_KEYS, "seed": (_integer(0, 2**32 - 1), 0)}
+_CAN_PROTOCOLS = ("mit_reference", "cubemars", "damiao", "robstride", "myactuator", "cia402")
+_CIA402_MODES = ("csp", "csv", "cst")
+_CIA402_KEYS = ("counts_per_rad", "rated_torque_nm", "mode")
+_CAN_JOINT_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "protocol": (_one_of(*_CAN_PROTOCOLS), _REQUIRED),
+    "host_id": (_optional(_integer(0, 0x7FF), "null or an integer in 0..2047"), None),
+    "p_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "v_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kp_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kd_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "t_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "counts_per_rad": (_optional(_number(above=0), "null or a finite number > 0"), None),  # cia402
+    "rated_torque_nm": (_optional(_number(above=0), "null or a finite number > 0"), None),  # cia402
+    "mode": (_optional(_one_of(*_CIA402_MODES), "null or one of " + ", ".join(_CIA402_MODES)), None),  # cia402
+}
+# ---- end CAN ----
+
+
 @dataclass(frozen=True)
 class _Nested:
     """Marks a key whose value is a mapping or list validated by its own table."""
@@ -466,6 +523,7 @@ _JOINT_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "gains": (_Nested("a mapping with keys: kp, kd"), _REQUIRED),
     "mock": (_Nested("a mapping with keys: " + ", ".join(_MOCK_ACTUATOR_KEYS)), {}),
     "command_mode": (_one_of(*COMMAND_MODES), "torque"),
+    "can": (_Nested("a mapping with keys: " + ", ".join(_CAN_JOINT_KEYS)), None),  # ---- CAN ----
 }
 
 _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
@@ -676,6 +734,8 @@ def _parse_joint(check: _Validator, raw: Any, path: str) -> dict[str, Any]:
         if _INVALID not in parsed.values():
             mock = MockActuatorConfig(parsed["inertia_kgm2"], parsed["viscous_nm_s_rad"], parsed["coulomb_nm"])
     top.update(limits=limits, gains=gains, mock=mock)
+    if top["can"] is not None and top["can"] is not _INVALID:  # ---- CAN ----
+        top["can"] = _parse_can_joint(check, top["can"], f"{path}.can", top["device_id"])
     return top
 
 
@@ -746,6 +806,7 @@ def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_
                 kd=parsed["gains"]["kd"],
                 mock=parsed["mock"],
                 command_mode=parsed["command_mode"],
+                can=parsed["can"],
             )
         )
     return joints
@@ -834,6 +895,8 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     if top["joints"] is not _INVALID:
         joints = _parse_joints(check, top["joints"], buses, bus_list_valid)
 
+    if loop is not None and safety is not None:
+        _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
     if check.issues:
         return None
     return RobotConfig(
@@ -908,7 +971,123 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                     "viscous_nm_s_rad": joint.mock.viscous,
                     "coulomb_nm": joint.mock.coulomb,
                 },
+                **({"can": _dump_can(joint.can)} if joint.can else {}),
             }
             for joint in config.joints
         ],
     }
+
+
+# ---- CAN ----
+def _dump_can(c: CanJointConfig) -> dict:
+    keys = ("protocol",) + _CIA402_KEYS if c.protocol == "cia402" else \
+        ("protocol", "host_id", "p_max", "v_max", "kp_max", "kd_max", "t_max")
+    return {key: getattr(c, key) for key in keys}
+
+
+def _parse_can_joint(check: _Validator, raw: Any, path: str, device_id: Any) -> Any:
+    from .can import protocols as can_protocols
+
+    parsed = check.values(raw, path, _CAN_JOINT_KEYS)
+    if _INVALID in parsed.values():
+        return _INVALID
+    protocol = parsed["protocol"]
+    if protocol == "cia402":  # CANopen: node id, units and mode instead of MIT ranges
+        problems = False
+        if isinstance(device_id, int) and not 1 <= device_id <= 127:
+            check.report(f"{path.rsplit('.', 1)[0]}.device_id", "out of range for protocol cia402 (the CANopen node id)",
+                         "an integer in 1..127", device_id)
+            problems = True
+        for key, allowed in (("counts_per_rad", "a finite number > 0"), ("rated_torque_nm", "a finite number > 0"),
+                             ("mode", "one of " + ", ".join(_CIA402_MODES))):
+            if parsed[key] is None:
+                check.report(f"{path}.{key}", "missing: required for protocol cia402", allowed, None)
+                problems = True
+        for key in ("host_id", "p_max", "v_max", "kp_max", "kd_max", "t_max"):
+            if parsed[key] is not None:
+                check.report(f"{path}.{key}", "only for the MIT-family protocols, not cia402",
+                             "absent (or null) for protocol cia402", parsed[key])
+                problems = True
+        if problems:
+            return _INVALID
+        return CanJointConfig(protocol="cia402", host_id=0, p_max=math.inf, v_max=math.inf, kp_max=math.inf,
+                              kd_max=math.inf, t_max=math.inf, counts_per_rad=parsed["counts_per_rad"],
+                              rated_torque_nm=parsed["rated_torque_nm"], mode=parsed["mode"])
+    for key in _CIA402_KEYS:
+        if parsed[key] is not None:
+            check.report(f"{path}.{key}", f"only for protocol cia402, not {protocol}", "absent (or null)", parsed[key])
+            return _INVALID
+    if isinstance(device_id, int):
+        top_id = 0x7FF if protocol in ("mit_reference", "cubemars", "damiao") else 0xFF
+        if not 1 <= device_id <= top_id:
+            check.report(f"{path.rsplit('.', 1)[0]}.device_id", f"out of range for protocol {protocol}",
+                         f"an integer in 1..{top_id}", device_id)
+            return _INVALID
+    defaults = can_protocols.DEFAULT_RANGES[protocol]
+    host_id = parsed["host_id"]
+    if host_id is None:
+        host_id = can_protocols.default_host_id(protocol, device_id if isinstance(device_id, int) else 0)
+    return CanJointConfig(
+        protocol=protocol,
+        host_id=host_id,
+        **{key: defaults.__dict__[key] if parsed[key] is None else parsed[key]
+           for key in ("p_max", "v_max", "kp_max", "kd_max", "t_max")},
+    )
+
+
+def _check_can(check: _Validator, buses: list[BusConfig], joints: list[JointConfig], loop: LoopConfig,
+               safety: SafetyConfig) -> None:
+    """CAN joints have a protocol whose ranges hold their limits, and every CAN bus fits its bit rate."""
+    from .can.busload import bus_load
+
+    can_buses = {bus.name: bus for bus in buses if bus.type in CAN_BUS_TYPES}
+    for index, joint in enumerate(joints):
+        path = f"joints[{index}]"
+        if joint.bus not in can_buses:
+            if joint.can is not None:
+                check.report(f"{path}.can", "only for joints on a CAN bus",
+                             "a joint whose bus has type " + " or ".join(CAN_BUS_TYPES), joint.bus)
+            continue
+        if joint.can is None:
+            check.report(f"{path}.can", "missing: the joint is on a CAN bus",
+                         "a mapping with keys: " + ", ".join(_CAN_JOINT_KEYS), None)
+            continue
+        c, g, limits = joint.can, joint.gear, joint.limits
+        if c.protocol == "cia402":
+            wanted = "drive_impedance" if c.mode in ("csp", "csv") else "torque"
+            if joint.command_mode != wanted:
+                check.report(f"{path}.command_mode", f"{joint.command_mode} does not fit CiA 402 mode {c.mode} "
+                             f"(csp/csv take the drive-side position/velocity reference, cst takes torque)",
+                             wanted, joint.command_mode)
+            continue
+        reach = max(abs(joint.direction * g * q + joint.offset_rad) for q in (limits.q_min, limits.q_max))
+        needs = [
+            ("p_max", reach, "the motor-side position range"),
+            ("v_max", safety.overspeed_factor * limits.velocity * g, "overspeed_factor x the motor-side velocity limit"),
+            ("t_max", limits.torque / g, "the motor-side torque limit"),
+        ]
+        if joint.command_mode == "drive_impedance":
+            needs += [("kp_max", joint.kp / g**2, "the motor-side kp"), ("kd_max", joint.kd / g**2, "the motor-side kd")]
+        for key, need, what in needs:
+            if getattr(c, key) < need:
+                check.report(f"{path}.can.{key}", f"range {getattr(c, key):g} does not cover {what} ({need:g})",
+                             f"a number >= {need:g} (or lower the joint's limits)", getattr(c, key))
+    for bus in can_buses.values():
+        protocols = [j.can.protocol for j in joints if j.bus == bus.name and j.can is not None]
+        if not protocols:
+            continue
+        if "cia402" in protocols and set(protocols) != {"cia402"}:
+            index = next(i for i, b in enumerate(buses) if b.name == bus.name)
+            check.report(f"buses[{index}]", "mixes CANopen CiA 402 drives with MIT-family motors",
+                         "one bus per family: every joint on this bus with protocol cia402, or none",
+                         sorted(set(protocols)))
+            continue
+        load = bus_load(bus.name, protocols, rate_hz=loop.rate_hz, fd=bus.params["fd"], bitrate=bus.params["bitrate"],
+                        data_bitrate=bus.params["data_bitrate"] if bus.params["fd"] else None,
+                        max_load=bus.params["max_load"])
+        if not load.fits:
+            index = next(i for i, b in enumerate(buses) if b.name == bus.name)
+            check.report(f"buses[{index}]", f"bus load too high at {loop.rate_hz} Hz: {load.describe()}",
+                         "fewer joints on this bus, CAN-FD (fd: true) or a higher data_bitrate, or a lower loop rate",
+                         bus.name)
+# ---- end CAN ----

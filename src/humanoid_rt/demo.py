@@ -90,6 +90,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
         stats = robot.statistics()
         events = robot.events()
         ethercat = _ethercat_section(robot, line)
+        from .can.runtime import can_bus_report  # ---- CAN ----
+
+        buses = can_bus_report(robot)
     report = {
         "robot": robot.config.name,
         "bus": bus,
@@ -117,6 +120,7 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
+        "buses": buses,  # ---- CAN ----: per CAN bus, frames, missed replies, rejected frames, load
     }
     if ethercat:
         report["ethercat"] = ethercat
@@ -162,6 +166,12 @@ def format_report(r: dict) -> str:
         lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
                      f"lost frames {e['lost_frames']}, round trip p50 {rt_us['p50']:.1f} us  p99 {rt_us['p99']:.1f} us  "
                      f"max {rt_us['max']:.1f} us")
+    for name, b in r.get("buses", {}).items():  # ---- CAN ----
+        lines.append(
+            f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
+            f"load {100 * b['load']:.1f} %: {b['frames_sent']} frames sent, {b['replies']} replies, "
+            f"{b['missed_replies']} missed, {b['rejected_wrong_id'] + b['rejected_malformed']} rejected, "
+            f"longest wait {b['max_wait_us']:.0f} us")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ lock-free buffers, and calls that wait release the GIL.
 from __future__ import annotations
 
 import collections
+import os
 import signal
 import threading
 import time
@@ -26,8 +27,9 @@ from . import _core
 from .config import BusConfig, RobotConfig, load_config
 
 #: Bus types a robot can be run on, overriding the config's buses: the mock bus
-#: (independent actuators, no gravity) or the MuJoCo digital twin (the whole robot).
-BUS_CHOICES = ("mock", "mujoco")
+#: (independent actuators, no gravity), the MuJoCo digital twin (the whole robot), or
+#: virtual CAN motors (MIT-family protocols on four CAN-FD buses).
+BUS_CHOICES = ("mock", "mujoco", "can-virtual")
 
 # Default Cartesian task gains: stiffness [N/m, Nm/rad] and the damping that makes a
 # 2 kg / 0.05 kg m^2 effective load critically damped (D = 2 sqrt(K m)).
@@ -183,6 +185,11 @@ class Robot:
         self.config = config if isinstance(config, RobotConfig) else load_config(config)
         if bus is not None and bus not in BUS_CHOICES:
             raise ValueError(f"bus: unknown bus {bus!r}; allowed: {', '.join(BUS_CHOICES)}")
+        if bus == "can-virtual":  # ---- CAN ----: every joint on virtual CAN motors
+            from .can.runtime import virtual_can_config
+
+            self.config = virtual_can_config(self.config)
+        self.can_network = None  # ---- CAN ----: the virtual motors of can-virtual buses, if any
         if rate_hz is not None and not (1 <= rate_hz <= 20000):
             raise ValueError(f"rate_hz: must be in 1..20000 (got {rate_hz!r})")
         loop_cfg = self.config.loop
@@ -190,10 +197,17 @@ class Robot:
         options.rate_hz = float(rate_hz or loop_cfg.rate_hz)
         options.priority = loop_cfg.priority if priority is None else priority
         chosen_cpu = loop_cfg.cpu if cpu is None else cpu
+        if chosen_cpu is None and any(b.type == "can-virtual" for b in self.config.buses):  # ---- CAN ----
+            # Virtual motors answer from C++ threads pinned with the loop: a stall of that (virtual)
+            # CPU then delays the loop and its devices together, as on a robot, where the motors
+            # answer on their own hardware and a host stall never turns into missed replies.
+            chosen_cpu = max(os.sched_getaffinity(0))
+        self._virtual_can_cpu = chosen_cpu
         options.cpu = -1 if chosen_cpu is None else chosen_cpu
         options.lock_memory = loop_cfg.lock_memory if lock_memory is None else lock_memory
         options.telemetry_decimation = loop_cfg.telemetry_decimation
         options.telemetry_capacity = telemetry_capacity
+        self._loop_priority = options.priority
 
         self.joint_names: tuple[str, ...] = self.config.joint_names
         self._index = {name: i for i, name in enumerate(self.joint_names)}
@@ -206,21 +220,27 @@ class Robot:
         self.model = _core.WholeBodyImpedance(str(self.config.urdf_path), list(self.joint_names),
                                               list(self.config.model.task_frames))
         self.task_frames: tuple[str, ...] = self.config.model.task_frames
-        plant_has_gravity = any(b.type != "mock" for b in bus_configs)
+        # Mock actuators and virtual CAN motors are models without gravity; the twin and real drives are not.
+        plant_has_gravity = any(b.type not in ("mock", "can-virtual") for b in bus_configs)
         self._gravity_compensation = self.config.model.gravity_compensation and plant_has_gravity
         if self.config.model.gravity_compensation and not plant_has_gravity:
-            self.notes.append("gravity compensation off: the mock bus models actuators without gravity")
+            self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
         self._loop.set_whole_body(self.model)
 
         self.buses: dict[str, _core.Bus] = {}
         overridden = bus_configs is not self.config.buses
-        for bus_cfg in bus_configs:
-            joints = [i for i, j in enumerate(self.config.joints) if overridden or j.bus == bus_cfg.name]
-            if not joints:
-                continue
-            self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
-            self._loop.add_bus(self.buses[bus_cfg.name], joints)
-        self._loop.configure()
+        try:
+            for bus_cfg in bus_configs:
+                joints = [i for i, j in enumerate(self.config.joints) if overridden or j.bus == bus_cfg.name]
+                if not joints:
+                    continue
+                self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
+                self._loop.add_bus(self.buses[bus_cfg.name], joints)
+            self._loop.configure()
+        except BaseException:
+            if self.can_network is not None:  # ---- CAN ----: no virtual devices left serving
+                self.can_network.close()
+            raise
         self._loop.set_gravity_compensation(self._gravity_compensation)
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
@@ -261,6 +281,10 @@ class Robot:
                 twin.set_joint(j, joint.name, actuator_name(joint.name),
                                _core.JointTransmission(joint.gear, float(joint.direction), joint.offset_rad))
             return twin
+        if bus_cfg.type in ("can", "can-virtual"):  # ---- CAN ----
+            from .can.runtime import make_can_bus
+
+            return make_can_bus(self, bus_cfg, joints)
         options = _core.MockBusOptions()
         options.latency_cycles = int(params.get("latency_cycles", 1))
         options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
@@ -336,7 +360,16 @@ class Robot:
     def start(self) -> dict:
         """Start the real-time loop thread. Returns what real-time set-up was granted."""
         self._install_sigterm()
-        self._realtime_report = self._loop.start()
+        self._set_realtime_buses(True)  # ---- CAN ----
+        if self.can_network is not None:  # ---- CAN ----: replies due within a quarter period: C++ motors
+            self.can_network.serve_natively(priority=max(0, self._loop_priority - 1), cpu=self._virtual_can_cpu)
+        try:
+            self._realtime_report = self._loop.start()
+        except BaseException:
+            self._set_realtime_buses(False)
+            if self.can_network is not None:
+                self.can_network.serve_in_python()
+            raise
         return dict(self._realtime_report)
 
     @property
@@ -359,7 +392,16 @@ class Robot:
     def stop(self) -> None:
         """Safe stop: DAMPING (SS1) then DISABLED, torque off, loop thread joined."""
         self._loop.stop()
+        self._set_realtime_buses(False)  # ---- CAN ----
+        if self.can_network is not None:  # ---- CAN ----: stepped runs are served by the Python motors
+            self.can_network.serve_in_python()
         self._pump_events()
+
+    def _set_realtime_buses(self, realtime: bool) -> None:
+        # ---- CAN ----: CAN buses wait briefly for replies in real time, long in stepped mode.
+        for bus in self.buses.values():
+            if hasattr(bus, "set_realtime"):
+                bus.set_realtime(realtime)
 
     def close(self) -> None:
         if self.closed:
@@ -373,6 +415,10 @@ class Robot:
             finally:
                 self.closed = True
                 self._restore_sigterm()
+            self.closed = True
+            if self.can_network is not None:  # ---- CAN ----
+                self.can_network.close()
+            self._restore_sigterm()
 
     def __enter__(self) -> "Robot":
         return self
@@ -408,8 +454,24 @@ class Robot:
         self._request("disable", _core.RequestKind.DISABLE, wait, timeout, until=("DISABLED", "FAULT", "ESTOP"))
 
     def reset(self, *, wait: bool | None = None, timeout: float = 1.0) -> None:
-        """Clear a latched FAULT or ESTOP (refused while its cause persists)."""
+        """Clear a latched FAULT or ESTOP (refused while its cause persists).
+
+        Drives that latch faults themselves (CiA 402) are asked to reset first (reset_drive_faults());
+        in real time this waits for them, in stepped mode step a few cycles between the two.
+        """
+        self.reset_drive_faults()
+        if self.running and wait is not False:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and any(getattr(b, "fault_reset_pending", False)
+                                                      for b in self.buses.values()):
+                time.sleep(0.002)
         self._request("reset", _core.RequestKind.RESET, wait, timeout, until=("DISABLED",))
+
+    def reset_drive_faults(self) -> None:
+        """Ask every drive in fault to reset (CiA 402: controlword bit 7 rising edge, from the loop)."""
+        for bus in self.buses.values():  # ---- CAN ----
+            if hasattr(bus, "request_fault_reset"):
+                bus.request_fault_reset()
 
     def estop(self) -> None:
         """Emergency stop: reaches ESTOP at the next cycle, latched until reset()."""
