@@ -68,24 +68,29 @@ def small_robot_config(urdf_path, **overrides) -> dict:
     return config
 
 
-def three_joint_arm_urdf() -> str:
-    """A serial arm of three 0.3 m, 1 kg links pitching about y: the model behind SMALL_ROBOT."""
+def chain_urdf(joint_names, robot_name: str = "test_arm") -> str:
+    """A serial chain of 0.3 m, 1 kg links pitching about y, one per joint name: a model for test robots."""
     links = ['<link name="base"/>']
     joints = []
     parent = "base"
-    for i in range(3):
+    for i, name in enumerate(joint_names):
         links.append(
             f'<link name="link{i}"><inertial><origin xyz="0 0 -0.15"/><mass value="1.0"/>'
             f'<inertia ixx="0.0077" iyy="0.0077" izz="0.0005" ixy="0" ixz="0" iyz="0"/></inertial></link>')
         offset = "0 0 0" if i == 0 else "0 0 -0.3"
         joints.append(
-            f'<joint name="j{i}" type="revolute"><parent link="{parent}"/><child link="link{i}"/>'
+            f'<joint name="{name}" type="revolute"><parent link="{parent}"/><child link="link{i}"/>'
             f'<origin xyz="{offset}"/><axis xyz="0 1 0"/><limit lower="-1" upper="1" effort="40" velocity="5"/></joint>')
         parent = f"link{i}"
     links.append('<link name="tool"/>')
-    joints.append('<joint name="tool_joint" type="fixed"><parent link="link2"/><child link="tool"/>'
+    joints.append(f'<joint name="tool_joint" type="fixed"><parent link="{parent}"/><child link="tool"/>'
                   '<origin xyz="0 0 -0.3"/></joint>')
-    return '<robot name="test_arm">' + "".join(links + joints) + "</robot>\n"
+    return f'<robot name="{robot_name}">' + "".join(links + joints) + "</robot>\n"
+
+
+def three_joint_arm_urdf() -> str:
+    """The model behind SMALL_ROBOT: joints j0, j1, j2."""
+    return chain_urdf(["j0", "j1", "j2"])
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import struct
 import numpy as np
 import pytest
 
+from conftest import chain_urdf
 from humanoid_rt import ConfigError, Robot
 from humanoid_rt.ethercat import VirtualEthercat, have_privileges
 from humanoid_rt.ethercat.drive import DriveParams
@@ -23,9 +24,12 @@ VENDOR, PRODUCT = DriveParams.vendor_id, DriveParams.product_code
 
 def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cst", joints: dict | None = None,
                 safety: dict | None = None, **bus) -> dict:
+    model = urdf_path.parent / f"legs{n}.urdf"  # a chain with the leg joints' names: the whole-body model
+    model.write_text(chain_urdf([f"leg{i}" for i in range(n)], "ecat_legs"))
     return {
         "name": "ecat_legs",
-        "model": {"urdf": str(urdf_path)},
+        # The emulated drives turn rotors without gravity: no gravity compensation for them.
+        "model": {"urdf": str(model), "gravity_compensation": False},
         "loop": {"rate_hz": 1000, "priority": 0, "lock_memory": False},
         "safety": {"enable_ramp_s": 0.05, "damping_time_s": 0.2, "max_missed_replies": 3, "frozen_encoder_cycles": 20,
                    "frozen_torque_nm": 2.0, **(safety or {})},

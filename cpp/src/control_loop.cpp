@@ -47,6 +47,7 @@ ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec
   }
   gains_buffer_.write(gains_);
   interpolator_.reset(n_, 0.0, q_ref_);
+  allocations_at_construction_ = realtime_allocations();
 }
 
 ControlLoop::~ControlLoop() {
@@ -184,7 +185,7 @@ LoopStatistics ControlLoop::statistics() const {
   s.telemetry_overflows = telemetry_.overflows();
   s.event_overflows = supervisor_.event_overflows();
   s.bus_errors = bus_errors_.load();
-  s.realtime_allocations = realtime_allocations();
+  s.realtime_allocations = realtime_allocations() - allocations_at_construction_;
   return s;
 }
 

@@ -75,7 +75,8 @@ struct LoopStatistics {
   std::uint64_t telemetry_overflows = 0;
   std::uint64_t event_overflows = 0;
   std::uint64_t bus_errors = 0;      // read/write calls that returned non-OK
-  std::uint64_t realtime_allocations = 0;  // heap allocations on loop threads, process-wide; must stay 0
+  std::uint64_t realtime_allocations = 0;  // heap allocations on loop threads since this loop was built; must stay 0
+                                           // (the counter is process-wide: another loop's would show here too)
 };
 
 class ControlLoop {
@@ -209,6 +210,7 @@ class ControlLoop {
   LatencyHistogram wakeup_latency_;             // written by the loop thread
   LatencyHistogram compute_time_;               // written by the loop thread
   std::thread thread_;                          // owned by the thread calling start()/stop()
+  std::uint64_t allocations_at_construction_ = 0;  // immutable after construction
   int cpu_dma_latency_fd_ = -1;                 // owned by the thread calling start()/stop()
 };
 
