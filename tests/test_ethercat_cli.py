@@ -24,7 +24,8 @@ def test_demo_on_the_virtual_line_reports_ethercat_statistics(tmp_path, capsys):
     if not ok:
         pytest.skip(why)
     out = tmp_path / "demo.json"
-    assert cli.main(["demo", "--bus", "ethercat-virtual", "--seconds", "2", "--json", str(out)]) == 0
+    code = cli.main(["demo", "--bus", "ethercat-virtual", "--seconds", "2", "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
     report = json.loads(out.read_text())
     legs = report["ethercat"]["legs"]
     assert legs["slaves"] == 12 and legs["expected_wkc"] == 36 and legs["frames_sent"] > 0

@@ -486,16 +486,18 @@ class Robot:
         if not self.running:
             raise RuntimeError(f"{name}(wait=True) needs the real-time loop running; in stepped mode call step()")
         deadline = time.monotonic() + timeout
-        answered = False
+        answered_cycle = None
         while time.monotonic() < deadline:
             self._pump_events()
             for event in self._events:
                 if event["request_id"] == request_id:
                     if not event["accepted"]:
                         raise SafetyRefused(name, event, self.joint_names)
-                    answered = True
-            if answered:
-                state = self.state()
+                    answered_cycle = event["cycle"]
+            # Judge the state only from a snapshot of the answering cycle or later: the event ring can be
+            # drained before the same cycle's snapshot is written.
+            state = self.state() if answered_cycle is not None else None
+            if state is not None and state.cycle >= answered_cycle:
                 if state.supervisor_state in until:
                     return
                 if state.supervisor_state in ("FAULT", "ESTOP") or (
