@@ -709,10 +709,12 @@ PYBIND11_MODULE(_core, m) {
         .value("QUICK_STOP_ACTIVE", hc::Cia402State::kQuickStopActive)
         .value("FAULT_REACTION_ACTIVE", hc::Cia402State::kFaultReactionActive)
         .value("FAULT", hc::Cia402State::kFault);
-    py::enum_<hc::Cia402Mode>(c, "Cia402Mode")
+    // One registration of the shared CiA 402 modes (CANopen and EtherCAT): _core.Cia402Mode, also _core.can.Cia402Mode.
+    py::enum_<hc::Cia402Mode>(m, "Cia402Mode")
         .value("CSP", hc::Cia402Mode::kCsp)
         .value("CSV", hc::Cia402Mode::kCsv)
         .value("CST", hc::Cia402Mode::kCst);
+    c.attr("Cia402Mode") = m.attr("Cia402Mode");
     c.def("decode_statusword", &hc::decode_statusword, py::arg("statusword"));
     c.def("next_controlword", &hc::next_controlword, py::arg("state"), py::arg("torque_on"), py::arg("stop_category"),
           py::arg("fault_reset"), py::arg("reset_phase"));
@@ -1011,7 +1013,6 @@ PYBIND11_MODULE(_core, m) {
   // ---- EtherCAT ----
   {
     namespace c4 = humanoid_rt::cia402;
-    py::enum_<c4::Mode>(m, "Cia402Mode").value("CSP", c4::Mode::kCsp).value("CSV", c4::Mode::kCsv).value("CST", c4::Mode::kCst);
     m.def("cia402_decode_statusword", [](std::uint16_t sw) { return std::string(c4::state_name(c4::decode_statusword(sw))); },
           py::arg("statusword"));
     m.def("cia402_next_controlword", [](std::uint16_t sw, bool enable, bool fault_reset) {

@@ -64,18 +64,6 @@ const char* to_string(Cia402State s) {
   return "unknown";
 }
 
-Cia402State decode_statusword(std::uint16_t sw) {
-  // Masks and values of CiA 402 (FIELD-NOTES.md): bits 0-3, 5, 6.
-  if ((sw & 0x4F) == 0x08) return Cia402State::kFault;
-  if ((sw & 0x4F) == 0x0F) return Cia402State::kFaultReactionActive;
-  if ((sw & 0x4F) == 0x40) return Cia402State::kSwitchOnDisabled;
-  if ((sw & 0x6F) == 0x21) return Cia402State::kReadyToSwitchOn;
-  if ((sw & 0x6F) == 0x23) return Cia402State::kSwitchedOn;
-  if ((sw & 0x6F) == 0x27) return Cia402State::kOperationEnabled;
-  if ((sw & 0x6F) == 0x07) return Cia402State::kQuickStopActive;
-  return Cia402State::kNotReadyToSwitchOn;  // 0x4F/0x00 and anything undefined
-}
-
 std::uint16_t next_controlword(Cia402State state, bool torque_on, int stop_category, bool fault_reset,
                                bool reset_phase) {
   switch (state) {

@@ -41,27 +41,19 @@
 
 #include "humanoid_rt/bus.hpp"
 #include "can/can_codecs.hpp"
+#include "cia402/cia402.hpp"
 
 namespace humanoid_rt::can {
 
 // ---- pure CiA 402 codecs ------------------------------------------------------------------
-enum class Cia402State : std::uint8_t {
-  kNotReadyToSwitchOn = 0,
-  kSwitchOnDisabled = 1,
-  kReadyToSwitchOn = 2,
-  kSwitchedOn = 3,
-  kOperationEnabled = 4,
-  kQuickStopActive = 5,
-  kFaultReactionActive = 6,
-  kFault = 7,
-};
+using Cia402State = cia402::State;  // the shared CiA 402 definitions (drivers/cia402/cia402.hpp)
+using Cia402Mode = cia402::Mode;
+using cia402::decode_statusword;
 const char* to_string(Cia402State s);
-Cia402State decode_statusword(std::uint16_t statusword);
 
-enum class Cia402Mode : std::int8_t { kCsp = 8, kCsv = 9, kCst = 10 };
-
-inline constexpr std::uint16_t kCwDisableVoltage = 0x00, kCwQuickStop = 0x02, kCwShutdown = 0x06,
-                               kCwSwitchOn = 0x07, kCwEnableOperation = 0x0F, kCwFaultReset = 0x80;
+inline constexpr std::uint16_t kCwDisableVoltage = cia402::kDisableVoltage, kCwQuickStop = cia402::kQuickStop,
+                               kCwShutdown = cia402::kShutdown, kCwSwitchOn = cia402::kSwitchOn,
+                               kCwEnableOperation = cia402::kEnableOperation, kCwFaultReset = cia402::kFaultReset;
 inline constexpr std::uint16_t kErrorNoCode = 0xFF00, kErrorEnableTimeout = 0xFF01;
 
 // The controlword that moves a drive in `state` toward the wanted state (one step per cycle).

@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "ethercat/cia402.hpp"
+#include "cia402/cia402.hpp"
 #include "humanoid_rt/bus.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 

@@ -1,6 +1,7 @@
 // CiA 402 (IEC 61800-7-201) drive state machine and unit conversions, as pure
 // functions: statusword in, state out; state + what the loop wants in,
 // controlword out. No I/O, no allocation; callable from the RT thread.
+// Shared by the drivers that speak CiA 402: EtherCAT (CoE) and CANopen.
 #pragma once
 
 #include <cmath>

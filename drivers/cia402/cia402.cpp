@@ -1,4 +1,4 @@
-#include "ethercat/cia402.hpp"
+#include "cia402/cia402.hpp"
 
 namespace humanoid_rt::cia402 {
 
