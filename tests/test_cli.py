@@ -232,3 +232,14 @@ def test_doctor_writes_json_checks(tmp_path):
         assert check["ok"] in (True, False, None)  # None: informational, no verdict
         assert check["name"] in result.stdout  # the text report shows the same checks
     assert isinstance(report["realtime_ready"], bool)
+
+
+def test_demo_exit_code_follows_the_supervisor(monkeypatch, capsys):
+    """A demo whose robot the supervisor stopped (FAULT, ESTOP) exits 1 and says why; a clean one exits 0."""
+    from humanoid_rt import cli, demo
+
+    for final_state, expected in (("DISABLED", 0), ("FAULT", 1)):
+        monkeypatch.setattr(demo, "run_demo", lambda **kw: {"final_state": final_state,
+                                                             "transitions": ["ACTIVE->FAULT (drive_fault) at t=1.000s"]})
+        assert cli.main(["demo", "--seconds", "1"]) == expected
+    assert "the supervisor stopped the robot (FAULT" in capsys.readouterr().err

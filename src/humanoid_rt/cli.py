@@ -187,9 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .demo import run_demo
 
-            run_demo(seconds=args.seconds, rate_hz=args.rate or (500 if args.bus == "ethercat-virtual" else 1000),
-                     bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority, cpu=args.cpu,
-                     view=args.view)
+            report = run_demo(seconds=args.seconds,
+                              rate_hz=args.rate or (500 if args.bus == "ethercat-virtual" else 1000),
+                              bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority,
+                              cpu=args.cpu, view=args.view)
         except ConfigError as error:
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2
@@ -203,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("humanoid-rt demo: interrupted; the robot was stopped safely", file=sys.stderr)
             return 130
+        if report["final_state"] != "DISABLED":
+            print(f"humanoid-rt demo: the supervisor stopped the robot ({report['final_state']}; transitions: "
+                  f"{'; '.join(report['transitions'])})", file=sys.stderr)
+            return 1
         return 0
     if args.command in ("run", "teleop-send", "teleop-keygen"):  # ---- teleop ----
         from .teleop.cli import main as teleop_main

@@ -83,7 +83,8 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
         task_error = robot.task_errors().get(hand) if hand else None
         if hand:
             robot.clear_frame_target(hand)
-        robot.disable()
+        if robot.state().supervisor_state in ("ENABLING", "ACTIVE", "HOLD"):
+            robot.disable()  # a supervisor that already stopped the robot (FAULT, ESTOP, ...) keeps it stopped
         state_before_stop = robot.state()
         if viewer is not None:
             viewer.close()
