@@ -182,6 +182,11 @@ PYBIND11_MODULE(_core, m) {
       .value("DAMPING", SupervisorState::kDamping)
       .value("FAULT", SupervisorState::kFault)
       .value("ESTOP", SupervisorState::kEstop);
+  py::enum_<SetpointSource>(m, "SetpointSource", "Who wrote a setpoint (recorded with it in telemetry).")
+      .value("API", SetpointSource::kApi)
+      .value("TELEOP", SetpointSource::kTeleop)
+      .value("SKILL", SetpointSource::kSkill)
+      .value("POLICY", SetpointSource::kPolicy);
   py::enum_<Reason> reason(m, "Reason", "Why a supervisor transition happened (the codes in telemetry).");
   for (int code = 0; code < 64; ++code) {
     const auto r = static_cast<Reason>(code);
@@ -379,10 +384,12 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("period_s", &ControlLoop::period_s)
       .def_property_readonly("limits_hash", &ControlLoop::limits_hash)
       .def("now", &ControlLoop::now)
+      .def_property_readonly("monotonic_epoch_ns", &ControlLoop::monotonic_epoch_ns,
+                             "CLOCK_MONOTONIC [ns] at loop time 0 of the latest real-time run (0 before any).")
       .def(
           "write_setpoint",
           [](ControlLoop& loop, const Array& q, std::optional<Array> dq, std::optional<Array> tau_ff, double t_target,
-             double ttl, double t_written) {
+             double ttl, double t_written, SetpointSource source) {
             const int n = loop.n_joints();
             JointSetpoint sp;
             from_numpy(q, n, sp.q, "q");
@@ -396,10 +403,11 @@ PYBIND11_MODULE(_core, m) {
             sp.t_target = t_target;
             sp.ttl = ttl;
             sp.t_written = t_written;
+            sp.source = source;
             loop.write_setpoint(sp);
           },
           py::arg("q"), py::arg("dq") = py::none(), py::arg("tau_ff") = py::none(), py::arg("t_target"),
-          py::arg("ttl"), py::arg("t_written") = -1.0)
+          py::arg("ttl"), py::arg("t_written") = -1.0, py::arg("source") = SetpointSource::kApi)
       .def(
           "write_gains",
           [](ControlLoop& loop, const Array& kp, const Array& kd) {
@@ -468,6 +476,9 @@ PYBIND11_MODULE(_core, m) {
             py::array_t<std::uint8_t> state(rows);
             py::array_t<std::uint16_t> reason(rows);
             py::array_t<std::uint32_t> compute_ns(rows);
+            py::array_t<std::uint64_t> setpoint_sequence(rows);
+            py::array_t<std::uint8_t> setpoint_source(rows);
+            py::array_t<double> setpoint_t_written(rows), setpoint_applied_t(rows), setpoint_t_target(rows);
             auto matrix = [&](JointVector TelemetrySample::*field) {
               py::array_t<double> a({rows, static_cast<py::ssize_t>(n)});
               double* out = a.mutable_data();
@@ -481,6 +492,11 @@ PYBIND11_MODULE(_core, m) {
               state.mutable_data()[i] = static_cast<std::uint8_t>(buffer[i].state);
               reason.mutable_data()[i] = static_cast<std::uint16_t>(buffer[i].reason);
               compute_ns.mutable_data()[i] = buffer[i].compute_ns;
+              setpoint_sequence.mutable_data()[i] = buffer[i].setpoint_sequence;
+              setpoint_source.mutable_data()[i] = static_cast<std::uint8_t>(buffer[i].setpoint_source);
+              setpoint_t_written.mutable_data()[i] = buffer[i].setpoint_t_written;
+              setpoint_applied_t.mutable_data()[i] = buffer[i].setpoint_applied_t;
+              setpoint_t_target.mutable_data()[i] = buffer[i].setpoint_t_target;
             }
             py::dict d;
             d["cycle"] = cycle;
@@ -494,6 +510,11 @@ PYBIND11_MODULE(_core, m) {
             d["q_ref"] = matrix(&TelemetrySample::q_ref);
             d["dq_ref"] = matrix(&TelemetrySample::dq_ref);
             d["tau_command"] = matrix(&TelemetrySample::tau_command);
+            d["setpoint_sequence"] = setpoint_sequence;
+            d["setpoint_source"] = setpoint_source;
+            d["setpoint_t_written"] = setpoint_t_written;
+            d["setpoint_applied_t"] = setpoint_applied_t;
+            d["setpoint_t_target"] = setpoint_t_target;
             return d;
           },
           py::arg("max_count") = 4096)

@@ -356,6 +356,10 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
                                 ? static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9
                                 : t;
       supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
+      setpoint_in_use_.sequence = setpoint_.sequence;
+      setpoint_in_use_.source = setpoint_.source;
+      setpoint_in_use_.t_written = setpoint_.t_written;
+      setpoint_in_use_.t_target = setpoint_.t_target;
     }
   }
 
@@ -509,6 +513,11 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     sample_.q_ref = q_ref_;
     sample_.dq_ref = dq_ref_;
     sample_.tau_command = tau_previous_;
+    sample_.setpoint_sequence = setpoint_in_use_.sequence;
+    sample_.setpoint_source = setpoint_in_use_.source;
+    sample_.setpoint_t_written = setpoint_in_use_.t_written;
+    sample_.setpoint_applied_t = setpoint_applied_t_;
+    sample_.setpoint_t_target = setpoint_in_use_.t_target;
     telemetry_.push(sample_);
   }
   loop_time_.store(t, std::memory_order_relaxed);

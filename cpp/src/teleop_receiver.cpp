@@ -379,6 +379,7 @@ bool Receiver::apply_joints(const Packet& p, const JointRecord* records, int cou
   const double fraction = ramping_ ? options_.ramp_velocity_fraction : options_.velocity_fraction;
   bool velocity_clipped = false;
   JointSetpoint sp;
+  sp.source = SetpointSource::kTeleop;
   for (int i = 0; i < count; ++i) {
     const JointRecord& r = records[i];
     const int j = r.index;

@@ -25,11 +25,16 @@ import numpy as np
 
 from . import _core
 from .config import BusConfig, RobotConfig, load_config
+from .telemetry import TelemetryFanout, TelemetryTap
 
 #: Bus types a robot can be run on, overriding the config's buses: the mock bus
 #: (independent actuators, no gravity), the MuJoCo digital twin (the whole robot), or
 #: virtual CAN motors (MIT-family protocols on four CAN-FD buses).
 BUS_CHOICES = ("mock", "mujoco", "can-virtual")
+
+#: Who may write joint setpoints from Python (teleop's receiver writes its own), as recorded.
+SETPOINT_SOURCES = {"api": _core.SetpointSource.API, "skill": _core.SetpointSource.SKILL,
+                    "policy": _core.SetpointSource.POLICY}
 
 # Default Cartesian task gains: stiffness [N/m, Nm/rad] and the damping that makes a
 # 2 kg / 0.05 kg m^2 effective load critically damped (D = 2 sqrt(K m)).
@@ -243,6 +248,9 @@ class Robot:
             raise
         self._loop.set_gravity_compensation(self._gravity_compensation)
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
+        self._events_total = 0  # events ever pumped: the index events_since() counts in
+        self._events_lock = threading.Lock()
+        self._telemetry = TelemetryFanout(self._loop.drain_telemetry, telemetry_capacity)
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
@@ -352,6 +360,12 @@ class Robot:
             raise TypeError(f"joint {self.joint_names[index]} is not on an EtherCAT bus")
         return bus
 
+    @property
+    def monotonic_epoch_ns(self) -> int:
+        """CLOCK_MONOTONIC [ns] at loop time 0 of the latest real-time run (0 before any): loop time t
+        happened at monotonic_epoch_ns + t * 1e9 on the clock devices and camera processes share."""
+        return self._loop.monotonic_epoch_ns
+
     def now(self) -> float:
         """Loop time [s]: the clock setpoint timestamps refer to (simulated in stepped mode)."""
         return self._loop.now()
@@ -414,11 +428,9 @@ class Robot:
                 self._loop.deactivate()  # torque off at the drives even if stop() was interrupted
             finally:
                 self.closed = True
+                if self.can_network is not None:  # ---- CAN ----
+                    self.can_network.close()
                 self._restore_sigterm()
-            self.closed = True
-            if self.can_network is not None:  # ---- CAN ----
-                self.can_network.close()
-            self._restore_sigterm()
 
     def __enter__(self) -> "Robot":
         return self
@@ -537,14 +549,19 @@ class Robot:
         t: float | None = None,
         duration: float | None = None,
         ttl: float | None = None,
+        source: str = "api",
     ) -> None:
         """Send joint targets [rad] to reach at loop time `t` (or `duration` seconds from now).
 
         dq: target velocity at t (default: estimated from the stream); tau_ff: feed-forward torque.
         ttl: seconds the stream counts as alive after this call (default: the config's watchdog
         TTL; 0 = never expires). When it lapses the supervisor goes to HOLD, then DAMPING.
+        source: who is commanding (api, skill, policy; teleop is the receiver's), recorded with
+        every setpoint in telemetry.
         Targets beyond the soft limits are clamped; the reference never exceeds the velocity limit.
         """
+        if source not in SETPOINT_SOURCES:
+            raise ValueError(f"source: unknown setpoint source {source!r}; allowed: {', '.join(SETPOINT_SOURCES)}")
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
         now = self.now()
@@ -565,6 +582,7 @@ class Robot:
             t_target=float(t),
             ttl=float(ttl),
             t_written=now,
+            source=SETPOINT_SOURCES[source],
         )
 
     def set_gains(self, kp=None, kd=None) -> None:
@@ -662,17 +680,41 @@ class Robot:
         """Every telemetry sample since the last drain, as arrays with one row per sample.
 
         Keys: cycle, t, state (SupervisorState codes), reason, compute_ns, q, dq,
-        tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays).
+        tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays), and the applied
+        setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
+        setpoint_t_written, setpoint_applied_t, setpoint_t_target.
+        This is one reader among the telemetry taps (see telemetry_tap()): a recorder
+        draining its own tap takes nothing from it.
         """
-        return self._loop.drain_telemetry(int(max_samples))
+        return self._telemetry.default_tap().drain(max_samples)
+
+    def telemetry_tap(self, capacity: int | None = None) -> TelemetryTap:
+        """A reader of its own: every telemetry sample from now on, whoever else drains.
+
+        Keeps up to `capacity` samples (default: the ring's) between drains; beyond that the
+        oldest are dropped and counted in `tap.dropped`. Close it when done.
+        """
+        return self._telemetry.tap(capacity)
 
     def _pump_events(self) -> None:
-        self._events.extend(self._loop.drain_events())
+        with self._events_lock:
+            events = self._loop.drain_events()
+            self._events.extend(events)
+            self._events_total += len(events)
 
     def events(self) -> list[dict]:
         """Every supervisor transition and refusal so far (the newest 10,000)."""
         self._pump_events()
         return list(self._events)
+
+    def events_since(self, index: int) -> tuple[list[dict], int]:
+        """Events after the first `index` ever seen, and the index to pass next time
+        (for readers that poll, such as a recorder; at most the newest 10,000)."""
+        self._pump_events()
+        with self._events_lock:
+            total = self._events_total
+            count = min(total - index, len(self._events))
+            return (list(self._events)[len(self._events) - count:] if count > 0 else []), total
 
     def wait_for_state(self, *states: str, timeout: float = 5.0) -> RobotState:
         """Real time only: wait until the supervisor is in one of `states`."""

@@ -122,6 +122,9 @@ class ControlLoop {
   std::uint32_t request(RequestKind kind);      // returns the request id echoed in SafetyEvent
   void estop() { request(RequestKind::kEstop); }
   double now() const;                           // loop time [s]: simulated in stepped mode
+  // CLOCK_MONOTONIC [ns] at loop time 0 of the latest real-time run (0 before any): lets a recorder put
+  // loop times on the machine's monotonic clock.
+  long long monotonic_epoch_ns() const { return epoch_ns_.load(); }
 
   // --- consumers: any non-RT thread ---
   StateSnapshot read_state();
@@ -169,6 +172,7 @@ class ControlLoop {
   JointSetpoint setpoint_{};                    // latest received copy
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
   double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
+  JointSetpoint setpoint_in_use_{};             // the applied setpoint's stamps (q etc. live in the interpolator)
   JointGains gains_{};
   TaskSet tasks_{};                             // latest received copy
   TaskSet tasks_effective_{};                   // what compute() gets: stale streamed tasks (or all, DAMPING) off

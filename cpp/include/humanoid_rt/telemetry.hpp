@@ -22,6 +22,13 @@ struct TelemetrySample {
   JointVector q_ref{};            // reference after interpolation and SLI
   JointVector dq_ref{};
   JointVector tau_command{};      // after the safety layer (what the drive is asked to produce)
+  // The setpoint in the interpolator: a recorder logs one "setpoint received" record per new sequence,
+  // with its source and latency (applied_t - t_written; both loop time).
+  std::uint64_t setpoint_sequence = 0;
+  SetpointSource setpoint_source = SetpointSource::kApi;
+  double setpoint_t_written = 0.0;
+  double setpoint_applied_t = 0.0;
+  double setpoint_t_target = 0.0;
 };
 
 // The latest state, published through a triple buffer every cycle.

@@ -45,6 +45,9 @@ struct JointCommand {
   std::array<CommandMode, kMaxJoints> mode{};
 };
 
+// Who wrote a setpoint; recorded with it so a log tells teleop from playback from policy.
+enum class SetpointSource : std::uint8_t { kApi = 0, kTeleop = 1, kSkill = 2, kPolicy = 3 };
+
 // A joint-space target written by Python, teleop or a policy executor.
 struct JointSetpoint {
   std::uint64_t sequence = 0;  // increases with every write; 0 = never written
@@ -55,6 +58,7 @@ struct JointSetpoint {
   JointVector dq{};            // [rad/s], used when has_velocity
   JointVector tau_ff{};        // feed-forward torque [Nm]
   bool has_velocity = false;   // false: the interpolator estimates the end velocity from the stream
+  SetpointSource source = SetpointSource::kApi;
 };
 
 struct JointGains {

@@ -208,7 +208,7 @@ class ChunkExecutor:
             self._q, self._v = self._limit(desired, desired_velocity, h)
             q, dq = self._hold.copy(), np.zeros(robot.n_joints)
             q[self.index], dq[self.index] = self._q, self._v
-            robot.set_joint_targets(q, dq, t=t_target, ttl=self.ttl)
+            robot.set_joint_targets(q, dq, t=t_target, ttl=self.ttl, source="policy")
             self._last_sent_t = t_target
             self.sent += 1
             return self.status()

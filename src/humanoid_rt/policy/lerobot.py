@@ -91,7 +91,7 @@ class LeRobotAdapter:
         q = state.q_ref.copy()
         q[self.index] = goal
         kwargs = {} if self.ttl is None else {"ttl": self.ttl}
-        self.robot.set_joint_targets(q, t=self.robot.now() + self.lead_s, **kwargs)
+        self.robot.set_joint_targets(q, t=self.robot.now() + self.lead_s, source="policy", **kwargs)
         return {f"{j}.pos": float(v) for j, v in zip(self.joints, goal)}
 
     def disconnect(self) -> None:

@@ -335,7 +335,7 @@ class SkillPlayer:
             if segment is None:  # past the end: the final pose, at rest, held (final_ttl, 0 = no watchdog)
                 last = self._segments[-1]
                 q, _, tau, frames = last.sample(last.duration)
-                robot.set_joint_targets(q, np.zeros_like(q), tau, t=t_target, ttl=self.final_ttl)
+                robot.set_joint_targets(q, np.zeros_like(q), tau, t=t_target, ttl=self.final_ttl, source="skill")
                 self._send_frames(frames, t_target)
                 self.sent += 1
                 self._last_sent_t = t_target
@@ -351,7 +351,7 @@ class SkillPlayer:
                         self.state = PLAYING
                 self._current = segment
             q, dq_phase, tau, frames = segment.sample(phi - segment.start)
-            robot.set_joint_targets(q, dq_phase * rate, tau, t=t_target, ttl=self.ttl)
+            robot.set_joint_targets(q, dq_phase * rate, tau, t=t_target, ttl=self.ttl, source="skill")
             self._send_frames(frames, t_target)
             self.sent += 1
             self._last_sent_t = t_target

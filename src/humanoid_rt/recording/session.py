@@ -1,0 +1,169 @@
+"""A session directory: its episodes and the append-only index that lists them.
+
+    SESSION/
+      index.jsonl                 one JSON line per event: start, end, discard, recover
+      episodes/episode_000001.mcap
+      discarded/episode_000004.mcap   (kept, labelled with the reason; never exported)
+
+The index is append-only so a crash can at worst leave an episode "started" without
+an "end" line; `recover()` closes such files and appends what it did. `episodes()`
+folds the lines into one record per episode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from mcap.exceptions import McapError
+from mcap.reader import make_reader
+from mcap.records import Attachment, Channel, Message, Metadata, Schema
+from mcap.stream_reader import StreamReader
+from mcap.writer import CompressionType, Writer
+
+from .episode_file import LIBRARY, PROFILE
+
+OUTCOMES = ("success", "failure", "aborted")
+INDEX = "index.jsonl"
+
+
+class SessionError(ValueError):
+    """A session directory or episode call that cannot be taken, with the reason."""
+
+
+class Session:
+    def __init__(self, directory: str | Path, *, create: bool = True):
+        self.directory = Path(directory)
+        if create:
+            (self.directory / "episodes").mkdir(parents=True, exist_ok=True)
+        elif not (self.directory / INDEX).is_file():
+            raise SessionError(f"{self.directory}: not a session directory (no {INDEX})")
+        self.index_path = self.directory / INDEX
+
+    def append(self, record: dict[str, Any]) -> None:
+        """One index line, written and fsynced before returning (the index is what recovery trusts)."""
+        line = json.dumps({**record, "wall_time": time.time()}, sort_keys=True) + "\n"
+        with open(self.index_path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        if not self.index_path.exists():
+            return
+        with open(self.index_path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    # A torn last line (crash while appending) is skipped, never fatal.
+                    continue
+
+    def episodes(self) -> list[dict[str, Any]]:
+        """One record per episode: its start fields, then status (recording, ended, discarded) and outcome."""
+        folded: dict[int, dict[str, Any]] = {}
+        for line in self.lines():
+            episode = line.get("episode")
+            if not isinstance(episode, int):
+                continue
+            event = line.get("event")
+            record = folded.setdefault(episode, {"episode": episode})
+            if event == "start":
+                record.update({k: v for k, v in line.items() if k not in ("event",)}, status="recording")
+            elif event in ("end", "recover"):
+                record.update({k: v for k, v in line.items() if k not in ("event", "wall_time")}, status="ended")
+            elif event == "discard":
+                record.update(status="discarded", discard_reason=line.get("reason"), file=line.get("file"))
+        return [folded[k] for k in sorted(folded)]
+
+    def next_episode_index(self) -> int:
+        episodes = self.episodes()
+        return (episodes[-1]["episode"] + 1) if episodes else 0
+
+    def episode_path(self, episode: int) -> Path:
+        return self.directory / "episodes" / f"episode_{episode:06d}.mcap"
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        return [e for e in self.episodes() if e.get("status") == "recording"]
+
+
+def _read_records(path: Path) -> tuple[list[Any], bool]:
+    """Every record that can be read, in order, and whether the file ended cleanly."""
+    records: list[Any] = []
+    with open(path, "rb") as f:
+        try:
+            for record in StreamReader(f, skip_magic=False, emit_chunks=False):
+                records.append(record)
+        except (McapError, EOFError, ValueError, OSError):
+            return records, False
+    return records, True
+
+
+def recover(directory: str | Path) -> list[dict[str, Any]]:
+    """Close every episode a crash left open: rewrite its intact records into a complete MCAP file.
+
+    The original is kept next to it as `.mcap.crashed` until the rewritten file reads back
+    whole; the episode is labelled `aborted` (reason `recovered after crash`) in the file
+    and the index. Returns what was done per episode.
+    """
+    session = Session(directory, create=False)
+    done = []
+    for episode in session.unfinished():
+        path = session.directory / episode.get("file", "")
+        if not path.is_file():
+            session.append({"event": "recover", "episode": episode["episode"], "outcome": "aborted",
+                            "reason": "recovered after crash: no file was written", "messages": 0})
+            done.append({"episode": episode["episode"], "file": None, "messages": 0})
+            continue
+        records, clean = _read_records(path)
+        crashed = path.with_name(path.name + ".crashed")
+        os.replace(path, crashed)
+        messages, last_ns = _rewrite(records, path)
+        # Check the rewritten file reads back whole before the original goes.
+        with open(path, "rb") as f:
+            summary = make_reader(f).get_summary()
+        if summary is None or summary.statistics is None or summary.statistics.message_count != messages:
+            os.replace(crashed, path)
+            raise SessionError(f"{path}: the rewritten file did not read back; original left in place")
+        crashed.unlink()
+        result = {"event": "recover", "episode": episode["episode"], "outcome": "aborted",
+                  "reason": "recovered after crash", "messages": messages, "file_was_complete": clean,
+                  "last_log_time_ns": last_ns}
+        session.append(result)
+        done.append({"episode": episode["episode"], "file": str(path), "messages": messages})
+    return done
+
+
+def _rewrite(records: list[Any], path: Path) -> tuple[int, int]:
+    with open(path, "xb") as f:
+        writer = Writer(f, compression=CompressionType.LZ4)
+        writer.start(PROFILE, LIBRARY)
+        schema_ids: dict[int, int] = {}
+        channel_ids: dict[int, int] = {}
+        messages = 0
+        last_ns = 0
+        for r in records:
+            if isinstance(r, Schema):
+                schema_ids[r.id] = writer.register_schema(r.name, r.encoding, r.data)
+            elif isinstance(r, Channel) and r.schema_id in schema_ids:
+                channel_ids[r.id] = writer.register_channel(r.topic, r.message_encoding, schema_ids[r.schema_id],
+                                                            r.metadata)
+            elif isinstance(r, Message) and r.channel_id in channel_ids:
+                writer.add_message(channel_ids[r.channel_id], r.log_time, r.data, r.publish_time, r.sequence)
+                messages += 1
+                last_ns = max(last_ns, r.log_time)
+            elif isinstance(r, Attachment):
+                writer.add_attachment(r.create_time, r.log_time, r.name, r.media_type, r.data)
+            elif isinstance(r, Metadata):
+                writer.add_metadata(r.name, r.metadata)
+        writer.add_metadata("outcome", {"outcome": "aborted", "reason": "recovered after crash",
+                                        "messages": str(messages)})
+        writer.finish()
+        f.flush()
+        os.fsync(f.fileno())
+    return messages, last_ns
