@@ -80,6 +80,9 @@ def test_quick_suite_writes_every_section(tmp_path):
     assert "ratio_python_to_ours" in result["baseline"]
     assert result["teleop"]["latency_1khz"]["accepted"] > 0
     assert "latency" in run.stdout and "written to out.json" in run.stdout
+    throughput = result["recording"]["throughput"]
+    assert throughput["state_samples"] > 0 and throughput["device_samples"] > 0
+    assert "p999_ratio_on_off" in result["recording"]["latency"]
 
 
 @pytest.mark.realtime
@@ -91,3 +94,6 @@ def test_soak_reports_drift_figures(tmp_path):
     assert result["cycles"] > 1000 and len(result["samples"]) >= 1
     assert result["teleop"]["accepted"] > 100 and result["realtime_allocations"] == 0
     assert {"rss_growth_kib", "overruns", "telemetry_overflows", "supervisor_events"} <= set(result)
+    recording = result["recording"]
+    assert len(recording["episodes"]) == 1 and recording["samples"] > 1000  # recorded, checked whole, deleted
+    assert recording["missing_or_dropped"] == 0

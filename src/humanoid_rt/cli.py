@@ -79,6 +79,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--priority", type=_priority, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
     demo.add_argument("--cpu", type=_cpu, default=None, help="CPU to pin the loop thread to (default: the config's)")
     demo.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
+    demo.add_argument("--record", type=Path, default=None, metavar="DIR",
+                      help="record the run as an episode (MCAP) in the session directory DIR")
 
     check = commands.add_parser(
         "check-config", help="validate a robot config and print every problem",
@@ -128,6 +130,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from .teleop.cli import add_commands as add_teleop_commands
 
     add_teleop_commands(commands, bundled=", ".join(bundled_robots()))
+
+    # ---- recording: episodes, recover (humanoid_rt/recording/cli.py) ----
+    from .recording.cli import add_commands as add_recording_commands
+
+    add_recording_commands(commands)
 
     # ---- skills: play, skill-info (humanoid_rt/skills/cli.py) ----
     from .skills.cli import add_commands as add_skill_commands
@@ -190,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run_demo(seconds=args.seconds,
                               rate_hz=args.rate or (500 if args.bus == "ethercat-virtual" else 1000),
                               bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority,
-                              cpu=args.cpu, view=args.view)
+                              cpu=args.cpu, view=args.view, record=args.record)
         except ConfigError as error:
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2
@@ -213,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         from .teleop.cli import main as teleop_main
 
         return teleop_main(args)
+    if args.command in ("episodes", "recover"):  # ---- recording ----
+        from .recording.cli import main as recording_main
+
+        return recording_main(args)
     if args.command in ("play", "skill-info"):  # ---- skills ----
         from .skills.cli import main as skills_main
 

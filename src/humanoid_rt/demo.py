@@ -3,6 +3,7 @@ time, then reports how well the loop kept time and how well it tracked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -25,20 +26,21 @@ def _percentiles(histogram: dict) -> dict:
 
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
-             view: bool = False, echo=print) -> dict:
+             view: bool = False, record: Path | None = None, echo=print) -> dict:
     if bus == "ethercat-virtual":  # ---- EtherCAT: legs on a virtual EtherCAT line (root) ----
         from .ethercat.demo import virtual_legs
 
         with virtual_legs(robot_name, rate_hz) as (config, line):
             return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, json_path=json_path,
-                        priority=priority, cpu=cpu, view=view, echo=echo, line=line)
+                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, line=line)
     return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, json_path=json_path,
-                priority=priority, cpu=cpu, view=view, echo=echo)
+                priority=priority, cpu=cpu, view=view, record=record, echo=echo)
 
 
-def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, line=None) -> dict:
-    with Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz, priority=priority,
-               cpu=cpu) as robot:
+def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record, echo, line=None) -> dict:
+    with contextlib.ExitStack() as stack:
+        robot = stack.enter_context(Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz,
+                                          priority=priority, cpu=cpu))
         for note in robot.notes:
             echo(f"note: {note}")
         viewer = _open_viewer(robot, echo) if view else None
@@ -47,6 +49,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
              f"{', '.join(robot.buses)}, {robot.rate_hz:.0f} Hz, limits hash {robot.limits_hash}")
         if setup["notes"]:
             echo(f"real-time set-up: {setup['notes'].strip()}")
+        recorder = _start_recording(robot, record, bus) if record is not None else None
+        if recorder is not None:
+            stack.callback(recorder.close)  # an interrupted run still ends its episode (aborted), never lost
         robot.enable()
         # The whole run lasts `seconds`: enable ramp, motion, then the controlled stop (SS1).
         safety = robot.config.safety
@@ -89,6 +94,7 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
         if viewer is not None:
             viewer.close()
         stats = robot.statistics()
+        recording = _end_recording(recorder, state_before_stop.supervisor_state) if recorder else None
         events = robot.events()
         ethercat = _ethercat_section(robot, line)
         from .can.runtime import can_bus_report  # ---- CAN ----
@@ -125,11 +131,32 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
     }
     if ethercat:
         report["ethercat"] = ethercat
+    if recording:
+        report["recording"] = recording
     echo(format_report(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2) + "\n")
         echo(f"report written to {json_path}")
     return report
+
+
+def _start_recording(robot, session_dir: Path, bus: str):
+    from .recording import Recorder
+
+    recorder = Recorder(robot, session_dir)
+    recorder.start(task="squat and wave while a hand draws a circle", skill="demo_squat_and_wave",
+                   scenario=f"humanoid-rt demo, {bus} bus", operator="humanoid-rt demo")
+    return recorder
+
+
+def _end_recording(recorder, final_state: str) -> dict:
+    """The demo succeeded when the robot was disabled in order, not stopped by the supervisor."""
+    summary = recorder.end("success" if final_state == "DISABLED" else "failure",
+                           note=f"final supervisor state {final_state}")
+    recorder.close()
+    path = recorder.session.directory / summary["file"]
+    return {"file": str(path), "outcome": summary["outcome"], "messages": summary["messages"],
+            "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size}
 
 
 def _open_viewer(robot, echo):
@@ -162,6 +189,11 @@ def format_report(r: dict) -> str:
         f"RT discipline    {r['realtime_allocations']} heap allocations on the loop thread",
         f"supervisor       {r['final_state']} after disable; " + "; ".join(r["transitions"]),
     ]
+    if "recording" in r:
+        rec = r["recording"]
+        lines.append(f"recording        {rec['outcome']} episode, {sum(rec['messages'].values())} messages "
+                     f"({rec['messages'].get('/joints', 0)} joint samples), {rec['telemetry_dropped']} dropped, "
+                     f"{rec['bytes'] / 1e6:.1f} MB: {rec['file']}")
     for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
         rt_us = e["round_trip_us"]
         lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "

@@ -2,8 +2,9 @@
 
 Sections: loop wakeup latency against cyclictest at 1, 2 and 4 kHz; compute time per cycle by robot
 size and controller; Python API call overhead; the pure-Python baseline loop; teleop latency and
-loopback rate. `--quick` keeps the whole run under two minutes for CI; `--soak MINUTES` runs the
-loop with a teleop stream and a telemetry reader for that long and reports drift.
+loopback rate; recording throughput and its effect on latency. `--quick` keeps the whole run under
+two minutes for CI; `--soak MINUTES` runs the loop with a teleop stream and the recorder for that
+long and reports drift.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,21 +120,31 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, echo=print) -> dict:
     lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
     echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
          f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
+    from .recording import latency_on_off, summary_lines, throughput
+
+    result["recording"] = {"throughput": throughput(2.0 if quick else 10.0),
+                           "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
+    for line in summary_lines(result["recording"]):
+        echo(line)
     json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     echo(f"written to {json_path}")
     return result
 
 
 def soak(minutes: float, json_path: Path, echo=print) -> dict:
-    """The loop, a 100 Hz teleop stream and a telemetry reader for `minutes`; RSS, overruns, drops, events."""
+    """The loop, a 100 Hz teleop stream and the recorder (one episode a minute, each checked whole, then
+    deleted so disk use stays flat) for `minutes`; RSS, overruns, drops, events."""
+    from ..recording import Recorder
+    from ..recording.reader import read_episode
     from ..teleop import TeleopClient
 
     key = os.urandom(32)
-    samples = []
-    with Robot("generic_humanoid") as robot:
+    samples, episodes = [], []
+    with Robot("generic_humanoid") as robot, tempfile.TemporaryDirectory() as session:
         robot.start()
         robot.enable()
         receiver = robot.attach_teleop(key=key)
+        recorder = Recorder(robot, session)
         base = robot.state().q.copy()
         elbow = robot.joint_index("right_elbow")
 
@@ -141,13 +153,25 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
             q[elbow] += 0.2 * np.sin(2 * np.pi * 0.25 * t)
             return q
 
+        def check_and_delete(summary):
+            path = Path(session) / summary["file"]
+            cycles = read_episode(path, topics=["/joints"]).streams["/joints"]["cycle"]
+            missing = int(cycles[-1] - cycles[0] + 1 - len(cycles)) if len(cycles) else 0
+            episodes.append({"episode": summary["episode"], "samples": int(len(cycles)), "missing": missing,
+                             "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size})
+            path.unlink()
+
         end = time.monotonic() + minutes * 60
         with TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
             while time.monotonic() < end:
-                client.stream(target, 100.0, duration=min(5.0, end - time.monotonic()))
-                robot.drain_telemetry()
-                samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
-                                "overruns": robot.statistics()["overruns"]})
+                recorder.start("soak", skill="teleop_elbow_sine", operator="humanoid-rt bench --soak")
+                episode_end = min(end, time.monotonic() + 60)
+                while time.monotonic() < episode_end:
+                    client.stream(target, 100.0, duration=min(5.0, episode_end - time.monotonic()))
+                    samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
+                                    "overruns": robot.statistics()["overruns"]})
+                check_and_delete(recorder.end("success"))
+        recorder.close()
         stats, teleop = robot.statistics(), robot.teleop_statistics()
         events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
     result = {
@@ -158,11 +182,16 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
         "cycles": stats["cycles"], "overruns": stats["overruns"], "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
         "teleop": {k: teleop[k] for k in ("accepted", "rejected_total", "gaps")},
+        "recording": {"episodes": episodes,
+                      "samples": sum(e["samples"] for e in episodes),
+                      "missing_or_dropped": sum(e["missing"] + e["telemetry_dropped"] for e in episodes)},
         "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
     }
     echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
          f"{result['rss_growth_kib']} KiB, telemetry overflows {result['telemetry_overflows']}, teleop rejected "
-         f"{result['teleop']['rejected_total']}, events: {'; '.join(result['supervisor_events'])}")
+         f"{result['teleop']['rejected_total']}, recorded {result['recording']['samples']} samples in "
+         f"{len(episodes)} episodes ({result['recording']['missing_or_dropped']} missing or dropped), "
+         f"events: {'; '.join(result['supervisor_events'])}")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
 

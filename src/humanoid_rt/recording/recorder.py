@@ -26,6 +26,7 @@ Streams (topic: message):
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, is_dataclass
@@ -64,7 +65,7 @@ class Recorder:
 
     def __init__(self, robot, session_dir: str | Path, *, devices=None, period_s: float = 0.01,
                  camera_port: int | None = None, flush_interval_s: float = 0.5, fsync_interval_s: float = 5.0,
-                 telemetry_capacity: int | None = None, compression: str = "lz4"):
+                 telemetry_capacity: int | None = None, compression: str = "lz4", cpus: set[int] | None = None):
         if not (0.001 <= period_s <= 0.5):
             raise ValueError(f"period_s: must be in 0.001..0.5 s (got {period_s!r})")
         if not (0.05 <= flush_interval_s <= 1.0):
@@ -77,6 +78,7 @@ class Recorder:
         self.flush_interval_s = flush_interval_s
         self.fsync_interval_s = fsync_interval_s
         self.compression = compression
+        self.cpus = set(cpus) if cpus else None  # CPUs for the recorder thread: keep it off the loop's
         self.cameras = CameraFrameInbox(camera_port)
         # A full second at the loop rate plus slack: the recorder drains every period_s.
         capacity = telemetry_capacity or max(4096, int(4 * robot.rate_hz))
@@ -203,6 +205,8 @@ class Recorder:
             raise RuntimeError(f"the recorder thread failed: {self._error!r}") from self._error
 
     def _run(self) -> None:
+        if self.cpus:
+            os.sched_setaffinity(threading.get_native_id(), self.cpus)  # this thread only (a Linux TID)
         while not self._stop.wait(self.period_s):
             try:
                 with self._lock:

@@ -18,13 +18,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from mcap.exceptions import McapError
 from mcap.reader import make_reader
 from mcap.records import Attachment, Channel, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 
-from .episode_file import LIBRARY, PROFILE
+from .episode_file import PROFILE
 
 OUTCOMES = ("success", "failure", "aborted")
 INDEX = "index.jsonl"
@@ -55,7 +54,7 @@ class Session:
         if not self.index_path.exists():
             return
         with open(self.index_path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
+            for line in f:
                 if not line.strip():
                     continue
                 try:
@@ -97,10 +96,10 @@ def _read_records(path: Path) -> tuple[list[Any], bool]:
     records: list[Any] = []
     with open(path, "rb") as f:
         try:
-            for record in StreamReader(f, skip_magic=False, emit_chunks=False):
+            for record in StreamReader(f, validate_crcs=True).records:
                 records.append(record)
-        except (McapError, EOFError, ValueError, OSError):
-            return records, False
+        except Exception:  # noqa: BLE001 - a torn tail fails in many ways (short struct, bad lz4 block, CRC):
+            return records, False  # all mean the same here: the intact records end where it starts
     return records, True
 
 
@@ -140,9 +139,11 @@ def recover(directory: str | Path) -> list[dict[str, Any]]:
 
 
 def _rewrite(records: list[Any], path: Path) -> tuple[int, int]:
+    # Record-level copy (ids, sequence and publish times kept): the `mcap` package's writer, which
+    # exposes records, unlike the SDK the recorder writes with.
     with open(path, "xb") as f:
         writer = Writer(f, compression=CompressionType.LZ4)
-        writer.start(PROFILE, LIBRARY)
+        writer.start(PROFILE, "humanoid_rt recover")
         schema_ids: dict[int, int] = {}
         channel_ids: dict[int, int] = {}
         messages = 0
