@@ -27,6 +27,8 @@ __all__ = [
     "MAX_JOINTS",
     "BusConfig",
     "CanJointConfig",
+    "DEVICE_TYPES",
+    "DeviceConfig",
     "ConfigError",
     "ConfigIssue",
     "JointConfig",
@@ -90,6 +92,22 @@ class BusConfig:
     name: str
     type: str
     params: dict[str, Any]  # the keys specific to `type`, defaults filled in
+
+
+# ---- serial devices (humanoid_rt.devices) ----
+DEVICE_TYPES = ("inspire_hand", "tactile", "robotiq_ft", "witmotion_imu")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str
+    type: str  # one of DEVICE_TYPES
+    url: str  # a pyserial URL or path: /dev/ttyUSB0, /dev/serial/by-id/..., rfc2217://host:port, loop://
+    baudrate: int
+    rate_hz: int  # poll rate (hand) or expected stream rate (sizes the buffer and the stall timeout)
+    timeout_s: float | None  # None: 5 periods, at least 50 ms
+    buffer_s: float  # seconds of samples kept between drains; older ones are dropped and counted
+    params: dict[str, Any]  # the keys specific to `type` (slave_id, rows, cols), defaults filled in
 
 
 @dataclass(frozen=True)
@@ -173,6 +191,7 @@ class RobotConfig:
     safety: SafetyConfig
     buses: tuple[BusConfig, ...]
     joints: tuple[JointConfig, ...]
+    devices: tuple[DeviceConfig, ...] = ()  # serial devices beside the loop (hands, tactile, F/T, IMU)
 
     @property
     def urdf_path(self) -> Path:
@@ -533,6 +552,33 @@ _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "safety": (_Nested("a mapping with keys: " + ", ".join(_SAFETY_KEYS)), {}),
     "buses": (_Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), _REQUIRED),
     "joints": (_Nested(f"a list of 1..{MAX_JOINTS} joint mappings"), _REQUIRED),
+    "devices": (_Nested("a list of device mappings (name, type, url, ...)"), []),
+}
+
+# ---- serial devices ----
+MAX_DEVICES = 32
+_DEVICE_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "name": (_text, _REQUIRED),
+    "type": (_one_of(*DEVICE_TYPES), _REQUIRED),
+    "url": (_text, _REQUIRED),
+    "rate_hz": (_integer(1, 1000), None),  # default per type below
+    "baudrate": (_integer(1200, 12_000_000), None),
+    "timeout_s": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "buffer_s": (_number(above=0), 10.0),
+}
+_SLAVE_ID = _integer(1, 247)
+# Per type: defaults of the common keys, then the type's own keys.
+_DEVICE_DEFAULTS = {
+    "inspire_hand": {"rate_hz": 100, "baudrate": 115200},  # RH56: 115200 8N1
+    "tactile": {"rate_hz": 200, "baudrate": 2_000_000},  # 16x16 at 200 Hz is ~106 kB/s
+    "robotiq_ft": {"rate_hz": 100, "baudrate": 19200},  # FT 300: 19200 8N1, streams at 100 Hz
+    "witmotion_imu": {"rate_hz": 200, "baudrate": 115200},
+}
+_DEVICE_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
+    "inspire_hand": {"slave_id": (_SLAVE_ID, 1)},
+    "tactile": {"rows": (_integer(1, 64), 16), "cols": (_integer(1, 64), 16)},
+    "robotiq_ft": {"slave_id": (_SLAVE_ID, 9)},
+    "witmotion_imu": {},
 }
 
 
@@ -897,6 +943,7 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
 
     if loop is not None and safety is not None:
         _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
+    devices = _parse_devices(check, top["devices"]) if top["devices"] is not _INVALID else []
     if check.issues:
         return None
     return RobotConfig(
@@ -907,7 +954,46 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
         safety=safety,
         buses=tuple(buses),
         joints=tuple(joints),
+        devices=tuple(devices),
     )
+
+
+def _parse_devices(check: _Validator, raw: Any) -> list[DeviceConfig]:
+    """The `devices:` list: every problem reported with its field and the allowed values, all at once."""
+    if raw is None or raw == []:
+        return []
+    devices: list[DeviceConfig] = []
+    first_index_of: dict[str, int] = {}
+    all_param_keys = tuple(dict.fromkeys(key for table in _DEVICE_PARAM_KEYS.values() for key in table))
+    for index, raw_device in enumerate(check.items(raw, "devices", "device", maximum=MAX_DEVICES)):
+        path = f"devices[{index}]"
+        if not isinstance(raw_device, dict):
+            check.report(path, "not a mapping", "a mapping with keys: " + ", ".join(_DEVICE_COMMON_KEYS)
+                         + ", and the keys of its type", raw_device)
+            continue
+        device_type = raw_device.get("type")
+        param_keys = _DEVICE_PARAM_KEYS.get(device_type) if isinstance(device_type, str) else None
+        # With a wrong or missing type, only keys that no device type knows are flagged.
+        common = check.values(raw_device, path, _DEVICE_COMMON_KEYS,
+                              extra_keys=tuple(param_keys) if param_keys is not None else all_param_keys)
+        params: Any = _INVALID
+        if param_keys is not None:
+            params = {key: (check.value(raw_device[key], f"{path}.{key}", parse) if key in raw_device else default)
+                      for key, (parse, default) in param_keys.items()}
+            for key in ("rate_hz", "baudrate"):
+                if common[key] is None:
+                    common[key] = _DEVICE_DEFAULTS[device_type][key]
+        name = common["name"]
+        if name is not _INVALID:
+            if name in first_index_of:
+                check.report(f"{path}.name", "duplicate device name",
+                             f"a name not already used (devices[{first_index_of[name]}] is {name!r})", name)
+                continue
+            first_index_of[name] = index
+        if _INVALID in common.values() or params is _INVALID or _INVALID in params.values():
+            continue
+        devices.append(DeviceConfig(params=params, **common))
+    return devices
 
 
 def load_config(path_or_name: str | Path | Mapping[str, Any]) -> RobotConfig:
@@ -975,7 +1061,14 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
             }
             for joint in config.joints
         ],
+        **({"devices": [_dump_device(device) for device in config.devices]} if config.devices else {}),
     }
+
+
+def _dump_device(device: DeviceConfig) -> dict[str, Any]:
+    return {"name": device.name, "type": device.type, "url": device.url, "rate_hz": device.rate_hz,
+            "baudrate": device.baudrate, "timeout_s": device.timeout_s, "buffer_s": device.buffer_s,
+            **device.params}
 
 
 # ---- CAN ----

@@ -170,47 +170,48 @@ def inter_frame_gap_s(baudrate: int) -> float:
 class ModbusRtuMaster:
     """One transaction at a time on an open pyserial port (its `timeout` bounds every read).
 
-    Each call writes one request and reads exactly the bytes the response needs: the first two tell an exception
-    response (5 bytes) from a normal one, whose length follows from the request. Any failure flushes the input so
-    the next request starts on a clean line.
+    Each call writes one request and reads exactly the bytes the response needs: the first two must echo the
+    request's slave and function (else the line is out of step: a frame error), and tell an exception response
+    (5 bytes) from a normal one, whose length follows from the request. Any failure flushes the input so the next
+    request starts on a quiet line.
     """
 
     def __init__(self, port, baudrate: int):
         self.port = port
         self.gap_s = inter_frame_gap_s(baudrate)
+        self.char_s = 11.0 / baudrate  # one character: start, 8 data, parity or stop, stop
         self._line_idle_at = 0.0  # monotonic time the bus has been silent enough for the next request
 
-    def _transact(self, request: bytes, response_length: int) -> bytes:
+    def _transact(self, request: bytes, response_length: int, parse):
         wait = self._line_idle_at - time.monotonic()
         if wait > 0:
             time.sleep(wait)  # the t3.5 silence that delimits RTU frames, at most 1.75 ms
         try:
             self.port.write(request)
             head = self.port.read(2)
-            if len(head) == 2 and head[1] & 0x80:
-                response_length = 5
-            frame = head + self.port.read(response_length - len(head)) if len(head) == 2 else head
-            if len(frame) < response_length:
-                raise ModbusTimeout(f"{len(frame)} of {response_length} response bytes before the timeout")
-            return frame
+            if len(head) == 2:
+                if head[0] != request[0] or head[1] & 0x7F != request[1]:
+                    # Not the start of our answer (line noise, a torn or foreign frame): resynchronise.
+                    raise ModbusFrameError(f"response starts {head.hex(' ')}, expected {request[:2].hex(' ')}")
+                if head[1] & 0x80:
+                    response_length = 5
+                head += self.port.read(response_length - 2)
+            if len(head) < response_length:
+                raise ModbusTimeout(f"{len(head)} of {response_length} response bytes before the timeout")
+            return parse(head)
         except ModbusError:
+            # Let the rest of a bad frame arrive (its remaining character times), then drop it, so the next
+            # request starts on a quiet line.
+            time.sleep(self.char_s * response_length)
             self.port.reset_input_buffer()
             raise
         finally:
             self._line_idle_at = time.monotonic() + self.gap_s
 
-    def _checked(self, request: bytes, response_length: int, parse):
-        frame = self._transact(request, response_length)
-        try:
-            return parse(frame)
-        except ModbusError:
-            self.port.reset_input_buffer()  # the rest of a torn or foreign frame may still be arriving
-            raise
-
     def read_holding(self, slave: int, address: int, count: int) -> tuple[int, ...]:
-        return self._checked(read_holding_request(slave, address, count), 5 + 2 * count,
-                             lambda frame: parse_read_holding_response(frame, slave, count))
+        return self._transact(read_holding_request(slave, address, count), 5 + 2 * count,
+                              lambda frame: parse_read_holding_response(frame, slave, count))
 
     def write_multiple(self, slave: int, address: int, values) -> None:
-        self._checked(write_multiple_request(slave, address, values), 8,
-                      lambda frame: parse_write_multiple_response(frame, slave, address, len(values)))
+        self._transact(write_multiple_request(slave, address, values), 8,
+                       lambda frame: parse_write_multiple_response(frame, slave, address, len(values)))

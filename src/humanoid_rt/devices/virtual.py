@@ -97,6 +97,7 @@ class VirtualDevice:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._back_at: float | None = None
+        self._muted = False  # stalled: requests go unanswered until the tick after the stall's last tick
 
     # --- model hooks ------------------------------------------------------------------------
     def _advance(self, dt: float) -> None:
@@ -191,7 +192,7 @@ class VirtualDevice:
 
     def _receive(self, data: bytes) -> None:
         with self._lock:
-            if self.faults["stall"] > 0:
+            if self._muted or self.faults["stall"] > 0:
                 return  # a stalled device hears nothing
             self._input += data
             for response in self._respond():
@@ -228,10 +229,10 @@ class VirtualDevice:
     def tick(self) -> None:
         """One period of the device: the model advances, a streaming device sends its frame."""
         with self._lock:
-            if self._take_fault("stall"):
-                self._advance(1.0 / self.rate_hz)
-                return
+            self._muted = self._take_fault("stall")
             self._advance(1.0 / self.rate_hz)
+            if self._muted:
+                return
             if not self.disconnected:
                 for frame in self._periodic_frames():
                     self._deliver(frame)
