@@ -30,6 +30,7 @@ def hand():
 
 
 def step(virtual, device, n):
+    """n device periods: the model ticks (and streams), then the reader runs one cycle; returns new samples."""
     produced = 0
     for _ in range(n):
         virtual.serve_once()

@@ -13,21 +13,13 @@ from humanoid_rt.devices import (
     VirtualWitMotionIMU, WitMotionIMU)
 from humanoid_rt.devices import witmotion as wm
 
-from test_devices_hand import wait_until
+from test_devices_hand import step, wait_until
 
 
 def connected(device_class, virtual, **kwargs):
     device = device_class("dev", "virtual://", port_factory=virtual.port_factory, **kwargs)
     assert device.open()
     return device
-
-
-def step(virtual, device, n):
-    produced = 0
-    for _ in range(n):
-        virtual.serve_once()
-        produced += device.poll_once()
-    return produced
 
 
 STREAMS = [

@@ -706,6 +706,23 @@ class _Validator:
             self.report(field_path, invalid.problem, invalid.allowed, raw)
             return _INVALID
 
+    def typed(self, raw: dict, field_path: str, common_keys: Mapping[str, tuple[_Parser, Any]],
+              param_tables: Mapping[str, Mapping[str, tuple[_Parser, Any]]]) -> tuple[dict, Any]:
+        """A mapping with a `type` key choosing which further keys (`param_tables[type]`) it may have.
+
+        Returns (common values, type params or _INVALID). With a wrong or missing type, the type is reported and
+        only keys that no type knows are flagged.
+        """
+        raw_type = raw.get("type")
+        param_keys = param_tables.get(raw_type) if isinstance(raw_type, str) else None
+        if param_keys is None:
+            every_param = tuple(dict.fromkeys(key for table in param_tables.values() for key in table))
+            return self.values(raw, field_path, common_keys, extra_keys=every_param), _INVALID
+        common = self.values(raw, field_path, common_keys, extra_keys=tuple(param_keys))
+        params = {key: (self.value(raw[key], _join(field_path, key), parse) if key in raw else default)
+                  for key, (parse, default) in param_keys.items()}
+        return common, params
+
     def section(self, raw: Any, field_path: str, keys: Mapping[str, tuple[_Parser, Any]], config_type: type):
         """A section whose keys are exactly the fields of `config_type`."""
         parsed = self.values(raw, field_path, keys)
@@ -730,24 +747,14 @@ def _join(field_path: str, key: str) -> str:
 def _parse_buses(check: _Validator, raw: Any) -> list[BusConfig]:
     buses: list[BusConfig] = []
     first_index_of: dict[str, int] = {}
-    all_param_keys = tuple(dict.fromkeys(key for table in _BUS_PARAM_KEYS.values() for key in table))
     for index, raw_bus in enumerate(check.items(raw, "buses", "bus", maximum=MAX_JOINTS)):
         path = f"buses[{index}]"
         if not isinstance(raw_bus, dict):
             check.report(path, "not a mapping", "a mapping with keys: name, type, and the keys of its type", raw_bus)
             continue
-        bus_type = raw_bus.get("type")
-        param_keys = _BUS_PARAM_KEYS.get(bus_type) if isinstance(bus_type, str) else None
-        if param_keys is None:
-            # Type is wrong or missing: report it, and only flag keys no bus type knows.
-            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=all_param_keys)
-            params = _INVALID
-        else:
-            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=tuple(param_keys))
-            params = {
-                key: (check.value(raw_bus[key], f"{path}.{key}", parse) if key in raw_bus else default)
-                for key, (parse, default) in param_keys.items()
-            }
+        common, params = check.typed(raw_bus, path, _BUS_COMMON_KEYS, _BUS_PARAM_KEYS)
+        if params is not _INVALID:
+            param_keys = _BUS_PARAM_KEYS[common["type"]]
             for key, value in params.items():  # required bus params (EtherCAT's interface, identity)
                 if value is _REQUIRED:
                     check.report(f"{path}.{key}", "missing required key", param_keys[key][0].allowed, None)
@@ -964,25 +971,17 @@ def _parse_devices(check: _Validator, raw: Any) -> list[DeviceConfig]:
         return []
     devices: list[DeviceConfig] = []
     first_index_of: dict[str, int] = {}
-    all_param_keys = tuple(dict.fromkeys(key for table in _DEVICE_PARAM_KEYS.values() for key in table))
     for index, raw_device in enumerate(check.items(raw, "devices", "device", maximum=MAX_DEVICES)):
         path = f"devices[{index}]"
         if not isinstance(raw_device, dict):
             check.report(path, "not a mapping", "a mapping with keys: " + ", ".join(_DEVICE_COMMON_KEYS)
                          + ", and the keys of its type", raw_device)
             continue
-        device_type = raw_device.get("type")
-        param_keys = _DEVICE_PARAM_KEYS.get(device_type) if isinstance(device_type, str) else None
-        # With a wrong or missing type, only keys that no device type knows are flagged.
-        common = check.values(raw_device, path, _DEVICE_COMMON_KEYS,
-                              extra_keys=tuple(param_keys) if param_keys is not None else all_param_keys)
-        params: Any = _INVALID
-        if param_keys is not None:
-            params = {key: (check.value(raw_device[key], f"{path}.{key}", parse) if key in raw_device else default)
-                      for key, (parse, default) in param_keys.items()}
+        common, params = check.typed(raw_device, path, _DEVICE_COMMON_KEYS, _DEVICE_PARAM_KEYS)
+        if params is not _INVALID:
             for key in ("rate_hz", "baudrate"):
                 if common[key] is None:
-                    common[key] = _DEVICE_DEFAULTS[device_type][key]
+                    common[key] = _DEVICE_DEFAULTS[common["type"]][key]
         name = common["name"]
         if name is not _INVALID:
             if name in first_index_of:
