@@ -9,7 +9,6 @@ import sys
 import pytest
 import serial
 
-from humanoid_rt.devices import robotiq_ft as ft
 from humanoid_rt.devices import witmotion as wm
 
 
@@ -45,4 +44,3 @@ def test_bad_fault_argument_names_the_allowed_values(capsys):
         main(["virtual-device", "ft", "--fault", "melt:1"])
     assert caught.value.code == 2
     assert "FAULT one of garble, drop, short, garbage, stall, disconnect" in capsys.readouterr().err
-    assert ft.FRAME_SIZE == 16
