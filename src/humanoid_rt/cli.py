@@ -140,6 +140,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from .skills.cli import add_commands as add_skill_commands
 
     add_skill_commands(commands, bundled=", ".join(bundled_robots()))
+
+    # ---- serial devices: virtual-device (humanoid_rt/devices/cli.py) ----
+    from .devices.cli import add_commands as add_device_commands
+
+    add_device_commands(commands)
     return parser
 
 
@@ -224,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         from .recording.cli import main as recording_main
 
         return recording_main(args)
+    if args.command == "virtual-device":  # ---- serial devices ----
+        from .devices.cli import main as devices_main
+
+        return devices_main(args)
     if args.command in ("play", "skill-info"):  # ---- skills ----
         from .skills.cli import main as skills_main
 

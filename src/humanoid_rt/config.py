@@ -27,6 +27,8 @@ __all__ = [
     "MAX_JOINTS",
     "BusConfig",
     "CanJointConfig",
+    "DEVICE_TYPES",
+    "DeviceConfig",
     "ConfigError",
     "ConfigIssue",
     "JointConfig",
@@ -90,6 +92,22 @@ class BusConfig:
     name: str
     type: str
     params: dict[str, Any]  # the keys specific to `type`, defaults filled in
+
+
+# ---- serial devices (humanoid_rt.devices) ----
+DEVICE_TYPES = ("inspire_hand", "tactile", "robotiq_ft", "witmotion_imu")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str
+    type: str  # one of DEVICE_TYPES
+    url: str  # a pyserial URL or path: /dev/ttyUSB0, /dev/serial/by-id/..., rfc2217://host:port, loop://
+    baudrate: int
+    rate_hz: int  # poll rate (hand) or expected stream rate (sizes the buffer and the stall timeout)
+    timeout_s: float | None  # None: 5 periods, at least 50 ms
+    buffer_s: float  # seconds of samples kept between drains; older ones are dropped and counted
+    params: dict[str, Any]  # the keys specific to `type` (slave_id, rows, cols), defaults filled in
 
 
 @dataclass(frozen=True)
@@ -173,6 +191,7 @@ class RobotConfig:
     safety: SafetyConfig
     buses: tuple[BusConfig, ...]
     joints: tuple[JointConfig, ...]
+    devices: tuple[DeviceConfig, ...] = ()  # serial devices beside the loop (hands, tactile, F/T, IMU)
 
     @property
     def urdf_path(self) -> Path:
@@ -533,6 +552,33 @@ _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "safety": (_Nested("a mapping with keys: " + ", ".join(_SAFETY_KEYS)), {}),
     "buses": (_Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), _REQUIRED),
     "joints": (_Nested(f"a list of 1..{MAX_JOINTS} joint mappings"), _REQUIRED),
+    "devices": (_Nested("a list of device mappings (name, type, url, ...)"), []),
+}
+
+# ---- serial devices ----
+MAX_DEVICES = 32
+_DEVICE_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "name": (_text, _REQUIRED),
+    "type": (_one_of(*DEVICE_TYPES), _REQUIRED),
+    "url": (_text, _REQUIRED),
+    "rate_hz": (_integer(1, 1000), None),  # default per type below
+    "baudrate": (_integer(1200, 12_000_000), None),
+    "timeout_s": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "buffer_s": (_number(above=0), 10.0),
+}
+_SLAVE_ID = _integer(1, 247)
+# Per type: defaults of the common keys, then the type's own keys.
+_DEVICE_DEFAULTS = {
+    "inspire_hand": {"rate_hz": 100, "baudrate": 115200},  # RH56: 115200 8N1
+    "tactile": {"rate_hz": 200, "baudrate": 2_000_000},  # 16x16 at 200 Hz is ~106 kB/s
+    "robotiq_ft": {"rate_hz": 100, "baudrate": 19200},  # FT 300: 19200 8N1, streams at 100 Hz
+    "witmotion_imu": {"rate_hz": 200, "baudrate": 115200},
+}
+_DEVICE_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
+    "inspire_hand": {"slave_id": (_SLAVE_ID, 1)},
+    "tactile": {"rows": (_integer(1, 64), 16), "cols": (_integer(1, 64), 16)},
+    "robotiq_ft": {"slave_id": (_SLAVE_ID, 9)},
+    "witmotion_imu": {},
 }
 
 
@@ -660,6 +706,23 @@ class _Validator:
             self.report(field_path, invalid.problem, invalid.allowed, raw)
             return _INVALID
 
+    def typed(self, raw: dict, field_path: str, common_keys: Mapping[str, tuple[_Parser, Any]],
+              param_tables: Mapping[str, Mapping[str, tuple[_Parser, Any]]]) -> tuple[dict, Any]:
+        """A mapping with a `type` key choosing which further keys (`param_tables[type]`) it may have.
+
+        Returns (common values, type params or _INVALID). With a wrong or missing type, the type is reported and
+        only keys that no type knows are flagged.
+        """
+        raw_type = raw.get("type")
+        param_keys = param_tables.get(raw_type) if isinstance(raw_type, str) else None
+        if param_keys is None:
+            every_param = tuple(dict.fromkeys(key for table in param_tables.values() for key in table))
+            return self.values(raw, field_path, common_keys, extra_keys=every_param), _INVALID
+        common = self.values(raw, field_path, common_keys, extra_keys=tuple(param_keys))
+        params = {key: (self.value(raw[key], _join(field_path, key), parse) if key in raw else default)
+                  for key, (parse, default) in param_keys.items()}
+        return common, params
+
     def section(self, raw: Any, field_path: str, keys: Mapping[str, tuple[_Parser, Any]], config_type: type):
         """A section whose keys are exactly the fields of `config_type`."""
         parsed = self.values(raw, field_path, keys)
@@ -684,24 +747,14 @@ def _join(field_path: str, key: str) -> str:
 def _parse_buses(check: _Validator, raw: Any) -> list[BusConfig]:
     buses: list[BusConfig] = []
     first_index_of: dict[str, int] = {}
-    all_param_keys = tuple(dict.fromkeys(key for table in _BUS_PARAM_KEYS.values() for key in table))
     for index, raw_bus in enumerate(check.items(raw, "buses", "bus", maximum=MAX_JOINTS)):
         path = f"buses[{index}]"
         if not isinstance(raw_bus, dict):
             check.report(path, "not a mapping", "a mapping with keys: name, type, and the keys of its type", raw_bus)
             continue
-        bus_type = raw_bus.get("type")
-        param_keys = _BUS_PARAM_KEYS.get(bus_type) if isinstance(bus_type, str) else None
-        if param_keys is None:
-            # Type is wrong or missing: report it, and only flag keys no bus type knows.
-            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=all_param_keys)
-            params = _INVALID
-        else:
-            common = check.values(raw_bus, path, _BUS_COMMON_KEYS, extra_keys=tuple(param_keys))
-            params = {
-                key: (check.value(raw_bus[key], f"{path}.{key}", parse) if key in raw_bus else default)
-                for key, (parse, default) in param_keys.items()
-            }
+        common, params = check.typed(raw_bus, path, _BUS_COMMON_KEYS, _BUS_PARAM_KEYS)
+        if params is not _INVALID:
+            param_keys = _BUS_PARAM_KEYS[common["type"]]
             for key, value in params.items():  # required bus params (EtherCAT's interface, identity)
                 if value is _REQUIRED:
                     check.report(f"{path}.{key}", "missing required key", param_keys[key][0].allowed, None)
@@ -897,6 +950,7 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
 
     if loop is not None and safety is not None:
         _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
+    devices = _parse_devices(check, top["devices"]) if top["devices"] is not _INVALID else []
     if check.issues:
         return None
     return RobotConfig(
@@ -907,7 +961,38 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
         safety=safety,
         buses=tuple(buses),
         joints=tuple(joints),
+        devices=tuple(devices),
     )
+
+
+def _parse_devices(check: _Validator, raw: Any) -> list[DeviceConfig]:
+    """The `devices:` list: every problem reported with its field and the allowed values, all at once."""
+    if raw is None or raw == []:
+        return []
+    devices: list[DeviceConfig] = []
+    first_index_of: dict[str, int] = {}
+    for index, raw_device in enumerate(check.items(raw, "devices", "device", maximum=MAX_DEVICES)):
+        path = f"devices[{index}]"
+        if not isinstance(raw_device, dict):
+            check.report(path, "not a mapping", "a mapping with keys: " + ", ".join(_DEVICE_COMMON_KEYS)
+                         + ", and the keys of its type", raw_device)
+            continue
+        common, params = check.typed(raw_device, path, _DEVICE_COMMON_KEYS, _DEVICE_PARAM_KEYS)
+        if params is not _INVALID:
+            for key in ("rate_hz", "baudrate"):
+                if common[key] is None:
+                    common[key] = _DEVICE_DEFAULTS[common["type"]][key]
+        name = common["name"]
+        if name is not _INVALID:
+            if name in first_index_of:
+                check.report(f"{path}.name", "duplicate device name",
+                             f"a name not already used (devices[{first_index_of[name]}] is {name!r})", name)
+                continue
+            first_index_of[name] = index
+        if _INVALID in common.values() or params is _INVALID or _INVALID in params.values():
+            continue
+        devices.append(DeviceConfig(params=params, **common))
+    return devices
 
 
 def load_config(path_or_name: str | Path | Mapping[str, Any]) -> RobotConfig:
@@ -975,7 +1060,14 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
             }
             for joint in config.joints
         ],
+        **({"devices": [_dump_device(device) for device in config.devices]} if config.devices else {}),
     }
+
+
+def _dump_device(device: DeviceConfig) -> dict[str, Any]:
+    return {"name": device.name, "type": device.type, "url": device.url, "rate_hz": device.rate_hz,
+            "baudrate": device.baudrate, "timeout_s": device.timeout_s, "buffer_s": device.buffer_s,
+            **device.params}
 
 
 # ---- CAN ----

@@ -1,0 +1,46 @@
+"""`humanoid-rt virtual-device`: serves the protocol on the pty it prints, until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+import serial
+
+from humanoid_rt.devices import witmotion as wm
+
+
+def test_virtual_imu_serves_packets_on_the_printed_pty(tmp_path):
+    link = tmp_path / "imu.tty"
+    process = subprocess.Popen([sys.executable, "-m", "humanoid_rt.cli", "virtual-device", "imu", "--link", str(link)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first_line = process.stdout.readline()
+        assert first_line.startswith(f"virtual imu on {link}")
+        port = serial.serial_for_url(str(link), baudrate=115200, timeout=5)
+        try:
+            scanner = wm.make_scanner()
+            frames = []
+            while len(frames) < 8:
+                data = port.read(64)
+                assert data, "no data from the virtual IMU"
+                frames += scanner.feed(data)
+            assert {wm.decode_packet(frame)[0] for frame in frames} >= {wm.ACCELERATION, wm.QUATERNION}
+        finally:
+            port.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in out
+
+
+def test_bad_fault_argument_names_the_allowed_values(capsys):
+    from humanoid_rt.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["virtual-device", "ft", "--fault", "melt:1"])
+    assert caught.value.code == 2
+    assert "FAULT one of garble, drop, short, garbage, stall, disconnect" in capsys.readouterr().err
