@@ -49,7 +49,7 @@ class FakeHub:
     def statistics(self):
         return {name: {"dropped": self.dropped} for name in self.devices}
 
-    def get(self, name):
+    def __getitem__(self, name):
         return self.devices[name]
 
 
@@ -370,3 +370,30 @@ def test_camera_datagram_parser_accepts_only_valid_frames(data):
     assert isinstance(frame["camera"], str) and frame["camera"]
     assert isinstance(frame["frame_index"], int) and frame["frame_index"] >= 0
     assert isinstance(frame["t_ns"], int) and frame["t_ns"] > 0
+
+
+# ---------------------------------------------------------------------------- demo --record
+@pytest.mark.realtime
+def test_demo_records_itself_with_the_virtual_sensor_rig(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "demo", "--seconds", "2", "--record", "session",
+                          "--json", "report.json"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    recording = report["recording"]
+    assert recording["outcome"] == "success" and recording["telemetry_dropped"] == 0
+    [record] = Session(tmp_path / "session", create=False).episodes()
+    assert record["outcome"] == "success" and record["skill"] == "demo_squat_and_wave"
+    episode = read_episode(tmp_path / "session" / record["file"])
+    cycles = episode.streams["/joints"]["cycle"]
+    assert len(cycles) > 1500 and np.all(np.diff(cycles) == 1)  # every cycle of the run, none missing
+    for name, column, shape in (("right_hand", "angle", (6,)), ("right_wrist_ft", "wrench", (6,)),
+                                ("right_palm_tactile", "pressure", (16, 16)), ("pelvis_imu", "quat", (4,))):
+        stream = episode.streams[f"/devices/{name}"]
+        assert len(stream["monotonic_ns"]) > 20 and stream[column].shape[1:] == shape, name
+        # Device samples fall inside the episode on the same clock as the loop's cycles.
+        assert cycles.size and stream["monotonic_ns"][0] >= episode.streams["/joints"]["monotonic_ns"][0] - 10**9
+    transitions = [(e.from_state, e.to_state) for e in episode.messages["/supervisor/events"]]
+    assert ("ACTIVE", "DAMPING") in transitions and ("DAMPING", "DISABLED") in transitions

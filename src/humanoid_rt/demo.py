@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,9 +50,7 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
              f"{', '.join(robot.buses)}, {robot.rate_hz:.0f} Hz, limits hash {robot.limits_hash}")
         if setup["notes"]:
             echo(f"real-time set-up: {setup['notes'].strip()}")
-        recorder = _start_recording(robot, record, bus) if record is not None else None
-        if recorder is not None:
-            stack.callback(recorder.close)  # an interrupted run still ends its episode (aborted), never lost
+        recorder = _start_recording(robot, record, bus, stack) if record is not None else None
         robot.enable()
         # The whole run lasts `seconds`: enable ramp, motion, then the controlled stop (SS1).
         safety = robot.config.safety
@@ -140,10 +139,14 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
     return report
 
 
-def _start_recording(robot, session_dir: Path, bus: str):
+def _start_recording(robot, session_dir: Path, bus: str, stack: contextlib.ExitStack):
+    """A recorder, with the virtual sensor rig (hand, wrist F/T, palm tactile, IMU on ptys) as its devices."""
+    from .devices.rig import virtual_sensor_rig
     from .recording import Recorder
 
-    recorder = Recorder(robot, session_dir)
+    hub = stack.enter_context(virtual_sensor_rig(stack.enter_context(tempfile.TemporaryDirectory())))
+    recorder = Recorder(robot, session_dir, devices=hub)
+    stack.callback(recorder.close)  # an interrupted run still ends its episode (aborted), never lost
     recorder.start(task="squat and wave while a hand draws a circle", skill="demo_squat_and_wave",
                    scenario=f"humanoid-rt demo, {bus} bus", operator="humanoid-rt demo")
     return recorder
@@ -156,7 +159,10 @@ def _end_recording(recorder, final_state: str) -> dict:
     recorder.close()
     path = recorder.session.directory / summary["file"]
     return {"file": str(path), "outcome": summary["outcome"], "messages": summary["messages"],
-            "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size}
+            "telemetry_dropped": summary["telemetry_dropped"], "device_dropped": summary["device_dropped"],
+            "devices": {name: {k: s[k] for k in ("frames", "crc_errors", "timeouts", "reconnects")}
+                        for name, s in recorder.devices.statistics().items()},
+            "bytes": path.stat().st_size}
 
 
 def _open_viewer(robot, echo):
@@ -191,9 +197,11 @@ def format_report(r: dict) -> str:
     ]
     if "recording" in r:
         rec = r["recording"]
+        devices = ", ".join(f"{name} {rec['messages'].get('/devices/' + name, 0)}" for name in rec["devices"])
         lines.append(f"recording        {rec['outcome']} episode, {sum(rec['messages'].values())} messages "
-                     f"({rec['messages'].get('/joints', 0)} joint samples), {rec['telemetry_dropped']} dropped, "
-                     f"{rec['bytes'] / 1e6:.1f} MB: {rec['file']}")
+                     f"({rec['messages'].get('/joints', 0)} joint samples; {devices}), "
+                     f"{rec['telemetry_dropped'] + rec['device_dropped']} dropped, {rec['bytes'] / 1e6:.1f} MB: "
+                     f"{rec['file']}")
     for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
         rt_us = e["round_trip_us"]
         lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "

@@ -54,7 +54,7 @@ class SyntheticHub:
         self._start_ns = time.monotonic_ns()
         self._taken = dict.fromkeys(self.rates, 0)
 
-    def get(self, name):
+    def __getitem__(self, name):
         return self._Device(self.kinds[name])
 
     def statistics(self):

@@ -41,7 +41,7 @@ from .camera import CameraFrameInbox
 from .episode_file import EpisodeFile
 from .session import OUTCOMES, Session, SessionError
 
-# Device type name in the file for each device class's `kind` (the schema is laid out from the columns).
+# Message type name for each device kind (humanoid_rt.devices; the layout comes from the device's columns).
 DEVICE_TYPE_NAMES = {"inspire_hand": "HandState", "tactile": "TactileFrame", "robotiq_ft": "Wrench",
                      "witmotion_imu": "Imu"}
 
@@ -325,7 +325,7 @@ class Recorder:
             return
         topic = f"/devices/{name}"
         if not f.has_channel(topic):
-            kind = getattr(self.devices.get(name), "kind", name) if hasattr(self.devices, "get") else name
+            kind = getattr(self.devices[name], "kind", name)
             type_name = DEVICE_TYPE_NAMES.get(kind, "DeviceSample")
             shapes = {("monotonic_ns" if k == "t_ns" else k): list(np.shape(v)[1:]) for k, v in columns.items()
                       if np.ndim(v) > 2}
