@@ -95,7 +95,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "call overhead; a pure-Python loop on the same work; teleop latency and loopback rate. Writes one JSON "
         "file and prints a summary. Needs root for SCHED_FIFO; cyclictest from rt-tests.")
     bench.add_argument("--quick", action="store_true", help="short runs for CI (under two minutes)")
-    bench.add_argument("--bus", default="mock", help="bus to run the loop on (default mock; mujoco for the twin)")
+    bench.add_argument("--bus", default="mock", choices=("mock", "mujoco", "can-virtual", "ethercat-virtual", "config"),
+                       help="bus the loop-latency section runs on: mock (default), mujoco (the twin), can-virtual / "
+                       "ethercat-virtual (the real drivers against virtual devices; EtherCAT needs root), or config: "
+                       "the --robot config's own buses, i.e. the hardware (HIL); a section whose hardware is absent is "
+                       "skipped with the reason in the summary and the JSON")
+    bench.add_argument("--robot", default="generic_humanoid", metavar="ROBOT",
+                       help="bundled robot name or config path for the bus sections (default generic_humanoid)")
     bench.add_argument("--soak", type=_positive_seconds, default=None, metavar="MINUTES",
                        help="instead: loop + teleop + telemetry reader for MINUTES; reports RSS growth, overruns, drops")
     bench.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH", help="output (default bench.json)")
@@ -168,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.soak is not None:
                 soak(args.soak, args.json)
             else:
-                run_suite(quick=args.quick, bus=args.bus, json_path=args.json)
+                run_suite(quick=args.quick, bus=args.bus, json_path=args.json, robot=args.robot)
         except ValueError as error:
             print(f"humanoid-rt bench: {error}", file=sys.stderr)
             return 2

@@ -9,6 +9,7 @@ long and reports drift.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -16,31 +17,94 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
+from ..config import load_config
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
 from .latency import cyclictest, histogram_percentiles, percentiles, python_baseline_loop, ratios
 
 RATES_HZ = (1000, 2000, 4000)
-# Hardware buses the suite could run on once their drivers are part of the runtime.
-SIMULATED_BUSES = ("mock", "mujoco")
+#: What `--bus` takes: simulated buses, the virtual CAN/EtherCAT lines (the real drivers against our
+#: virtual devices), or `config`: the robot config's own buses, i.e. the hardware (HIL).
+BENCH_BUSES = ("mock", "mujoco", "can-virtual", "ethercat-virtual", "config")
+HARDWARE_BUS_TYPES = ("can", "ethercat")
 
 
-def loop_latency(rate_hz: int, seconds: float, bus: str) -> dict:
+class BusUnavailable(RuntimeError):
+    """The bus a section needs is not here (no interface, no root): the section is skipped with this note."""
+
+
+def missing_hardware(config) -> list[str]:
+    """Why the config's hardware buses cannot run on this machine (empty: all present)."""
+    notes = []
+    for i, bus in enumerate(config.buses):
+        if bus.type in HARDWARE_BUS_TYPES:
+            interface = bus.params["interface"]
+            if not (Path("/sys/class/net") / interface).exists():
+                notes.append(f"buses[{i}] {bus.name} ({bus.type}): network interface {interface!r} not present")
+            elif bus.type == "ethercat" and os.geteuid() != 0:
+                notes.append(f"buses[{i}] {bus.name} (ethercat): raw sockets need root")
+    return notes
+
+
+@contextlib.contextmanager
+def bench_robot(bus: str, robot: str = "generic_humanoid", rate_hz: float = 1000.0) -> Iterator[Robot]:
+    """The robot on `bus` (see BENCH_BUSES); BusUnavailable when that bus cannot run here."""
+    if bus not in BENCH_BUSES:
+        raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
+    if bus == "ethercat-virtual":
+        from ..ethercat import NeedsRoot
+        from ..ethercat.demo import virtual_legs
+
+        try:
+            with virtual_legs(robot, rate_hz) as (config, _line), Robot(config, rate_hz=rate_hz) as r:
+                yield r
+        except NeedsRoot as error:
+            raise BusUnavailable(f"ethercat-virtual: {error}") from None
+        return
+    if bus == "config":
+        notes = missing_hardware(load_config(robot))
+        if notes:
+            raise BusUnavailable("; ".join(notes))
+    with Robot(robot, bus=None if bus == "config" else bus, rate_hz=rate_hz) as r:
+        yield r
+
+
+def bus_statistics(robot: Robot) -> dict:
+    """Per CAN or EtherCAT bus of the robot: the driver's counters and round-trip figures."""
+    from .. import _core
+    from ..can.runtime import can_bus_report
+
+    out = {name: report for name, report in can_bus_report(robot).items()}
+    for name, bus in robot.buses.items():
+        if isinstance(bus, _core.EthercatBus):
+            out[name] = {"type": "ethercat", **bus.statistics()}
+    return out
+
+
+def loop_latency(rate_hz: int, seconds: float, bus: str, robot: str = "generic_humanoid") -> dict:
     """cyclictest first, then our loop at the same rate and priority, back to back."""
     cycles = int(seconds * rate_hz)
-    reference = cyclictest(rate_hz, cycles)
-    with Robot("generic_humanoid", bus=bus, rate_hz=rate_hz) as robot:
-        setup = robot.start()
-        robot.enable()
-        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
-        time.sleep(seconds)
-        stats = robot.statistics()
+    try:
+        with bench_robot(bus, robot, rate_hz) as r:
+            reference = cyclictest(rate_hz, cycles)
+            setup = r.start()
+            r.enable()
+            r.set_joint_targets(r.state().q, ttl=0)
+            time.sleep(seconds)
+            stats = r.statistics()
+            buses = bus_statistics(r)
+            final_state = r.state().supervisor_state
+    except BusUnavailable as error:
+        return {"rate_hz": rate_hz, "skipped": str(error)}
     ours = histogram_percentiles(stats["wakeup_latency"])
     result = {"rate_hz": rate_hz, "humanoid_rt": ours, "overruns": stats["overruns"], "cycles": stats["cycles"],
-              "sched_fifo": setup["sched_fifo"], "memory_locked": setup["memory_locked"]}
+              "sched_fifo": setup["sched_fifo"], "memory_locked": setup["memory_locked"], "final_state": final_state}
+    if buses:
+        result["buses"] = buses
     if reference is None:
         result["cyclictest"] = {"skipped": "cyclictest not found: apt-get install rt-tests"}
     else:
@@ -79,21 +143,31 @@ def baseline(seconds: float) -> dict:
             "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency_us", "compute_us")}}
 
 
-def run_suite(*, quick: bool, bus: str, json_path: Path, echo=print) -> dict:
-    if bus not in SIMULATED_BUSES:
-        raise ValueError(f"--bus: {bus!r} has no driver in this runtime yet; allowed: {', '.join(SIMULATED_BUSES)}")
+def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print) -> dict:
+    if bus not in BENCH_BUSES:
+        raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
+    if bus == "config":
+        load_config(robot)  # a bad config is an error, not a skipped section
     seconds = 1.0 if quick else 10.0
     result = {
-        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --json {json_path}",
+        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}",
         "machine": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "root": os.geteuid() == 0},
         "bus": bus,
         "notes": [],
     }
     if bus == "mock":
-        result["notes"].append("mock bus: actuator models, no hardware; run with --bus NAME on a robot for HIL")
-    result["loop_latency"] = [loop_latency(rate, seconds, bus) for rate in RATES_HZ]
+        result["notes"].append("mock bus: actuator models, no hardware; run with --bus config --robot ROBOT.yaml "
+                               "on a robot for HIL")
+    if bus != "mock":
+        result["notes"].append(f"loop latency runs on {bus}; compute, API, baseline, teleop and recording run on "
+                               "the mock bus (they measure the runtime, not the bus)")
+    result["loop_latency"] = [loop_latency(rate, seconds, bus, robot) for rate in RATES_HZ]
     for row in result["loop_latency"]:
+        if "skipped" in row:
+            result["notes"].append(f"loop latency at {row['rate_hz']} Hz skipped: {row['skipped']}")
+            echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
+            continue
         ratio = row.get("ratio_to_cyclictest")
         echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
              f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
