@@ -200,6 +200,24 @@ def test_dataset_layout_matches_lerobot_v3(session, tmp_path):
     assert episodes[2]["stats/next.success/max"] == [0.0] and episodes[0]["stats/next.success/max"] == [1.0]
 
 
+def test_data_files_roll_over_at_the_size_limit_and_episodes_point_to_theirs(session, tmp_path):
+    out = tmp_path / "dataset"
+    export_session(session, out, fps=FPS, data_files_size_in_mb=0.001)  # every episode starts a new file
+    episodes = read_table(out / "meta/episodes/chunk-000/file-000.parquet")
+    assert [(e["data/chunk_index"], e["data/file_index"]) for e in episodes] == [(0, 0), (0, 1), (0, 2)]
+    for episode in episodes:
+        rows = read_table(out / f"data/chunk-000/file-{episode['data/file_index']:03d}.parquet")
+        assert [r["index"] for r in rows] == list(range(episode["dataset_from_index"], episode["dataset_to_index"]))
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(session, tmp_path, capsys):
+    export_session(session, tmp_path / "a", fps=FPS, progress=True)
+    assert "export-lerobot" in capsys.readouterr().err
+    export_session(session, tmp_path / "b", fps=FPS)  # pytest's stderr is not a terminal
+    assert cli_main(["export-lerobot", str(session), str(tmp_path / "c"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_frames_hold_the_telemetry_at_the_frame_times(session, tmp_path):
     out = tmp_path / "dataset"
     export_session(session, out, fps=FPS)

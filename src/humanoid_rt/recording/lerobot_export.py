@@ -85,6 +85,7 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from mcap.reader import make_reader
 
 from .reader import packed_layout, read_episode
 from .session import Session, SessionError
@@ -157,8 +158,6 @@ class Plan:
 
 # ---------------------------------------------------------------------------------------------- planning
 def _summary(path: Path):
-    from mcap.reader import make_reader
-
     with open(path, "rb") as f:
         reader = make_reader(f)
         summary = reader.get_summary()
@@ -229,6 +228,8 @@ def _merge_devices(plan: Plan, devices: dict, rates: dict[str, float], duration_
         shapes = {f.name: tuple(shapes_meta.get(f.name, [f.length] if f.length else [])) for f in layout.fields}
         prefix, columns, mode = DEVICE_FEATURES.get(
             kind, ("observation.device", tuple(f.name for f in layout.fields if f.name not in NOT_DATA), "latest"))
+        if not columns:
+            continue  # nothing measured (only times and sequence numbers): no feature to make
         if any(c not in shapes for c in columns):
             return f"{topic}: a {kind} without the columns {', '.join(columns)}"
         device = DevicePlan(name, kind, f"{prefix}.{name}", columns, {c: shapes[c] for c in columns},
