@@ -132,6 +132,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
     )
 
+    # ---- LeRobot export (humanoid_rt/recording/lerobot_export.py) ----
+    from .recording.lerobot_export import add_command as add_export_command
+
+    add_export_command(commands)
+
     # ---- teleop: run, teleop-send, teleop-keygen (humanoid_rt/teleop/cli.py) ----
     from .teleop.cli import add_commands as add_teleop_commands
 
@@ -201,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         from .can.decode import main as decode_main
 
         return decode_main(args.log, protocols=args.protocol, limit=args.limit)
+    if args.command == "export-lerobot":  # ---- LeRobot export ----
+        from .recording.lerobot_export import main as export_main
+
+        return export_main(args)
     if args.command == "demo":
         try:
             from .demo import run_demo
