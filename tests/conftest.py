@@ -119,6 +119,38 @@ def small_robot(make_robot) -> Robot:
     return make_robot()
 
 
+class FakeDevice:
+    def __init__(self, kind):
+        self.kind = kind
+
+
+class FakeHub:
+    """What the recorder asks of a device hub (humanoid_rt.devices.DeviceHub): drain_all() columns per
+    device, statistics(), the device by name (its `kind`). Tests push() the samples."""
+
+    def __init__(self, kinds):
+        self.devices = {name: FakeDevice(kind) for name, kind in kinds.items()}
+        self.pending = {name: [] for name in kinds}
+        self.dropped = 0
+
+    def push(self, name, columns):
+        self.pending[name].append(columns)
+
+    def drain_all(self):
+        out = {}
+        for name, batches in self.pending.items():
+            if batches:
+                out[name] = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+                batches.clear()
+        return out
+
+    def statistics(self):
+        return {name: {"dropped": self.dropped} for name in self.devices}
+
+    def __getitem__(self, name):
+        return self.devices[name]
+
+
 def enable_active(robot: Robot) -> None:
     """Enable in stepped mode and step through the ramp to ACTIVE."""
     robot.enable()

@@ -17,40 +17,10 @@ from humanoid_rt.recording import Recorder
 from humanoid_rt.recording.lerobot_export import ExportError, device_windows, export_session
 from humanoid_rt.recording.reader import read_episode
 
-from conftest import enable_active, small_robot_config
+from conftest import FakeHub, enable_active, small_robot_config
 
 FPS = 30
 CAPACITY = 1 << 16  # telemetry ring and tap hold a whole episode: no drops however the threads interleave
-
-
-class FakeDevice:
-    def __init__(self, kind):
-        self.kind = kind
-
-
-class FakeHub:
-    """The recorder's view of a device hub: drain_all() columns per device, statistics(), get(name)."""
-
-    def __init__(self, kinds):
-        self.devices = {name: FakeDevice(kind) for name, kind in kinds.items()}
-        self.pending = {name: [] for name in kinds}
-
-    def push(self, name, columns):
-        self.pending[name].append(columns)
-
-    def drain_all(self):
-        out = {}
-        for name, batches in self.pending.items():
-            if batches:
-                out[name] = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
-                batches.clear()
-        return out
-
-    def statistics(self):
-        return {name: {"dropped": 0} for name in self.devices}
-
-    def get(self, name):
-        return self.devices[name]
 
 
 class JitteryRobot:
@@ -86,7 +56,7 @@ def robot(urdf_path):
 
 def loop_ns(recorder, loop_times):
     """Loop times on the recorder's CLOCK_MONOTONIC axis (stepped mode anchors loop time 0 once)."""
-    return recorder._monotonic_ns_of(np.asarray(loop_times, dtype=np.float64))
+    return recorder.monotonic_ns_at(np.asarray(loop_times, dtype=np.float64))
 
 
 def run_episode(robot, recorder, task, outcome, seconds=1.0, target=0.3, skill="", devices=None):

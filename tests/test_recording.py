@@ -19,38 +19,7 @@ from humanoid_rt.recording.camera import parse_frame
 from humanoid_rt.recording.reader import packed_layout, read_episode
 from humanoid_rt.recording.schemas import Field, PackedMessage, device_sample, joint_telemetry
 
-from conftest import enable_active
-
-
-class FakeDevice:
-    def __init__(self, kind):
-        self.kind = kind
-
-
-class FakeHub:
-    """What the recorder asks of a device hub: columns per device, statistics, the device by name."""
-
-    def __init__(self, kinds):
-        self.devices = {name: FakeDevice(kind) for name, kind in kinds.items()}
-        self.pending = {name: [] for name in kinds}
-        self.dropped = 0
-
-    def push(self, name, columns):
-        self.pending[name].append(columns)
-
-    def drain_all(self):
-        out = {}
-        for name, batches in self.pending.items():
-            if batches:
-                out[name] = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
-                batches.clear()
-        return out
-
-    def statistics(self):
-        return {name: {"dropped": self.dropped} for name in self.devices}
-
-    def __getitem__(self, name):
-        return self.devices[name]
+from conftest import FakeHub, enable_active
 
 
 def _decoded(path, topic):

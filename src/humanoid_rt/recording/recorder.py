@@ -267,7 +267,7 @@ class Recorder:
         self._file = None
         return summary
 
-    def _monotonic_ns_of(self, loop_time: np.ndarray) -> np.ndarray:
+    def monotonic_ns_at(self, loop_time: np.ndarray) -> np.ndarray:
         """Loop times on CLOCK_MONOTONIC: exact in real time (the loop's epoch); anchored at the first
         sample seen when stepped (simulated time has no wall clock of its own)."""
         epoch = self.robot.monotonic_epoch_ns if self.robot.running else 0
@@ -304,7 +304,7 @@ class Recorder:
         f.maybe_flush()
 
     def _write_telemetry(self, f: EpisodeFile, t: Mapping[str, np.ndarray]) -> None:
-        mono = self._monotonic_ns_of(t["t"])
+        mono = self.monotonic_ns_at(t["t"])
         f.write_packed("/joints", {
             "monotonic_ns": mono, "loop_time": t["t"], "cycle": t["cycle"], "supervisor_state": t["state"],
             "reason": t["reason"], "compute_ns": t["compute_ns"], "q": t["q"], "dq": t["dq"],
@@ -335,7 +335,7 @@ class Recorder:
         f.write_packed(topic, renamed, columns["t_ns"])
 
     def _write_event(self, f: EpisodeFile, e: Mapping[str, Any]) -> None:
-        mono = int(self._monotonic_ns_of(np.array([e["t"]]))[0])
+        mono = int(self.monotonic_ns_at(np.array([e["t"]]))[0])
         joint = int(e["joint"])
         f.write("/supervisor/events", mono, cycle=int(e["cycle"]), loop_time=float(e["t"]),
                 from_state=str(e["from_state"]), to_state=str(e["to_state"]), reason=str(e["reason"]),
