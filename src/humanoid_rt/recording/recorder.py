@@ -86,6 +86,7 @@ class Recorder:
         self._event_index = robot.events_since(0)[1]  # events before the recorder are not an episode's
         self._lock = threading.RLock()  # the file and the episode fields: recorder thread and episode calls
         self._episode: dict[str, Any] | None = None
+        self._counters_at_start: dict[str, int] = {}
         self._file: EpisodeFile | None = None
         self._last_setpoint = 0
         self._stats_due = 0.0
@@ -124,13 +125,11 @@ class Recorder:
                                      fsync_interval_s=self.fsync_interval_s, compression=self.compression)
             self._episode = {"episode": index, "task": task, "skill": skill, "scenario": scenario,
                              "operator": operator, "file": str(path.relative_to(self.session.directory)),
-                             "extra": _jsonable(extra), "start_monotonic_ns": time.monotonic_ns(),
-                             "telemetry_dropped_at_start": self._tap.dropped,
-                             "loop_statistics_at_start": self._loop_counters()}
+                             "extra": _jsonable(extra), "start_monotonic_ns": time.monotonic_ns()}
+            # Counters at the start: the episode's drops and overruns are the differences at its end.
+            self._counters_at_start = {**self._loop_counters(), "telemetry_dropped": self._tap.dropped}
             self._open_channels()
-            self.session.append({"event": "start", **{k: v for k, v in self._episode.items()
-                                                      if k not in ("loop_statistics_at_start",
-                                                                   "telemetry_dropped_at_start")}})
+            self.session.append({"event": "start", **self._episode})
             return index
 
     def mark(self, event: str) -> None:
@@ -222,7 +221,7 @@ class Recorder:
 
     def _loop_counters(self) -> dict[str, Any]:
         s = self.robot.statistics()
-        return {k: s[k] for k in ("cycles", "overruns", "skipped_periods", "telemetry_overflows", "bus_errors")}
+        return {k: s[k] for k in ("overruns", "telemetry_overflows", "bus_errors")}
 
     def _open_channels(self) -> None:
         f = self._file
@@ -235,9 +234,7 @@ class Recorder:
         f.channel("/cameras", schemas.CAMERA_FRAME)
         config = robot.config
         f.metadata("episode", {
-            **{k: v for k, v in self._episode.items() if k not in ("loop_statistics_at_start",
-                                                                   "telemetry_dropped_at_start", "extra")},
-            "extra": json.dumps(self._episode["extra"]),
+            **self._episode, "extra": json.dumps(self._episode["extra"]),
             "robot": config.name, "joint_names": json.dumps(robot.joint_names), "n_joints": robot.n_joints,
             "rate_hz": robot.rate_hz, "limits_hash": robot.limits_hash, "humanoid_rt_version": __version__,
             "wall_minus_monotonic_ns": f.wall_minus_monotonic_ns, "start_wall_time_ns": time.time_ns(),
@@ -249,15 +246,12 @@ class Recorder:
 
     def _close_file(self, outcome: str, note: str) -> dict[str, Any]:
         episode, f = self._episode, self._file
-        counters = self._loop_counters()
-        before = episode["loop_statistics_at_start"]
+        now = {**self._loop_counters(), "telemetry_dropped": self._tap.dropped}
         summary = {
             "episode": episode["episode"], "file": episode["file"], "outcome": outcome, "note": note,
             "duration_s": (time.monotonic_ns() - episode["start_monotonic_ns"]) / 1e9,
-            "telemetry_dropped": self._tap.dropped - episode["telemetry_dropped_at_start"],
-            "telemetry_overflows": counters["telemetry_overflows"] - before["telemetry_overflows"],
-            "overruns": counters["overruns"] - before["overruns"],
-            "bus_errors": counters["bus_errors"] - before["bus_errors"],
+            **{k: now[k] - self._counters_at_start[k]
+               for k in ("telemetry_dropped", "telemetry_overflows", "overruns", "bus_errors")},
             "device_dropped": self._device_dropped(),
             "messages": dict(f.message_counts),
         }

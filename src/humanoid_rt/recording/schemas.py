@@ -24,6 +24,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from mcap_ros2._dynamic import serialize_dynamic
 
+from .. import _core
+
 ENCAPSULATION_CDR_LE = np.array([0, 1, 0, 0], dtype=np.uint8)
 
 # ros2msg primitive -> numpy little-endian dtype
@@ -122,8 +124,15 @@ class DynamicMessage:
         return self._encode(values)
 
 
-SUPERVISOR_STATES = ("DISABLED", "ENABLING", "ACTIVE", "HOLD", "DAMPING", "FAULT", "ESTOP")
-SETPOINT_SOURCES = ("api", "teleop", "skill", "policy")
+def _names_by_code(enum) -> tuple[str, ...]:
+    members = sorted(enum.__members__.items(), key=lambda item: int(item[1]))
+    assert [int(code) for _, code in members] == list(range(len(members)))
+    return tuple(name for name, _ in members)
+
+
+# The codes in telemetry, named from the core's own enums (one definition).
+SUPERVISOR_STATES = _names_by_code(_core.SupervisorState)
+SETPOINT_SOURCES = tuple(name.lower() for name in _names_by_code(_core.SetpointSource))
 
 
 def joint_telemetry(n_joints: int) -> PackedMessage:
