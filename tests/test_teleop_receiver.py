@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from humanoid_rt import _core
 from humanoid_rt.teleop import protocol
 from humanoid_rt.teleop.receiver import REJECT_REASONS
 from humanoid_rt.teleop.testing import LoopbackSender
@@ -49,6 +50,9 @@ def test_streamed_targets_are_tracked(teleop_robot):
     assert np.max(np.abs(tm["q_ref"][:, 0] - expected)) < 0.03
     assert np.max(np.abs(tm["q"][:, 1] - 0.2)) < 0.02
     np.testing.assert_allclose(robot.state().q[2], -0.1, atol=0.01)
+    # Telemetry names who wrote the setpoints (a recorder logs it): the receiver, not the API.
+    assert set(tm["setpoint_source"]) == {int(_core.SetpointSource.TELEOP)}
+    assert len(np.unique(tm["setpoint_sequence"])) >= 99
 
 
 def test_receive_to_applied_latency_is_recorded(teleop_robot):
