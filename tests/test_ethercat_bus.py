@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import chain_urdf
-from humanoid_rt import ConfigError, Robot
+from humanoid_rt import ConfigError, Robot, _core
 from humanoid_rt.ethercat import VirtualEthercat, have_privileges
-from humanoid_rt.ethercat.drive import DriveParams
 
 _ok, _why = have_privileges()
 pytestmark = pytest.mark.skipif(not _ok, reason=_why)
 
-VENDOR, PRODUCT = DriveParams.vendor_id, DriveParams.product_code
+VENDOR, PRODUCT = _core.VirtualDriveParams().vendor_id, _core.VirtualDriveParams().product_code
 
 
 def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cst", joints: dict | None = None,
@@ -279,11 +278,13 @@ def test_esi_description_matches_the_virtual_drive_pdos():
     import xml.etree.ElementTree as ET
     from pathlib import Path
 
-    from humanoid_rt.ethercat.drive import RXPDO, TXPDO
-
+    pdos = _core.virtual_drive_pdos()  # what the virtual drive (drivers/ethercat/virtual_slave) maps
     root = ET.parse(Path(__file__).resolve().parents[1] / "firmware_interfaces/ethercat/hrt_cia402_drive.xml").getroot()
-    for tag, table in (("RxPdo", RXPDO), ("TxPdo", TXPDO)):
+    described = set()
+    for tag in ("RxPdo", "TxPdo"):
         for pdo in root.iter(tag):
             index = int(pdo.find("Index").text[2:], 16)
             entries = [(int(e.find("Index").text[2:], 16), int(e.find("BitLen").text)) for e in pdo.iter("Entry")]
-            assert entries == [(obj, bits) for obj, _, bits, _ in table[index]]
+            assert entries == [(obj, bits) for obj, _, bits in pdos[index]]
+            described.add(index)
+    assert described == set(pdos) == {0x1600, 0x1601, 0x1602, 0x1A00}

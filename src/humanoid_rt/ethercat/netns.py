@@ -62,8 +62,13 @@ def _child_env() -> dict:
 class VirtualEthercat:
     """A veth pair, a namespace and an emulated line of `slaves` CiA 402 drives on its far end."""
 
+    # SCHED_FIFO priority of the emulator's frame thread: below the loop's default 80 (the master
+    # comes first, as on a real robot where the slaves are hardware), above everything else, so a
+    # loaded machine cannot make the line late.
+    PRIORITY = 70
+
     def __init__(self, slaves: int = 12, period_s: float = 0.001, drives: list[dict] | None = None,
-                 echo: bool = False):
+                 echo: bool = False, priority: int = PRIORITY):
         ok, reason = have_privileges()
         if not ok:
             raise NeedsRoot(reason)
@@ -75,6 +80,7 @@ class VirtualEthercat:
         self.period_s = period_s
         self.drives = drives or []
         self.echo = echo  # reflect frames unprocessed (the raw-link reference of bench/run_ethercat.py)
+        self.priority = priority
         self.process: subprocess.Popen | None = None
         self._created_ns = self._created_link = False
 
@@ -103,7 +109,7 @@ class VirtualEthercat:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "humanoid_rt.ethercat.emulator",
              "--interface", self.slave_interface, "--slaves", str(self.slaves), "--period", repr(self.period_s),
-             "--drives", json.dumps(self.drives), *(["--echo"] if self.echo else [])],
+             "--drives", json.dumps(self.drives), "--priority", str(self.priority), *(["--echo"] if self.echo else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             env=_child_env(),
         )
