@@ -1059,6 +1059,8 @@ PYBIND11_MODULE(_core, m) {
           d["bus_faults"] = s.bus_faults;
           d["expected_wkc"] = s.expected_wkc;
           d["last_wkc"] = s.last_wkc;
+          d["dc_slaves"] = s.dc_slaves;
+          d["dc_time_ns"] = s.dc_time_ns;
           d["round_trip"] = histogram_to_dict(b.round_trip());
           return d;
         });

@@ -116,13 +116,22 @@ class VirtualEthercat:
         ready = self._readline(timeout=20.0)
         if not ready.get("ready"):
             raise RuntimeError(f"EtherCAT emulator did not start: {ready}")
+        self._wait_for_carrier()
+
+    def _wait_for_carrier(self) -> None:
         # Wait for the veth carrier, so the first frames are not lost while the link comes up.
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             with open(f"/sys/class/net/{self.master_interface}/operstate") as f:
                 if f.read().strip() == "up":
-                    break
+                    return
             time.sleep(0.01)
+
+    def set_link(self, up: bool) -> None:
+        """Take the master end of the veth pair down (a pulled cable) or up again."""
+        _ip("link", "set", self.master_interface, "up" if up else "down")
+        if up:
+            self._wait_for_carrier()
 
     def _readline(self, timeout: float) -> dict:
         assert self.process is not None and self.process.stdout is not None
