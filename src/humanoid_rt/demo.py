@@ -115,8 +115,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, echo, 
             "task_position_error_m": (round(float(np.linalg.norm(task_error["position_error"])), 6)
                                       if task_error else None),
         },
-        "transitions": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at t={e['t']:.3f}s"
-                        for e in events if e["accepted"]],
+        "transitions": [f"{e['from_state']}->{e['to_state']} ({e['reason']}"
+                        + (f", joint {robot.joint_names[e['joint']]}" if 0 <= e["joint"] < robot.n_joints else "")
+                        + f") at t={e['t']:.3f}s" for e in events if e["accepted"]],
         "realtime": setup,
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],

@@ -106,6 +106,15 @@ class VirtualEthercat:
         _ip("link", "set", self.master_interface, "up")
         _ip("-n", self.namespace, "link", "set", self.slave_interface, "up")
         _ip("-n", self.namespace, "link", "set", "lo", "up")
+        self._start_emulator()
+
+    def restart(self, echo: bool) -> None:
+        """Replace the emulator on the same veth pair: the line of drives, or (echo) a plain reflector."""
+        self._stop_emulator()
+        self.echo = echo
+        self._start_emulator()
+
+    def _start_emulator(self) -> None:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "humanoid_rt.ethercat.emulator",
              "--interface", self.slave_interface, "--slaves", str(self.slaves), "--period", repr(self.period_s),
@@ -156,23 +165,7 @@ class VirtualEthercat:
         return reply
 
     def close(self) -> None:
-        if self.process is not None:
-            try:
-                if self.process.poll() is None:
-                    try:
-                        self.process.stdin.write('{"cmd": "quit"}\n')
-                        self.process.stdin.flush()
-                        self.process.wait(timeout=2.0)
-                    except (OSError, subprocess.TimeoutExpired, ValueError):
-                        self.process.kill()
-                        self.process.wait(timeout=2.0)
-            finally:
-                for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-                    try:
-                        stream.close()
-                    except Exception:
-                        pass
-                self.process = None
+        self._stop_emulator()
         if self._created_link:
             # Deleting either end deletes the pair; the master end is in this namespace.
             subprocess.run(["ip", "link", "del", self.master_interface], capture_output=True)
@@ -180,3 +173,23 @@ class VirtualEthercat:
         if self._created_ns:
             subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
             self._created_ns = False
+
+    def _stop_emulator(self) -> None:
+        if self.process is None:
+            return
+        try:
+            if self.process.poll() is None:
+                try:
+                    self.process.stdin.write('{"cmd": "quit"}\n')
+                    self.process.stdin.flush()
+                    self.process.wait(timeout=2.0)
+                except (OSError, subprocess.TimeoutExpired, ValueError):
+                    self.process.kill()
+                    self.process.wait(timeout=2.0)
+        finally:
+            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+            self.process = None
