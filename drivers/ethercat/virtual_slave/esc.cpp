@@ -167,11 +167,13 @@ void Esc::write(std::uint16_t ado, const std::uint8_t* src, std::size_t n) {
     std::memcpy(&mem_[0x0900], keep_dc, sizeof keep_dc);
     if (overlaps(ado, n, 0x0900, 0x0904)) latch_receive_times();
     if (time_sample) {
-      // Drift-compensation sample from the reference clock: keep the difference (sign-magnitude,
-      // bit 31 set when our copy is ahead). Every emulated clock runs at the same rate, so no
-      // correction is needed beyond the offset.
-      const std::int64_t own = system_ns(monotonic_ns()) - static_cast<std::int64_t>(get64(0x0928) & 0xFFFFFFFF);
-      const std::int32_t diff = static_cast<std::int32_t>(written_time - static_cast<std::uint32_t>(own));
+      // Drift-compensation sample from the reference clock: keep our system time minus the
+      // received time plus the propagation delay (sign-magnitude, bit 31 set when ours is
+      // behind). Every emulated clock runs at the same rate, so nothing is corrected beyond the offset.
+      std::uint32_t delay;
+      std::memcpy(&delay, &mem_[0x0928], 4);
+      const auto own = static_cast<std::uint32_t>(system_ns(monotonic_ns()));
+      const auto diff = static_cast<std::int32_t>(own - (written_time + delay));
       put32(0x092C, diff < 0 ? 0x80000000u | static_cast<std::uint32_t>(-static_cast<std::int64_t>(diff))
                              : static_cast<std::uint32_t>(diff));
     }

@@ -6,7 +6,10 @@ The slaves are C++ (drivers/ethercat/virtual_slave, `_core.VirtualEthercatLine`)
 on a raw AF_PACKET socket lets every slave of the line process every datagram in ring order and
 sends the frame back, in microseconds, so a 1 kHz master with 12 drives is answered in time.
 This process is its control channel. netns.py runs it under `ip netns exec`, so the socket (and
-the thread) live in the namespace of the slave end of the veth pair.
+the thread) live in the namespace of the slave end of the veth pair. (The ESC and the drive model
+exist once, in C++: the earlier Python engine could not answer a 1 kHz line of 12 drives on a
+loaded machine, and a second engine doing the same would have to be kept in step by hand; SOEM
+and pysoem, two independent masters, are what the tests check the C++ line against.)
 
 Control channel: JSON lines on stdin, one JSON reply line per request on stdout (first line:
 {"ready": ...}). Requests (`slave` is 1-based):
