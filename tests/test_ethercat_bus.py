@@ -7,19 +7,19 @@ throughout: write() waits for its frame, so every cycle's outcome is exact. Beha
 from __future__ import annotations
 
 import struct
+import time
 
 import numpy as np
 import pytest
 
 from conftest import chain_urdf
-from humanoid_rt import ConfigError, Robot
+from humanoid_rt import ConfigError, Robot, _core
 from humanoid_rt.ethercat import VirtualEthercat, have_privileges
-from humanoid_rt.ethercat.drive import DriveParams
 
 _ok, _why = have_privileges()
 pytestmark = pytest.mark.skipif(not _ok, reason=_why)
 
-VENDOR, PRODUCT = DriveParams.vendor_id, DriveParams.product_code
+VENDOR, PRODUCT = _core.VirtualDriveParams().vendor_id, _core.VirtualDriveParams().product_code
 
 
 def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cst", joints: dict | None = None,
@@ -170,11 +170,13 @@ def test_lost_frames_are_counted_and_fault_through_missed_replies(robot_on):
         assert bus.statistics()["lost_frames"] == 7
 
 
-def test_drive_fault_faults_and_needs_a_fault_reset(robot_on):
+def test_drive_fault_reset_and_back_to_active_without_a_jump(robot_on):
     with VirtualEthercat(slaves=2) as line:
         robot = robot_on(line)
         bus = robot.ethercat_bus(0)
         enable(robot)
+        robot.set_joint_targets([0.3, -0.2], duration=0.1, ttl=0)
+        robot.step(300)  # holding away from zero: the drives apply torque to stay there
         line.request({"cmd": "drive_fault", "slave": 2, "code": 0x2310, "persistent": True})
         state = robot.step(3)
         assert state.supervisor_state == "FAULT"
@@ -195,7 +197,19 @@ def test_drive_fault_faults_and_needs_a_fault_reset(robot_on):
         assert bus.drive_state(1) == "SWITCH_ON_DISABLED"
         robot.reset()
         assert robot.step(1).supervisor_state == "DISABLED"
+        robot.drain_telemetry()
+        q_before = robot.state().q.copy()
         enable(robot)
+        robot.step(100)
+        t = robot.drain_telemetry()
+        enabling = np.flatnonzero(t["state"] == int(robot.STATE_CODES["ENABLING"]))[0]
+        # ENABLING starts from the measured position, not from the target held before the fault ...
+        np.testing.assert_allclose(t["q_ref"][enabling], t["q"][enabling], atol=1e-3)
+        # ... and nothing jumps on the way back to ACTIVE: positions move smoothly and stay put.
+        assert np.max(np.abs(np.diff(t["q"], axis=0))) < 2e-3
+        np.testing.assert_allclose(robot.state().q, q_before, atol=0.02)
+        assert robot.state().supervisor_state == "ACTIVE"
+        assert [bus.drive_state(j) for j in range(2)] == ["OPERATION_ENABLED"] * 2
 
 
 def test_frozen_encoder_faults_while_motion_is_expected(robot_on):
@@ -279,11 +293,115 @@ def test_esi_description_matches_the_virtual_drive_pdos():
     import xml.etree.ElementTree as ET
     from pathlib import Path
 
-    from humanoid_rt.ethercat.drive import RXPDO, TXPDO
-
+    pdos = _core.virtual_drive_pdos()  # what the virtual drive (drivers/ethercat/virtual_slave) maps
     root = ET.parse(Path(__file__).resolve().parents[1] / "firmware_interfaces/ethercat/hrt_cia402_drive.xml").getroot()
-    for tag, table in (("RxPdo", RXPDO), ("TxPdo", TXPDO)):
+    described = set()
+    for tag in ("RxPdo", "TxPdo"):
         for pdo in root.iter(tag):
             index = int(pdo.find("Index").text[2:], 16)
             entries = [(int(e.find("Index").text[2:], 16), int(e.find("BitLen").text)) for e in pdo.iter("Entry")]
-            assert entries == [(obj, bits) for obj, _, bits, _ in table[index]]
+            assert entries == [(obj, bits) for obj, _, bits in pdos[index]]
+            described.add(index)
+    assert described == set(pdos) == {0x1600, 0x1601, 0x1602, 0x1A00}
+
+
+def test_link_down_faults_within_the_configured_cycles(robot_on):
+    with VirtualEthercat(slaves=2) as line:
+        # Lost frames are what a dead link gives: the bus's tolerance decides (the supervisor's is set wide).
+        robot = robot_on(line, wkc_tolerance=2, receive_timeout_us=5000, safety={"max_missed_replies": 1000})
+        bus = robot.ethercat_bus(0)
+        enable(robot)
+        cycle0 = robot.state().cycle
+        line.set_link(False)  # ip link set <master end> down
+        robot.step(8)
+        faults = [e for e in robot.events() if e["to_state"] == "FAULT"]
+        assert faults and faults[0]["reason"] == "bus_error"
+        # write() of cycle c0+k sends frame k; frames 1..3 lost -> read() at cycle c0+4 sees 3 > 2.
+        assert faults[0]["cycle"] == cycle0 + 4
+        assert bus.statistics()["lost_frames"] >= 3
+        # Link back: the same line answers again and the robot can be reset and enabled.
+        line.set_link(True)
+        robot.step(3)
+        robot.reset()
+        assert robot.step(2).supervisor_state == "DISABLED"
+        enable(robot)
+
+
+@pytest.mark.parametrize("dc", [True, False])
+def test_distributed_clocks_are_configured_and_sync0_runs_on_the_slaves(robot_on, dc):
+    with VirtualEthercat(slaves=3) as line:
+        robot = robot_on(line, distributed_clocks=dc)
+        bus = robot.ethercat_bus(0)
+        robot.step(50)
+        stats = bus.statistics()
+        slaves = [line.request({"cmd": "dc", "slave": k}) for k in (1, 2, 3)]
+        assert stats["expected_wkc"] == 9  # the DC datagram in the frame does not change the working counter
+        if not dc:
+            assert stats["dc_slaves"] == 0 and not any(s["sync0_active"] for s in slaves)
+            return
+        assert bus.describe().count(" DC\n") == 3  # the ESCs advertise DC (register 0x0008)
+        assert stats["dc_slaves"] == 3
+        assert all(s["sync0_active"] and s["cycle_ns"] == 1_000_000 for s in slaves)  # SYNC0 at the loop period
+        # SOEM starts SYNC0 on a whole cycle, 100 ms (its SyncDelay) after it read the slave's time; then it runs.
+        assert all(s["start_ns"] % 1_000_000 == 0 for s in slaves)
+        deadline = time.monotonic() + 5.0
+        while line.request({"cmd": "dc", "slave": 3})["sync0_pulses"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert line.request({"cmd": "dc", "slave": 3})["sync0_pulses"] > 0
+        # SOEM measured the propagation delays along the line from the port receive times ...
+        delays = [s["delay_ns"] for s in slaves]
+        assert delays[0] == 0 and delays[0] < delays[1] < delays[2]
+        # ... and set each slave's offset so its system time is the master's clock (EtherCAT epoch
+        # 2000-01-01), although the slaves' local clocks started at different moments.
+        master_now = time.time_ns() - 946_684_800 * 10**9
+        assert all(abs(s["system_time_ns"] - master_now) < 10**9 for s in slaves)
+        assert len({s["offset_ns"] for s in slaves}) == 3
+        # Every process-data frame carries the reference clock's time back to the master (FRMW 0x0910).
+        assert abs(stats["dc_time_ns"] - master_now) < 10**9
+
+
+def test_whole_robot_legs_on_ethercat_arms_on_virtual_can(urdf_path):
+    arms = ["arm0", "arm1", "arm2"]
+    with VirtualEthercat(slaves=12) as line:
+        config = legs_config(urdf_path, line.master_interface, 12)
+        model = urdf_path.parent / "whole.urdf"
+        model.write_text(chain_urdf([j["name"] for j in config["joints"]] + arms, "whole"))
+        config["model"]["urdf"] = str(model)
+        config["buses"].append({"name": "arms", "type": "can-virtual", "fd": True})
+        config["joints"] += [{"name": name, "bus": "arms", "device_id": k + 1, "can": {"protocol": "damiao", "t_max": 40.0},
+                              "limits": {"position_rad": [-2.0, 2.0], "velocity_rad_s": 8.0, "torque_nm": 40.0},
+                              "gains": {"kp": 100.0, "kd": 4.0}} for k, name in enumerate(arms)]
+        robot = Robot(config)
+        try:
+            assert set(robot.buses) == {"legs", "arms"}
+            enable(robot)
+            target = np.linspace(-0.3, 0.3, 15)
+            robot.set_joint_targets(target, duration=0.2, ttl=0)
+            state = robot.step(800)
+            assert state.supervisor_state == "ACTIVE"
+            np.testing.assert_allclose(state.q, target, atol=0.02)  # CAN: 16-bit positions, 12-bit torques
+            ecat = robot.ethercat_bus("leg0").statistics()
+            assert ecat["wkc_errors"] == 0 and ecat["lost_frames"] == 0
+            assert robot.buses["arms"].statistics()["missed_replies"] == 0
+            assert robot.statistics()["realtime_allocations"] == 0
+        finally:
+            robot.close()
+
+
+def test_the_line_answers_frames_in_process_without_a_network():
+    line = _core.VirtualEthercatLine([_core.VirtualDriveParams()] * 3, 0.001)
+
+    def frame(command: int, adp: int, ado: int, data: bytes) -> bytes:
+        datagram = struct.pack("<BBHHHH", command, 0, adp, ado, len(data), 0) + data + b"\0\0"  # header, data, WKC
+        return b"\xff" * 6 + b"\x02" * 6 + b"\x88\xa4" + struct.pack("<H", len(datagram) | 0x1000) + datagram
+
+    back = line.process_frame(frame(7, 0, 0x0000, bytes(2)))  # BRD ESC type/revision
+    assert back[16 + 10:16 + 12] == b"\x11\x01"
+    assert struct.unpack_from("<H", back, 16 + 12)[0] == 3  # working counter: every slave
+    assert struct.unpack_from("<H", back, 16 + 2)[0] == 3  # ADP incremented by each slave
+    back = line.process_frame(frame(1, 0xFFFF, 0x0008, bytes(2)))  # APRD features of the 2nd slave
+    assert struct.unpack_from("<H", back, 16 + 10)[0] & 0x0004  # distributed clocks supported
+    assert struct.unpack_from("<H", back, 16 + 12)[0] == 1
+    assert line.process_frame(b"\xff" * 14 + struct.pack("<H", 0x5000)) is None  # not EtherCAT commands
+    with pytest.raises(IndexError, match=r"slave 4: the line has slaves 1\.\.3"):
+        line.drive(4)

@@ -21,6 +21,7 @@
 #include "mujoco/mujoco_bus.hpp"
 #include "humanoid_rt/whole_body_impedance.hpp"
 #include "ethercat/ethercat_bus.hpp"  // EtherCAT block below
+#include "ethercat/virtual_slave/slave_line.hpp"  // EtherCAT block below
 #include "can/can_bus.hpp"  // ---- CAN ----
 #include "can/virtual_motors.hpp"  // ---- CAN ----
 #include "can/cia402.hpp"  // ---- CAN ----
@@ -1079,9 +1080,89 @@ PYBIND11_MODULE(_core, m) {
           d["bus_faults"] = s.bus_faults;
           d["expected_wkc"] = s.expected_wkc;
           d["last_wkc"] = s.last_wkc;
+          d["dc_slaves"] = s.dc_slaves;
+          d["dc_time_ns"] = s.dc_time_ns;
           d["round_trip"] = histogram_to_dict(b.round_trip());
           return d;
         });
+
+    // The virtual slave line (drivers/ethercat/virtual_slave): run by src/humanoid_rt/ethercat/emulator.py
+    // inside the network namespace; process_frame() lets tests feed it frames without a network.
+    namespace ev = humanoid_rt::ethercat_virtual;
+    py::class_<ev::DriveParams>(m, "VirtualDriveParams")
+        .def(py::init<>())
+        .def_readwrite("vendor_id", &ev::DriveParams::vendor_id)
+        .def_readwrite("product_code", &ev::DriveParams::product_code)
+        .def_readwrite("rated_torque_mnm", &ev::DriveParams::rated_torque_mnm)
+        .def_readwrite("counts_per_rev", &ev::DriveParams::counts_per_rev)
+        .def_readwrite("inertia_kgm2", &ev::DriveParams::inertia_kgm2)
+        .def_readwrite("viscous_nm_s_rad", &ev::DriveParams::viscous_nm_s_rad);
+    m.def("virtual_drive_pdos", [] {
+      py::dict d;
+      for (const auto* table : {&ev::rx_pdos(), &ev::tx_pdos()}) {
+        for (const auto& pdo : *table) {
+          py::list entries;
+          for (const auto& e : pdo.entries) entries.append(py::make_tuple(e.index, e.sub, e.bits));
+          d[py::int_(pdo.index)] = entries;
+        }
+      }
+      return d;
+    }, "PDO index -> [(object index, subindex, bit length)] of the virtual drive (0 = padding)");
+    py::class_<ev::SlaveLine>(m, "VirtualEthercatLine")
+        .def(py::init<const std::vector<ev::DriveParams>&, double>(), py::arg("drives"), py::arg("period_s"))
+        .def("__len__", &ev::SlaveLine::size)
+        .def("process_frame", [](ev::SlaveLine& line, py::bytes frame) -> py::object {
+          std::string buffer = frame;
+          if (!line.process(reinterpret_cast<std::uint8_t*>(buffer.data()), buffer.size(), ev::Esc::monotonic_ns()))
+            return py::none();
+          return py::bytes(buffer);
+        }, py::arg("frame"), "one Ethernet frame in, the frame the line sends back out (None: lost)")
+        .def("start", &ev::SlaveLine::start, py::arg("interface"), py::arg("priority") = 0, py::arg("echo") = false,
+             py::call_guard<py::gil_scoped_release>())
+        .def("stop", &ev::SlaveLine::stop, py::call_guard<py::gil_scoped_release>())
+        .def("stats", [](const ev::SlaveLine& line) {
+          const ev::SlaveLine::Stats s = line.stats();
+          py::dict d;
+          d["frames"] = s.frames;
+          d["process_data_frames"] = s.process_data_frames;
+          d["dropped_frames"] = s.dropped_frames;
+          d["max_process_us"] = s.max_process_us;
+          d["priority"] = s.priority;
+          d["al_states"] = s.al_states;
+          return d;
+        })
+        .def("drive_fault", &ev::SlaveLine::drive_fault, py::arg("slave"), py::arg("code") = 0x2310,
+             py::arg("persistent") = false)
+        .def("clear_fault_cause", &ev::SlaveLine::clear_fault_cause, py::arg("slave"))
+        .def("freeze_encoder", &ev::SlaveLine::freeze_encoder, py::arg("slave"), py::arg("frozen") = true)
+        .def("drop_frames", &ev::SlaveLine::drop_frames, py::arg("count"))
+        .def("skip_process_data", &ev::SlaveLine::skip_process_data, py::arg("slave"), py::arg("count"))
+        .def("drive", [](const ev::SlaveLine& line, int slave) {
+          const ev::SlaveLine::DriveInfo i = line.drive(slave);
+          py::dict d;
+          d["state"] = std::string(c4::state_name(i.state));
+          d["q"] = i.q;
+          d["dq"] = i.dq;
+          d["tau"] = i.tau;
+          d["al_state"] = i.al_state;
+          d["controlword"] = i.controlword;
+          d["mode"] = i.mode;
+          d["rxpdo"] = i.rxpdo;
+          d["fault_code"] = i.fault_code;
+          return d;
+        }, py::arg("slave"))
+        .def("dc", [](const ev::SlaveLine& line, int slave) {
+          const ev::Esc::DcStatus s = line.dc(slave);
+          py::dict d;
+          d["sync0_active"] = s.sync0_active;
+          d["cycle_ns"] = s.cycle_ns;
+          d["start_ns"] = s.start_ns;
+          d["system_time_ns"] = s.system_time_ns;
+          d["offset_ns"] = s.offset_ns;
+          d["delay_ns"] = s.delay_ns;
+          d["sync0_pulses"] = s.sync0_pulses;
+          return d;
+        }, py::arg("slave"), "the slave's distributed-clock registers (0x0910, 0x0920, 0x0928, 0x0981, 0x0990, 0x09A0)");
   }
   // ---- end EtherCAT ----
 }

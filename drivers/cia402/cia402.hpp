@@ -35,6 +35,22 @@ constexpr State decode_statusword(std::uint16_t sw) {
   return State::kNotReadyToSwitchOn;
 }
 
+// State -> statusword 0x6041 bits of the state (the values the masks above decode; the drive adds
+// "voltage enabled" 0x0010 and "remote" 0x0200 itself).
+constexpr std::uint16_t statusword_value(State s) {
+  switch (s) {
+    case State::kNotReadyToSwitchOn: return 0x0000;
+    case State::kSwitchOnDisabled: return 0x0040;
+    case State::kReadyToSwitchOn: return 0x0021;
+    case State::kSwitchedOn: return 0x0023;
+    case State::kOperationEnabled: return 0x0027;
+    case State::kQuickStopActive: return 0x0007;
+    case State::kFaultReactionActive: return 0x000F;
+    case State::kFault: return 0x0008;
+  }
+  return 0x0000;
+}
+
 // Controlword 0x6040 commands.
 inline constexpr std::uint16_t kShutdown = 0x0006;
 inline constexpr std::uint16_t kSwitchOn = 0x0007;

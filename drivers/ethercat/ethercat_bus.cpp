@@ -199,10 +199,16 @@ void EthercatBus::configure(const std::vector<int>& joint_indices, double period
   expected_wkc_ = soem_->groups[0].outputsWKC * 2 + soem_->groups[0].inputsWKC;
   // safeop
   request_state(EC_STATE_SAFE_OP, "safeop");
-  // dc: only where the slave says it has DC (ESC feature register); the virtual slave does not.
+  // dc: only where the slave says it has DC (ESC feature register 0x0008 bit 2): SOEM measures the
+  // propagation delays, sets every slave's system-time offset, and starts SYNC0 at the loop period.
+  // From then on each process-data frame also carries the reference clock's time (FRMW 0x0910).
+  dc_slaves_ = 0;
   if (options_.distributed_clocks && ecx_configdc(ctx)) {
-    for (int i = 1; i <= found; ++i)
-      if (soem_->slaves[i].hasdc) ecx_dcsync0(ctx, static_cast<uint16>(i), TRUE, static_cast<uint32>(period_s * 1e9), 0);
+    for (int i = 1; i <= found; ++i) {
+      if (!soem_->slaves[i].hasdc) continue;
+      ecx_dcsync0(ctx, static_cast<uint16>(i), TRUE, static_cast<uint32>(period_s * 1e9), 0);
+      ++dc_slaves_;
+    }
   }
 }
 
@@ -370,6 +376,7 @@ BusStatus EthercatBus::write(double t, const JointCommand& c) {
   }
   last_wkc_ = exchange_once(options_.receive_timeout_us);
   last_wkc_shared_.store(last_wkc_, std::memory_order_relaxed);
+  dc_time_ns_.store(soem_->dctime, std::memory_order_relaxed);
   if (last_wkc_ == expected_wkc_) {
     have_frame_ = true;
     bad_cycles_ = 0;
@@ -407,6 +414,8 @@ EthercatStatistics EthercatBus::statistics() const {
   s.bus_faults = bus_faults_.load(std::memory_order_relaxed);
   s.expected_wkc = expected_wkc_;
   s.last_wkc = last_wkc_shared_.load(std::memory_order_relaxed);
+  s.dc_slaves = dc_slaves_;
+  s.dc_time_ns = dc_time_ns_.load(std::memory_order_relaxed);
   return s;
 }
 

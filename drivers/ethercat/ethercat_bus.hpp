@@ -65,6 +65,8 @@ struct EthercatStatistics {
   std::uint64_t bus_faults = 0;       // read() calls that returned kError
   int expected_wkc = 0;
   int last_wkc = 0;
+  int dc_slaves = 0;                  // slaves with distributed clocks and SYNC0 on (0: no DC)
+  std::int64_t dc_time_ns = 0;        // the DC reference clock's system time, from the last frame
 };
 
 class EthercatBus final : public Bus {
@@ -123,6 +125,7 @@ class EthercatBus final : public Bus {
   std::vector<std::unique_ptr<Drive>> drives_;   // sized at configuration time; contents as marked in Drive
   double period_s_ = 0.001;                      // configuration time
   int expected_wkc_ = 0;                         // configuration time, then RT read-only
+  int dc_slaves_ = 0;                            // configuration time
   bool operational_ = false;                     // configuration thread (set/cleared while the loop is stopped)
 
   // Loop thread only.
@@ -133,6 +136,7 @@ class EthercatBus final : public Bus {
   // Written by the loop thread, read by any thread.
   std::atomic<std::uint64_t> cycles_{0}, frames_sent_{0}, lost_frames_{0}, wkc_errors_{0}, bus_faults_{0};
   std::atomic<int> last_wkc_shared_{0};
+  std::atomic<std::int64_t> dc_time_ns_{0};
   LatencyHistogram round_trip_;                  // written by the loop thread
   std::atomic<bool> fault_reset_request_{false}; // any thread sets, loop thread clears
 };

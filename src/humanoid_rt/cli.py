@@ -66,8 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
     demo.add_argument("--rate", type=_rate, default=None,
-                      help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000; 500 with "
-                      "--bus ethercat-virtual, whose drives are a Python emulator: bench/run_ethercat.py)")
+                      help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
     demo.add_argument("--bus", default="mock", choices=("mock", "mujoco", "can-virtual", "ethercat-virtual"),
                       help="mock: independent actuator models; mujoco: the MuJoCo digital twin; ethercat-virtual: "
                       "the 12 leg joints on a virtual EtherCAT line in a network namespace (needs root), the rest "
@@ -215,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run_demo
 
             report = run_demo(seconds=args.seconds,
-                              rate_hz=args.rate or (500 if args.bus == "ethercat-virtual" else 1000),
+                              rate_hz=args.rate or 1000,
                               bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority,
                               cpu=args.cpu, view=args.view, record=args.record)
         except ConfigError as error:

@@ -120,8 +120,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
             "task_position_error_m": (round(float(np.linalg.norm(task_error["position_error"])), 6)
                                       if task_error else None),
         },
-        "transitions": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at t={e['t']:.3f}s"
-                        for e in events if e["accepted"]],
+        "transitions": [f"{e['from_state']}->{e['to_state']} ({e['reason']}"
+                        + (f", joint {robot.joint_names[e['joint']]}" if 0 <= e["joint"] < robot.n_joints else "")
+                        + f") at t={e['t']:.3f}s" for e in events if e["accepted"]],
         "realtime": setup,
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
@@ -205,8 +206,8 @@ def format_report(r: dict) -> str:
     for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
         rt_us = e["round_trip_us"]
         lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
-                     f"lost frames {e['lost_frames']}, round trip p50 {rt_us['p50']:.1f} us  p99 {rt_us['p99']:.1f} us  "
-                     f"max {rt_us['max']:.1f} us")
+                     f"lost frames {e['lost_frames']}, DC on {e['dc_slaves']}, round trip p50 {rt_us['p50']:.1f} us  "
+                     f"p99 {rt_us['p99']:.1f} us  max {rt_us['max']:.1f} us")
     for name, b in r.get("buses", {}).items():  # ---- CAN ----
         lines.append(
             f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
@@ -226,6 +227,7 @@ def _ethercat_section(robot, line) -> dict:
             section[name] = {
                 "slaves": s["expected_wkc"] // 3, "frames_sent": s["frames_sent"], "expected_wkc": s["expected_wkc"],
                 "wkc_errors": s["wkc_errors"], "lost_frames": s["lost_frames"], "bus_faults": s["bus_faults"],
+                "dc_slaves": s["dc_slaves"],
                 "round_trip_us": {k: round(s["round_trip"][f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")},
             }
             if line is not None:

@@ -3,7 +3,7 @@
  * SOEM includes this header when built with USE_SOEM_CONFIG_H (ethercattype.h), in place of
  * its compile-time timeout constants; the SOEM sources stay unmodified. The timeouts become
  * process-wide variables so a bus can lengthen them before bring-up: a software slave (the
- * virtual line in src/humanoid_rt/ethercat) can answer later than an ESC does, and a datagram
+ * virtual line in drivers/ethercat/virtual_slave) can answer later than an ESC does, and a datagram
  * that SOEM re-sends after a timeout can return twice and be matched to a later request. */
 #ifndef HUMANOID_RT_SOEM_CONFIG_H
 #define HUMANOID_RT_SOEM_CONFIG_H

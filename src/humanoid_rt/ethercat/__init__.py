@@ -1,7 +1,9 @@
-"""EtherCAT support: the virtual CiA 402 slave line (emulator), its netns/veth plumbing, and helpers.
+"""EtherCAT support: the virtual CiA 402 slave line's process (emulator), its netns/veth plumbing,
+and helpers.
 
-The master side is C++ (drivers/ethercat/, SOEM); this package is the device side used by tests,
-the demo and the benchmark.
+Both sides are C++: the master in drivers/ethercat/ (SOEM), the virtual slaves in
+drivers/ethercat/virtual_slave/; this package runs the slaves in a network namespace for tests,
+the demo and the benchmark, and builds the master bus from a robot config.
 """
 
 from .netns import NeedsRoot, VirtualEthercat, have_privileges

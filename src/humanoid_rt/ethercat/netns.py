@@ -62,8 +62,13 @@ def _child_env() -> dict:
 class VirtualEthercat:
     """A veth pair, a namespace and an emulated line of `slaves` CiA 402 drives on its far end."""
 
+    # SCHED_FIFO priority of the emulator's frame thread: below the loop's default 80 (the master
+    # comes first, as on a real robot where the slaves are hardware), above everything else, so a
+    # loaded machine cannot make the line late.
+    PRIORITY = 70
+
     def __init__(self, slaves: int = 12, period_s: float = 0.001, drives: list[dict] | None = None,
-                 echo: bool = False):
+                 echo: bool = False, priority: int = PRIORITY):
         ok, reason = have_privileges()
         if not ok:
             raise NeedsRoot(reason)
@@ -75,6 +80,7 @@ class VirtualEthercat:
         self.period_s = period_s
         self.drives = drives or []
         self.echo = echo  # reflect frames unprocessed (the raw-link reference of bench/run_ethercat.py)
+        self.priority = priority
         self.process: subprocess.Popen | None = None
         self._created_ns = self._created_link = False
 
@@ -100,23 +106,41 @@ class VirtualEthercat:
         _ip("link", "set", self.master_interface, "up")
         _ip("-n", self.namespace, "link", "set", self.slave_interface, "up")
         _ip("-n", self.namespace, "link", "set", "lo", "up")
+        self._start_emulator()
+
+    def restart(self, echo: bool) -> None:
+        """Replace the emulator on the same veth pair: the line of drives, or (echo) a plain reflector."""
+        self._stop_emulator()
+        self.echo = echo
+        self._start_emulator()
+
+    def _start_emulator(self) -> None:
         self.process = subprocess.Popen(
             ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "humanoid_rt.ethercat.emulator",
              "--interface", self.slave_interface, "--slaves", str(self.slaves), "--period", repr(self.period_s),
-             "--drives", json.dumps(self.drives), *(["--echo"] if self.echo else [])],
+             "--drives", json.dumps(self.drives), "--priority", str(self.priority), *(["--echo"] if self.echo else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             env=_child_env(),
         )
         ready = self._readline(timeout=20.0)
         if not ready.get("ready"):
             raise RuntimeError(f"EtherCAT emulator did not start: {ready}")
+        self._wait_for_carrier()
+
+    def _wait_for_carrier(self) -> None:
         # Wait for the veth carrier, so the first frames are not lost while the link comes up.
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             with open(f"/sys/class/net/{self.master_interface}/operstate") as f:
                 if f.read().strip() == "up":
-                    break
+                    return
             time.sleep(0.01)
+
+    def set_link(self, up: bool) -> None:
+        """Take the master end of the veth pair down (a pulled cable) or up again."""
+        _ip("link", "set", self.master_interface, "up" if up else "down")
+        if up:
+            self._wait_for_carrier()
 
     def _readline(self, timeout: float) -> dict:
         assert self.process is not None and self.process.stdout is not None
@@ -141,23 +165,7 @@ class VirtualEthercat:
         return reply
 
     def close(self) -> None:
-        if self.process is not None:
-            try:
-                if self.process.poll() is None:
-                    try:
-                        self.process.stdin.write('{"cmd": "quit"}\n')
-                        self.process.stdin.flush()
-                        self.process.wait(timeout=2.0)
-                    except (OSError, subprocess.TimeoutExpired, ValueError):
-                        self.process.kill()
-                        self.process.wait(timeout=2.0)
-            finally:
-                for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-                    try:
-                        stream.close()
-                    except Exception:
-                        pass
-                self.process = None
+        self._stop_emulator()
         if self._created_link:
             # Deleting either end deletes the pair; the master end is in this namespace.
             subprocess.run(["ip", "link", "del", self.master_interface], capture_output=True)
@@ -165,3 +173,23 @@ class VirtualEthercat:
         if self._created_ns:
             subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
             self._created_ns = False
+
+    def _stop_emulator(self) -> None:
+        if self.process is None:
+            return
+        try:
+            if self.process.poll() is None:
+                try:
+                    self.process.stdin.write('{"cmd": "quit"}\n')
+                    self.process.stdin.flush()
+                    self.process.wait(timeout=2.0)
+                except (OSError, subprocess.TimeoutExpired, ValueError):
+                    self.process.kill()
+                    self.process.wait(timeout=2.0)
+        finally:
+            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+            self.process = None
