@@ -506,10 +506,11 @@ class Robot:
                     if not event["accepted"]:
                         raise SafetyRefused(name, event, self.joint_names)
                     answered_cycle = event["cycle"]
-            # Judge the state only from a snapshot of the answering cycle or later: the event ring can be
-            # drained before the same cycle's snapshot is written.
+            # Judge the state only from a snapshot of a cycle after the answering one: the event ring can be
+            # drained before the same cycle's snapshot is written, and before the first cycle's snapshot the
+            # state reads as the initial one, also numbered cycle 0 (a first cycle slowed by a bus showed it).
             state = self.state() if answered_cycle is not None else None
-            if state is not None and state.cycle >= answered_cycle:
+            if state is not None and state.cycle > answered_cycle:
                 if state.supervisor_state in until:
                     return
                 if state.supervisor_state in ("FAULT", "ESTOP") or (
