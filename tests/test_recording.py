@@ -140,6 +140,7 @@ def test_setpoint_sources_are_recorded(small_robot, recorder_factory):
         robot.set_joint_targets(np.zeros(3), duration=0.01, source=source)
         robot.step(5)
     summary = recorder.end("success")
+    assert recorder.statistics()["thread_cpu_s"] > 0  # the recorder's own CPU time is measurable
     setpoints = read_episode(recorder.session.directory / summary["file"]).messages["/setpoints"]
     assert [s.source for s in setpoints] == ["api", "skill", "policy"]
     with pytest.raises(ValueError, match="source.*allowed: api, skill, policy"):

@@ -93,6 +93,7 @@ class Recorder:
         self._monotonic_base_ns: int | None = None  # stepped mode: loop time 0 on the monotonic clock
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self._cpu_at_exit = 0.0
         self._thread = threading.Thread(target=self._run, name="humanoid_rt-recorder", daemon=True)
         self._thread.start()
 
@@ -190,9 +191,16 @@ class Recorder:
         """The recorder's counters: telemetry samples its tap dropped, per-topic message counts of the open file."""
         with self._lock:
             return {"telemetry_dropped": self._tap.dropped,
+                    "thread_cpu_s": self.thread_cpu_s(),
                     "device_dropped": self._device_dropped(),
                     "camera_frames_rejected": self.cameras.rejected,
                     "messages": dict(self._file.message_counts) if self._file else {}}
+
+    def thread_cpu_s(self) -> float:
+        """CPU time the recorder thread has used [s] (the MCAP writer compresses and writes in it too)."""
+        if not self._thread.is_alive():
+            return self._cpu_at_exit
+        return time.clock_gettime(time.pthread_getcpuclockid(self._thread.ident))
 
     # ------------------------------------------------------------------ internals
     def _require_open(self, call: str) -> None:
@@ -206,13 +214,14 @@ class Recorder:
     def _run(self) -> None:
         if self.cpus:
             os.sched_setaffinity(threading.get_native_id(), self.cpus)  # this thread only (a Linux TID)
-        while not self._stop.wait(self.period_s):
-            try:
+        try:
+            while not self._stop.wait(self.period_s):
                 with self._lock:
                     self._pump()
-            except BaseException as error:  # kept for the next episode call; the loop itself is unaffected
-                self._error = error
-                return
+        except BaseException as error:  # kept for the next episode call; the loop itself is unaffected
+            self._error = error
+        finally:
+            self._cpu_at_exit = time.thread_time()
 
     def _device_dropped(self) -> int:
         if self.devices is None:
