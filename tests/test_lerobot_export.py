@@ -406,8 +406,14 @@ def test_bad_arguments_name_the_argument(session, tmp_path, capsys):
     (out / "keep.txt").write_text("mine")
     assert cli_main(["export-lerobot", str(session), str(out), "--quiet"]) == 2
     assert "--overwrite" in capsys.readouterr().err and (out / "keep.txt").exists()
+    # --overwrite replaces an earlier dataset, never a directory that is not one.
+    assert cli_main(["export-lerobot", str(session), str(out), "--quiet", "--overwrite"]) == 2
+    assert "not a LeRobot dataset" in capsys.readouterr().err and (out / "keep.txt").exists()
+    (out / "keep.txt").unlink()
+    assert cli_main(["export-lerobot", str(session), str(out), "--quiet"]) == 0
+    (out / "stale.txt").write_text("from an earlier export")
     assert cli_main(["export-lerobot", str(session), str(out), "--quiet", "--overwrite"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "meta/info.json").exists()
+    assert not (out / "stale.txt").exists() and (out / "meta/info.json").exists()
     assert cli_main(["export-lerobot", str(session), str(tmp_path / "d2"), "--window", "nope=3"]) == 2
     assert "windows: no windowed device named nope" in capsys.readouterr().err
     with pytest.raises(ExportError, match="fps: must be a whole number .* 1..1000"):

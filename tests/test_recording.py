@@ -140,6 +140,7 @@ def test_setpoint_sources_are_recorded(small_robot, recorder_factory):
         robot.set_joint_targets(np.zeros(3), duration=0.01, source=source)
         robot.step(5)
     summary = recorder.end("success")
+    recorder.close()
     assert recorder.statistics()["thread_cpu_s"] > 0  # the recorder's own CPU time is measurable
     setpoints = read_episode(recorder.session.directory / summary["file"]).messages["/setpoints"]
     assert [s.source for s in setpoints] == ["api", "skill", "policy"]
@@ -250,7 +251,7 @@ def test_failures_and_aborts_are_kept_discards_set_aside_and_indexed(small_robot
     again.end("success")
 
 
-def test_between_episodes_nothing_piles_up(small_robot, recorder_factory):
+def test_an_episode_holds_only_its_own_cycles(small_robot, recorder_factory):
     robot = small_robot
     recorder = recorder_factory(robot, telemetry_capacity=500)
     robot.step(3000)  # far more than the tap holds, with no episode open
@@ -261,6 +262,35 @@ def test_between_episodes_nothing_piles_up(small_robot, recorder_factory):
     joints = read_episode(recorder.session.directory / summary["file"]).streams["/joints"]
     assert joints["cycle"][0] >= first_cycle - 1 and len(joints["cycle"]) <= 11
     assert summary["telemetry_dropped"] == 0
+
+
+def test_drained_telemetry_is_shared_read_only(small_robot):
+    robot = small_robot
+    with robot.telemetry_tap() as other:
+        robot.step(5)
+        mine = robot.drain_telemetry()
+        with pytest.raises(ValueError, match="read-only"):
+            mine["q"][:] = 0
+        theirs = other.drain()
+        np.testing.assert_array_equal(theirs["cycle"], mine["cycle"])
+        changed = mine["q"].copy()
+        changed[:] = 0  # a copy is the reader's own
+
+
+@pytest.mark.realtime
+def test_samples_drained_after_the_loop_stopped_keep_the_loop_clock(make_robot, tmp_path):
+    robot = make_robot()
+    recorder = Recorder(robot, tmp_path / "s", period_s=0.2)  # drains late on purpose
+    recorder.start("real time, then stop")
+    robot.start()
+    time.sleep(0.3)
+    robot.stop()
+    summary = recorder.end("success")
+    recorder.close()
+    joints = read_episode(tmp_path / "s" / summary["file"]).streams["/joints"]
+    expected = robot.monotonic_epoch_ns + np.round(joints["loop_time"] * 1e9).astype(np.int64)
+    assert len(joints["cycle"]) > 100
+    np.testing.assert_array_equal(joints["monotonic_ns"], expected)
 
 
 def test_close_ends_an_open_episode_as_aborted(small_robot, tmp_path):
@@ -364,6 +394,7 @@ def test_demo_records_itself_with_the_virtual_sensor_rig(tmp_path):
         stream = episode.streams[f"/devices/{name}"]
         assert len(stream["monotonic_ns"]) > 20 and stream[column].shape[1:] == shape, name
         # Device samples fall inside the episode on the same clock as the loop's cycles.
-        assert cycles.size and stream["monotonic_ns"][0] >= episode.streams["/joints"]["monotonic_ns"][0] - 10**9
+        loop_ns = episode.streams["/joints"]["monotonic_ns"]
+        assert loop_ns[0] - 10**8 <= stream["monotonic_ns"][0] and stream["monotonic_ns"][-1] <= loop_ns[-1] + 10**8
     transitions = [(e.from_state, e.to_state) for e in episode.messages["/supervisor/events"]]
     assert ("ACTIVE", "DAMPING") in transitions and ("DAMPING", "DISABLED") in transitions

@@ -59,7 +59,7 @@ def test_kill_9_mid_episode_loses_at_most_the_last_second(tmp_path, urdf_path):
     assert episode.info["task"] == "killed mid-episode" and "robot.urdf" in episode.attachments
     [record] = Session(session, create=False).episodes()
     assert record["status"] == "ended" and record["outcome"] == "aborted"
-    assert not list(session.glob("episodes/*.crashed"))
+    assert not list(session.glob("episodes/*.recovering"))
     assert recover(session) == []  # nothing left open
 
 
@@ -69,10 +69,14 @@ def _partial_copy(tmp_path, small_robot) -> tuple:
     recorder = Recorder(small_robot, session, flush_interval_s=0.05)
     small_robot.step(1)
     recorder.start("snapshot")
-    for _ in range(6):
-        small_robot.step(100)
-        time.sleep(0.08)  # let the recorder thread write and flush a chunk
     live_file = session / recorder.episode["file"]
+    for _ in range(6):
+        size = live_file.stat().st_size
+        small_robot.step(100)
+        deadline = time.monotonic() + 10
+        while live_file.stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the recorder thread has written and flushed a chunk with these cycles
+        assert live_file.stat().st_size > size
     snapshot = tmp_path / "crashed"
     shutil.copytree(session, snapshot)  # what a kill -9 leaves: flushed chunks, an index without "end"
     recorder.end("success")
@@ -115,7 +119,7 @@ def test_recover_cli_and_episodes_listing(tmp_path, small_robot, capsys):
     assert "not a session directory" in capsys.readouterr().err
 
 
-def test_a_torn_index_line_is_skipped(tmp_path, small_robot):
+def test_a_torn_index_line_is_skipped_and_the_next_record_stays_whole(tmp_path, small_robot):
     recorder = Recorder(small_robot, tmp_path / "s")
     recorder.start("one")
     recorder.end("success")
@@ -123,13 +127,106 @@ def test_a_torn_index_line_is_skipped(tmp_path, small_robot):
     with open(tmp_path / "s" / "index.jsonl", "a") as f:
         f.write('{"episode": 1, "event": "sta')  # the process died while appending
     assert [e["episode"] for e in Session(tmp_path / "s", create=False).episodes()] == [0]
+    recorder = Recorder(small_robot, tmp_path / "s")
+    assert recorder.start("two") == 1
+    recorder.end("success")
+    recorder.close()
+    episodes = Session(tmp_path / "s", create=False).episodes()
+    assert [(e["episode"], e["task"], e["outcome"]) for e in episodes] == [(0, "one", "success"), (1, "two", "success")]
 
 
 def test_a_recorder_never_overwrites_an_episode_file(tmp_path, small_robot):
     session = Session(tmp_path / "s")
-    session.episode_path(0).write_bytes(b"somebody else's data")
+    session.episode_path(0).write_bytes(b"somebody else's data")  # e.g. a crash before its start was indexed
     recorder = Recorder(small_robot, tmp_path / "s")
-    with pytest.raises(FileExistsError):
-        recorder.start("clash")
+    assert recorder.start("next free number") == 1
+    recorder.end("success")
+    recorder.close()
     assert session.episode_path(0).read_bytes() == b"somebody else's data"
+
+
+def test_recover_refuses_a_session_a_recorder_is_writing(tmp_path, small_robot):
+    recorder = Recorder(small_robot, tmp_path / "s")
+    recorder.start("still recording")
+    small_robot.step(50)
+    with pytest.raises(SessionError, match="in use by another recorder or recovery"):
+        recover(tmp_path / "s")
+    with pytest.raises(SessionError, match="in use"):
+        Recorder(small_robot, tmp_path / "s")  # nor a second recorder
+    recorder.end("success")
+    recorder.close()
+    assert recover(tmp_path / "s") == []
+    [record] = Session(tmp_path / "s", create=False).episodes()
+    assert record["outcome"] == "success"
+    assert len(read_episode(tmp_path / "s" / record["file"]).streams["/joints"]["cycle"]) == 50
+
+
+def test_a_failed_or_interrupted_recovery_leaves_the_original_untouched(tmp_path, small_robot, monkeypatch):
+    from humanoid_rt.recording import session as session_module
+
+    snapshot, path = _partial_copy(tmp_path, small_robot)
+    original = path.read_bytes()
+    path.with_name(path.name + ".recovering").write_bytes(b"left by an interrupted recovery")
+
+    def disk_full(records, target):
+        target.write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(session_module, "_rewrite", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        recover(snapshot)
+    assert path.read_bytes() == original
+    assert Session(snapshot, create=False).unfinished()  # still open: the next recovery redoes it
+    monkeypatch.undo()
+    [done] = recover(snapshot)
+    assert done["messages"] > 300
+    assert not path.with_name(path.name + ".recovering").exists()
+    assert len(read_episode(path).streams["/joints"]["cycle"]) >= 300
+
+
+def test_a_complete_file_whose_end_was_not_indexed_keeps_its_outcome(tmp_path, small_robot):
+    recorder = Recorder(small_robot, tmp_path / "s")
+    recorder.start("ended, then the process died")
+    small_robot.step(20)
+    recorder.end("failure")
+    recorder.close()
+    index = tmp_path / "s" / "index.jsonl"
+    index.write_text(index.read_text().splitlines(keepends=True)[0])  # the "end" line never made it
+    [done] = recover(tmp_path / "s")
+    [record] = Session(tmp_path / "s", create=False).episodes()
+    assert record["status"] == "ended" and record["outcome"] == "failure"
+    assert read_episode(tmp_path / "s" / record["file"]).outcome == "failure"
+
+
+def test_a_write_error_still_ends_the_episode_and_says_why(tmp_path, small_robot, monkeypatch):
+    from humanoid_rt.recording.episode_file import EpisodeFile
+
+    recorder = Recorder(small_robot, tmp_path / "s")
+    recorder.start("disk fills up")
+    small_robot.step(20)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(EpisodeFile, "write_packed", full)
+    small_robot.step(20)
+    summary = recorder.end("success")
+    assert "No space left on device" in summary["note"] and not recorder.recording
+    [record] = Session(tmp_path / "s", create=False).episodes()
+    assert record["status"] == "ended" and "No space" in record["note"]
+    recorder.close()
+
+
+def test_bad_recorder_options_name_the_field_and_the_allowed(tmp_path, small_robot):
+    import os
+
+    with pytest.raises(ValueError, match=r"cpus: \[99\]; allowed: a non-empty subset of"):
+        Recorder(small_robot, tmp_path / "s", cpus={99})
+    with pytest.raises(ValueError, match="compression: 'gzip'; allowed: lz4, zstd, none"):
+        Recorder(small_robot, tmp_path / "s", compression="gzip")
+    with pytest.raises(ValueError, match="telemetry_capacity: must be an integer >= 1"):
+        Recorder(small_robot, tmp_path / "s", telemetry_capacity=0)
+    with pytest.raises(ValueError, match="fsync_interval_s: must be >= flush_interval_s"):
+        Recorder(small_robot, tmp_path / "s", fsync_interval_s=-1)
+    recorder = Recorder(small_robot, tmp_path / "s", cpus=os.sched_getaffinity(0))  # the good case works
     recorder.close()

@@ -356,10 +356,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
                                 ? static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9
                                 : t;
       supervisor_.on_setpoint_applied(setpoint_.t_written, setpoint_.ttl);
-      setpoint_in_use_.sequence = setpoint_.sequence;
-      setpoint_in_use_.source = setpoint_.source;
-      setpoint_in_use_.t_written = setpoint_.t_written;
-      setpoint_in_use_.t_target = setpoint_.t_target;
+      setpoint_in_use_ = {setpoint_.sequence, setpoint_.source, setpoint_.t_written, setpoint_.t_target};
     }
   }
 

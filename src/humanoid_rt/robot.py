@@ -685,7 +685,8 @@ class Robot:
         setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
         setpoint_t_written, setpoint_applied_t, setpoint_t_target.
         This is one reader among the telemetry taps (see telemetry_tap()): a recorder
-        draining its own tap takes nothing from it.
+        draining its own tap takes nothing from it. The arrays are shared with the other
+        readers, so they are read-only: copy one to change it.
         """
         return self._telemetry.default_tap().drain(max_samples)
 

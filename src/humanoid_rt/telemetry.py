@@ -3,7 +3,7 @@
 The core's ring has a single consumer. A recorder, a policy's observation history
 and a script calling `robot.drain_telemetry()` each want every sample, so one
 fan-out drains the ring and hands each batch to every tap. Taps keep their batches
-(numpy columns, shared, never copied per tap) until their reader drains them; a tap
+(numpy columns, shared and read-only, never copied per tap) until their reader drains them; a tap
 whose reader falls behind drops its oldest batches and counts the samples.
 
 Nothing here touches the RT thread: draining copies out of the lock-free ring with
@@ -98,6 +98,8 @@ class TelemetryFanout:
         """Move everything in the ring to the taps (the caller holds `lock`)."""
         while True:
             batch = self._drain_ring(1 << 16)
+            for column in batch.values():
+                column.flags.writeable = False  # shared by every tap: one reader must not change another's
             if _rows(batch):
                 for tap in self._taps:
                     tap._put(batch)
@@ -105,7 +107,7 @@ class TelemetryFanout:
                 return
 
     def tap(self, capacity: int | None = None) -> TelemetryTap:
-        tap = TelemetryTap(self, capacity or self._default_capacity)
+        tap = TelemetryTap(self, self._default_capacity if capacity is None else capacity)
         with self.lock:
             self.pump_locked()  # what came before belongs to the readers that were there
             self._taps.append(tap)

@@ -172,7 +172,11 @@ class ControlLoop {
   JointSetpoint setpoint_{};                    // latest received copy
   std::uint64_t setpoint_applied_ = 0;          // sequence of the setpoint in the interpolator
   double setpoint_applied_t_ = 0.0;             // loop time when it entered the interpolator (clock time in real time)
-  JointSetpoint setpoint_in_use_{};             // the applied setpoint's stamps (q etc. live in the interpolator)
+  struct SetpointStamps {                       // the applied setpoint's stamps, for telemetry
+    std::uint64_t sequence = 0;
+    SetpointSource source = SetpointSource::kApi;
+    double t_written = 0.0, t_target = 0.0;
+  } setpoint_in_use_{};
   JointGains gains_{};
   TaskSet tasks_{};                             // latest received copy
   TaskSet tasks_effective_{};                   // what compute() gets: stale streamed tasks (or all, DAMPING) off

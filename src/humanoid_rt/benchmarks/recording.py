@@ -6,7 +6,7 @@
    --rate Hz (default 10 kHz) on the mock bus, while a synthetic device hub delivers two
    six-axis F/T streams and two 16x16 tactile arrays at the same rate; the recorder writes
    all of it (5 messages per sample) into one episode. Reported: samples/s recorded, drops
-   (tap drops, ring overflows, cycles missing from the file: all must be 0), and the
+   (tap drops, ring overflows, cycles and device samples missing from the file: all must be 0), and the
    recording's CPU cost in % of one core: the recorder thread's CPU time over wall time (it
    drains, packs, and the MCAP writer compresses and writes in it). Goal: >= 10 kHz with zero
    drops at <= 25 %.
@@ -61,6 +61,11 @@ class SyntheticHub:
     def statistics(self):
         return {name: {"dropped": 0} for name in self.rates}
 
+    @property
+    def delivered(self) -> int:
+        """Samples handed to the recorder so far, all devices."""
+        return sum(self._taken.values())
+
     def drain_all(self):
         now = time.monotonic_ns()
         out = {}
@@ -99,10 +104,12 @@ def throughput(seconds: float, rate_hz: float = 10000.0) -> dict:
                             telemetry_capacity=int(rate_hz))
         overflows0 = robot.statistics()["telemetry_overflows"]
         recorder.start("throughput benchmark")
+        delivered0 = hub.delivered  # start() drained the hub: from here on, every sample belongs to the episode
         cpu0, wall0 = recorder.thread_cpu_s(), time.monotonic()
         time.sleep(seconds)
         cpu_fraction = (recorder.thread_cpu_s() - cpu0) / (time.monotonic() - wall0)
         summary = recorder.end("success")
+        delivered = hub.delivered - delivered0
         recorder.close()
         episode = read_episode(Path(tmp) / "session" / summary["file"])
         cycles = episode.streams["/joints"]["cycle"]
@@ -117,12 +124,14 @@ def throughput(seconds: float, rate_hz: float = 10000.0) -> dict:
             "telemetry_dropped": summary["telemetry_dropped"],
             "telemetry_overflows": robot.statistics()["telemetry_overflows"] - overflows0,
             "cycles_missing_in_file": missing,
+            "device_samples_missing_in_file": int(delivered - device_samples),
             "bytes_per_s": round(episode.path.stat().st_size / summary["duration_s"]),
             "cpu_core_fraction_recording": round(cpu_fraction, 4),
             "loop_overruns": robot.statistics()["overruns"],
         })
     result["zero_drops"] = (result["telemetry_dropped"] == 0 and result["telemetry_overflows"] == 0
-                            and result["cycles_missing_in_file"] == 0)
+                            and result["cycles_missing_in_file"] == 0
+                            and result["device_samples_missing_in_file"] == 0)
     return result
 
 
@@ -164,7 +173,8 @@ def summary_lines(result: dict) -> list[str]:
     return [
         f"recording throughput: {t['samples_per_s']:.0f} samples/s of state + 2 F/T + 2 tactile "
         f"({t['messages_per_s']:.0f} messages/s, {t['bytes_per_s'] / 1e6:.1f} MB/s), drops "
-        f"{t['telemetry_dropped']}+{t['telemetry_overflows']}+{t['cycles_missing_in_file']}, "
+        f"{t['telemetry_dropped']}+{t['telemetry_overflows']}+{t['cycles_missing_in_file']}"
+        f"+{t['device_samples_missing_in_file']}, "
         f"{100 * t['cpu_core_fraction_recording']:.1f} % of a core (goal >= 10 kHz, 0 drops, <= 25 %)",
         f"recording latency: loop wakeup p99.9 {l['off']['p999_us']:.0f} us off, {l['on']['p999_us']:.0f} us on "
         f"(ratio {l['p999_ratio_on_off']}, goal <= 1.10; median of {l['rounds']} rounds)",

@@ -98,6 +98,7 @@ class VirtualDevice:
         self._stop = threading.Event()
         self._back_at: float | None = None
         self._muted = False  # stalled: requests go unanswered until the tick after the stall's last tick
+        self._fds_to_close: list[int] = []  # under _lock: closed by the serving thread (see disconnect())
 
     # --- model hooks ------------------------------------------------------------------------
     def _advance(self, dt: float) -> None:
@@ -171,10 +172,16 @@ class VirtualDevice:
         with self._lock:
             self.disconnected = True
             self._link = None
-            for fd in (self._master_fd, self._slave_fd):
-                if fd is not None:
-                    os.close(fd)
+            fds = [fd for fd in (self._master_fd, self._slave_fd) if fd is not None]
             self._master_fd = self._slave_fd = None
+            serving = self._thread is not None and self._thread.is_alive()
+            if serving and threading.current_thread() is not self._thread:
+                # The serving thread may be in select() on these fds: closing them here could fail it (EBADF)
+                # or, once the number is reused, make it read someone else's file. It closes them itself.
+                self._fds_to_close.extend(fds)
+            else:
+                for fd in fds:
+                    os.close(fd)
             if self.link_path is not None:
                 Path(self.link_path).unlink(missing_ok=True)
             self._input.clear()
@@ -255,6 +262,7 @@ class VirtualDevice:
         period = 1.0 / self.rate_hz
         next_tick = time.monotonic()
         while not self._stop.is_set():
+            self._close_released_fds()
             now = time.monotonic()
             if self._back_at is not None and now >= self._back_at:
                 self._back_at = None
@@ -264,11 +272,18 @@ class VirtualDevice:
                 next_tick = max(next_tick + period, now)  # after a hiccup, do not burst to catch up
             self._read_input(max(0.0, next_tick - time.monotonic()))
 
+    def _close_released_fds(self) -> None:
+        with self._lock:
+            fds, self._fds_to_close = self._fds_to_close, []
+        for fd in fds:
+            os.close(fd)
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5.0)
             self._thread = None
+        self._close_released_fds()
 
     def close(self) -> None:
         self.stop()

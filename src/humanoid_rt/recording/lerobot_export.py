@@ -474,9 +474,14 @@ def _check_arguments(session_dir: Path, out_dir: Path, fps: Any, overwrite: bool
     if out == source or source in out.parents or out in source.parents:
         raise ExportError(f"OUT: {out_dir} overlaps SESSION {session_dir}; the export never writes into the "
                           "session: choose a directory outside it")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise ExportError(f"OUT: {out_dir} exists and is not empty; pass --overwrite (overwrite=True) to replace "
-                          "it, or choose a new directory")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        if not overwrite:
+            raise ExportError(f"OUT: {out_dir} exists and is not empty; pass --overwrite (overwrite=True) to "
+                              "replace it, or choose a new directory")
+        if not (out_dir / "meta" / "info.json").is_file():
+            # --overwrite replaces an earlier dataset, never whatever directory was named by mistake.
+            raise ExportError(f"OUT: {out_dir} is not a LeRobot dataset (no meta/info.json); --overwrite only "
+                              "replaces a dataset: choose a new directory")
     return session
 
 

@@ -15,7 +15,7 @@ thread; each first takes everything up to that moment into the file.
 
 Streams (topic: message):
     /joints               JointTelemetry at the loop rate (every cycle, or every telemetry_decimation)
-    /setpoints            SetpointReceived per new setpoint (source, latency)
+    /setpoints            SetpointReceived per new setpoint seen in telemetry (source, latency)
     /supervisor/events    SupervisorEvent per transition or refusal
     /loop/statistics      LoopStatistics once a second
     /devices/<name>       the device's samples at its own rate (hand, tactile, F/T, IMU)
@@ -38,7 +38,7 @@ import numpy as np
 from .. import __version__
 from . import schemas
 from .camera import CameraFrameInbox
-from .episode_file import EpisodeFile
+from .episode_file import COMPRESSION, EpisodeFile
 from .session import OUTCOMES, Session, SessionError
 
 # Message type name for each device kind (humanoid_rt.devices; the layout comes from the device's columns).
@@ -71,8 +71,20 @@ class Recorder:
         if not (0.05 <= flush_interval_s <= 1.0):
             raise ValueError(f"flush_interval_s: must be in 0.05..1.0 s, so a crash loses at most a second "
                              f"(got {flush_interval_s!r})")
+        if not (fsync_interval_s >= flush_interval_s):
+            raise ValueError(f"fsync_interval_s: must be >= flush_interval_s ({flush_interval_s} s) "
+                             f"(got {fsync_interval_s!r})")
+        if compression not in COMPRESSION:
+            raise ValueError(f"compression: {compression!r}; allowed: {', '.join(COMPRESSION)}")
+        if telemetry_capacity is not None and not (isinstance(telemetry_capacity, int) and telemetry_capacity >= 1):
+            raise ValueError(f"telemetry_capacity: must be an integer >= 1 sample (got {telemetry_capacity!r})")
+        allowed_cpus = os.sched_getaffinity(0)
+        if cpus is not None and not (cpus and set(cpus) <= allowed_cpus):
+            raise ValueError(f"cpus: {sorted(cpus) if cpus else cpus!r}; allowed: a non-empty subset of "
+                             f"{sorted(allowed_cpus)}")
         self.robot = robot
         self.session = Session(session_dir)
+        self.session.lock()  # one recorder per session; `recover` refuses while it is held
         self.devices = devices
         self.period_s = period_s
         self.flush_interval_s = flush_interval_s
@@ -93,7 +105,7 @@ class Recorder:
         self._monotonic_base_ns: int | None = None  # stepped mode: loop time 0 on the monotonic clock
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._cpu_at_exit = 0.0
+        self._thread_cpu_s = 0.0
         self._thread = threading.Thread(target=self._run, name="humanoid_rt-recorder", daemon=True)
         self._thread.start()
 
@@ -105,7 +117,8 @@ class Recorder:
     @property
     def episode(self) -> dict[str, Any] | None:
         """The open episode's fields (index, task, skill, scenario, operator, file), or None."""
-        return dict(self._episode) if self._episode else None
+        with self._lock:
+            return dict(self._episode) if self._episode else None
 
     def start(self, task: str, skill: str = "", scenario: str = "", operator: str = "", **extra: Any) -> int:
         """Open an episode; returns its index. Refused (SessionError) while one is open."""
@@ -129,14 +142,21 @@ class Recorder:
                              "extra": _jsonable(extra), "start_monotonic_ns": time.monotonic_ns()}
             # Counters at the start: the episode's drops and overruns are the differences at its end.
             self._counters_at_start = {**self._loop_counters(), "telemetry_dropped": self._tap.dropped}
-            self._open_channels()
-            self.session.append({"event": "start", **self._episode})
+            try:
+                self._open_channels()
+                self.session.append({"event": "start", **self._episode})
+            except BaseException:  # nothing was recorded yet: no half-started episode stays behind
+                self._file.close()
+                path.unlink(missing_ok=True)
+                self._episode = self._file = None
+                raise
             return index
 
     def mark(self, event: str) -> None:
         """A labelled instant in the open episode (grasp, slip, retry ...)."""
         if not isinstance(event, str) or not event.strip():
             raise SessionError("event: must be a non-empty string")
+        self._raise_thread_error()
         with self._lock:
             self._require_open("mark")
             self._pump()
@@ -148,8 +168,7 @@ class Recorder:
             raise SessionError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
         with self._lock:
             self._require_open("end")
-            self._pump()
-            summary = self._close_file(outcome, note)
+            summary = self._finish(outcome, note)
             self.session.append({"event": "end", **summary})
             return summary
 
@@ -159,8 +178,7 @@ class Recorder:
             raise SessionError("reason: say why the episode is discarded (a non-empty string)")
         with self._lock:
             self._require_open("discard")
-            self._pump()
-            summary = self._close_file("discarded", reason)
+            summary = self._finish("discarded", reason)
             source = self.session.directory / summary["file"]
             target = self.session.directory / "discarded" / source.name
             target.parent.mkdir(exist_ok=True)
@@ -174,12 +192,14 @@ class Recorder:
         """Stop the thread; an open episode is ended with `outcome_if_open` (kept, never lost)."""
         self._stop.set()
         self._thread.join()
-        with self._lock:
-            if self._episode is not None:
-                self._pump()
-                self.session.append({"event": "end", **self._close_file(outcome_if_open, "recorder closed")})
-        self._tap.close()
-        self.cameras.close()
+        try:
+            with self._lock:
+                if self._episode is not None:
+                    self.session.append({"event": "end", **self._finish(outcome_if_open, "recorder closed")})
+        finally:
+            self._tap.close()
+            self.cameras.close()
+            self.session.unlock()
 
     def __enter__(self) -> "Recorder":
         return self
@@ -190,17 +210,17 @@ class Recorder:
     def statistics(self) -> dict[str, Any]:
         """The recorder's counters: telemetry samples its tap dropped, per-topic message counts of the open file."""
         with self._lock:
-            return {"telemetry_dropped": self._tap.dropped,
+            return {"error": repr(self._error) if self._error else None,
+                    "telemetry_dropped": self._tap.dropped,
                     "thread_cpu_s": self.thread_cpu_s(),
                     "device_dropped": self._device_dropped(),
                     "camera_frames_rejected": self.cameras.rejected,
                     "messages": dict(self._file.message_counts) if self._file else {}}
 
     def thread_cpu_s(self) -> float:
-        """CPU time the recorder thread has used [s] (the MCAP writer compresses and writes in it too)."""
-        if not self._thread.is_alive():
-            return self._cpu_at_exit
-        return time.clock_gettime(time.pthread_getcpuclockid(self._thread.ident))
+        """CPU time the recorder thread has used [s] (the MCAP writer compresses and writes in it too),
+        as of its latest drain (every period_s)."""
+        return self._thread_cpu_s
 
     # ------------------------------------------------------------------ internals
     def _require_open(self, call: str) -> None:
@@ -212,16 +232,31 @@ class Recorder:
             raise RuntimeError(f"the recorder thread failed: {self._error!r}") from self._error
 
     def _run(self) -> None:
-        if self.cpus:
-            os.sched_setaffinity(threading.get_native_id(), self.cpus)  # this thread only (a Linux TID)
         try:
+            if self.cpus:
+                os.sched_setaffinity(threading.get_native_id(), self.cpus)  # this thread only (a Linux TID)
             while not self._stop.wait(self.period_s):
                 with self._lock:
                     self._pump()
-        except BaseException as error:  # kept for the next episode call; the loop itself is unaffected
+                self._thread_cpu_s = time.thread_time()
+        except BaseException as error:  # raised at the next start()/mark(), noted at end(); the loop runs on
             self._error = error
-        finally:
-            self._cpu_at_exit = time.thread_time()
+        self._thread_cpu_s = time.thread_time()
+
+    def _finish(self, outcome: str, note: str) -> dict[str, Any]:
+        """Take what is left, close the file, whatever fails: the episode always ends, labelled."""
+        errors = [f"recorder thread: {self._error!r}"] if self._error else []
+        try:
+            self._pump()
+        except Exception as error:  # noqa: BLE001 - e.g. disk full: what is on disk stays, the episode ends
+            errors.append(f"last drain: {error!r}")
+        episode = self._episode
+        try:
+            return self._close_file(outcome, "; ".join([note] + errors) if errors else note)
+        except Exception as error:  # noqa: BLE001
+            self._episode = self._file = None
+            return {"episode": episode["episode"], "file": episode["file"], "outcome": outcome,
+                    "note": "; ".join([note] + errors + [f"closing the file: {error!r}"])}
 
     def _device_dropped(self) -> int:
         if self.devices is None:
@@ -264,16 +299,18 @@ class Recorder:
             "device_dropped": self._device_dropped(),
             "messages": dict(f.message_counts),
         }
-        f.metadata("outcome", {**summary, "messages": json.dumps(summary["messages"])})
-        f.close()
-        self._episode = None
-        self._file = None
+        try:
+            f.metadata("outcome", {**summary, "messages": json.dumps(summary["messages"])})
+        finally:
+            self._episode = None
+            self._file = None
+            f.close()
         return summary
 
     def monotonic_ns_at(self, loop_time: np.ndarray) -> np.ndarray:
-        """Loop times on CLOCK_MONOTONIC: exact in real time (the loop's epoch); anchored at the first
-        sample seen when stepped (simulated time has no wall clock of its own)."""
-        epoch = self.robot.monotonic_epoch_ns if self.robot.running else 0
+        """Loop times on CLOCK_MONOTONIC: exact once the loop has run in real time (its epoch); anchored at
+        the first sample seen when it has only been stepped (simulated time has no clock of its own)."""
+        epoch = self.robot.monotonic_epoch_ns  # the latest real-time run's, also for samples drained after it
         if epoch:
             return epoch + np.round(loop_time * 1e9).astype(np.int64)
         if self._monotonic_base_ns is None:

@@ -7,11 +7,13 @@
 
 The index is append-only so a crash can at worst leave an episode "started" without
 an "end" line; `recover()` closes such files and appends what it did. `episodes()`
-folds the lines into one record per episode.
+folds the lines into one record per episode. A recorder holds `SESSION/.lock` (flock)
+while it lives, so `recover` never touches an episode that is still being written.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -27,6 +29,7 @@ from .episode_file import PROFILE
 
 OUTCOMES = ("success", "failure", "aborted")
 INDEX = "index.jsonl"
+LOCK = ".lock"
 
 
 class SessionError(ValueError):
@@ -41,12 +44,37 @@ class Session:
         elif not (self.directory / INDEX).is_file():
             raise SessionError(f"{self.directory}: not a session directory (no {INDEX})")
         self.index_path = self.directory / INDEX
+        self._lock_fd: int | None = None
+
+    def lock(self) -> None:
+        """Hold the session's lock (a recorder for its lifetime, `recover` while it works): released by
+        unlock() or when the process dies, so a crashed recorder never blocks its recovery."""
+        fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise SessionError(f"{self.directory}: in use by another recorder or recovery (pid {holder}); "
+                               f"one at a time") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
 
     def append(self, record: dict[str, Any]) -> None:
         """One index line, written and fsynced before returning (the index is what recovery trusts)."""
         line = json.dumps({**record, "wall_time": time.time()}, sort_keys=True) + "\n"
-        with open(self.index_path, "a", encoding="utf-8") as f:
-            f.write(line)
+        with open(self.index_path, "a+b") as f:
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":  # a line torn by a crash: end it, so this record stays whole
+                    line = "\n" + line
+            f.write(line.encode())
             f.flush()
             os.fsync(f.fileno())
 
@@ -81,8 +109,15 @@ class Session:
         return [folded[k] for k in sorted(folded)]
 
     def next_episode_index(self) -> int:
-        episodes = self.episodes()
-        return (episodes[-1]["episode"] + 1) if episodes else 0
+        """After every episode in the index and every episode file on disk (a crash between creating a
+        file and indexing it must not block the number)."""
+        taken = [e["episode"] for e in self.episodes()]
+        for folder in ("episodes", "discarded"):
+            for path in (self.directory / folder).glob("episode_*.mcap*"):
+                number = path.name[len("episode_"):].split(".", 1)[0]
+                if number.isdigit():
+                    taken.append(int(number))
+        return max(taken) + 1 if taken else 0
 
     def episode_path(self, episode: int) -> Path:
         return self.directory / "episodes" / f"episode_{episode:06d}.mcap"
@@ -106,36 +141,50 @@ def _read_records(path: Path) -> tuple[list[Any], bool]:
 def recover(directory: str | Path) -> list[dict[str, Any]]:
     """Close every episode a crash left open: rewrite its intact records into a complete MCAP file.
 
-    The original is kept next to it as `.mcap.crashed` until the rewritten file reads back
-    whole; the episode is labelled `aborted` (reason `recovered after crash`) in the file
-    and the index. Returns what was done per episode.
+    Refused while a recorder holds the session. The rewrite goes to a temporary file that replaces
+    the original only once it reads back whole (the original's intact records are all in it; a
+    failed or interrupted recovery leaves the original as it was). The episode is labelled
+    `aborted` (reason `recovered after crash`), unless the file was complete with its outcome
+    written (the crash came between closing it and indexing its end): then that outcome stands.
+    Returns what was done per episode.
     """
     session = Session(directory, create=False)
-    done = []
-    for episode in session.unfinished():
-        path = session.directory / episode.get("file", "")
-        if not path.is_file():
-            session.append({"event": "recover", "episode": episode["episode"], "outcome": "aborted",
-                            "reason": "recovered after crash: no file was written", "messages": 0})
-            done.append({"episode": episode["episode"], "file": None, "messages": 0})
-            continue
-        records, clean = _read_records(path)
-        crashed = path.with_name(path.name + ".crashed")
-        os.replace(path, crashed)
-        messages, last_ns = _rewrite(records, path)
-        # Check the rewritten file reads back whole before the original goes.
-        with open(path, "rb") as f:
-            summary = make_reader(f).get_summary()
-        if summary is None or summary.statistics is None or summary.statistics.message_count != messages:
-            os.replace(crashed, path)
-            raise SessionError(f"{path}: the rewritten file did not read back; original left in place")
-        crashed.unlink()
-        result = {"event": "recover", "episode": episode["episode"], "outcome": "aborted",
-                  "reason": "recovered after crash", "messages": messages, "file_was_complete": clean,
-                  "last_log_time_ns": last_ns}
+    session.lock()
+    try:
+        return [_recover_episode(session, episode) for episode in session.unfinished()]
+    finally:
+        session.unlock()
+
+
+def _recover_episode(session: Session, episode: dict[str, Any]) -> dict[str, Any]:
+    path = session.directory / episode.get("file", "")
+    if not path.is_file():
+        session.append({"event": "recover", "episode": episode["episode"], "outcome": "aborted",
+                        "reason": "recovered after crash: no file was written", "messages": 0})
+        return {"episode": episode["episode"], "file": None, "messages": 0}
+    records, clean = _read_records(path)
+    written = [r for r in records if isinstance(r, Metadata) and r.name == "outcome"]
+    if clean and written:
+        outcome = dict(written[-1].metadata)
+        result = {"event": "recover", "episode": episode["episode"], "outcome": outcome.get("outcome", "aborted"),
+                  "reason": "file was complete; its end was not indexed", "file_was_complete": True,
+                  "messages": sum(isinstance(r, Message) for r in records)}
         session.append(result)
-        done.append({"episode": episode["episode"], "file": str(path), "messages": messages})
-    return done
+        return {"episode": episode["episode"], "file": str(path), "messages": result["messages"]}
+    rewritten = path.with_name(path.name + ".recovering")
+    rewritten.unlink(missing_ok=True)  # left by an interrupted recovery: redo it from the original
+    messages, last_ns = _rewrite(records, rewritten)
+    with open(rewritten, "rb") as f:
+        summary = make_reader(f).get_summary()
+    if summary is None or summary.statistics is None or summary.statistics.message_count != messages:
+        rewritten.unlink()
+        raise SessionError(f"{path}: the rewritten file did not read back; the original is untouched")
+    os.replace(rewritten, path)
+    result = {"event": "recover", "episode": episode["episode"], "outcome": "aborted",
+              "reason": "recovered after crash", "messages": messages, "file_was_complete": clean,
+              "last_log_time_ns": last_ns}
+    session.append(result)
+    return {"episode": episode["episode"], "file": str(path), "messages": messages}
 
 
 def _rewrite(records: list[Any], path: Path) -> tuple[int, int]:
