@@ -302,11 +302,30 @@ def test_close_ends_an_open_episode_as_aborted(small_robot, tmp_path):
     assert episode["status"] == "ended" and episode["outcome"] == "aborted"
 
 
-def test_bad_recorder_options_name_the_field(small_robot, tmp_path):
+def test_bad_recorder_options_name_the_field_and_the_allowed(small_robot, tmp_path):
+    import os
+
     with pytest.raises(ValueError, match="flush_interval_s: must be in 0.05..1.0"):
         Recorder(small_robot, tmp_path / "s", flush_interval_s=5)
     with pytest.raises(ValueError, match="period_s: must be in"):
         Recorder(small_robot, tmp_path / "s", period_s=0)
+    with pytest.raises(ValueError, match=r"cpus: \[99\]; allowed: a non-empty subset of"):
+        Recorder(small_robot, tmp_path / "s", cpus={99})
+    with pytest.raises(ValueError, match="compression: 'gzip'; allowed: lz4, zstd, none"):
+        Recorder(small_robot, tmp_path / "s", compression="gzip")
+    with pytest.raises(ValueError, match="telemetry_capacity: must be an integer >= 1"):
+        Recorder(small_robot, tmp_path / "s", telemetry_capacity=0)
+    with pytest.raises(ValueError, match="fsync_interval_s: must be >= flush_interval_s"):
+        Recorder(small_robot, tmp_path / "s", fsync_interval_s=-1)
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        with pytest.raises(OSError):  # the camera port is in use
+            Recorder(small_robot, tmp_path / "s", camera_port=taken.getsockname()[1])
+    # The good case works, so no failed set-up above left the session locked.
+    recorder = Recorder(small_robot, tmp_path / "s", cpus=os.sched_getaffinity(0))
+    recorder.close()
 
 
 # ---------------------------------------------------------------------------- telemetry taps

@@ -85,6 +85,16 @@ class Recorder:
         self.robot = robot
         self.session = Session(session_dir)
         self.session.lock()  # one recorder per session; `recover` refuses while it is held
+        try:
+            self._set_up(devices, period_s, camera_port, flush_interval_s, fsync_interval_s, telemetry_capacity,
+                         compression, cpus)
+        except BaseException:  # e.g. the camera port is taken: the session is not left locked
+            self.session.unlock()
+            raise
+
+    def _set_up(self, devices, period_s, camera_port, flush_interval_s, fsync_interval_s, telemetry_capacity,
+                compression, cpus) -> None:
+        robot = self.robot
         self.devices = devices
         self.period_s = period_s
         self.flush_interval_s = flush_interval_s
@@ -92,7 +102,8 @@ class Recorder:
         self.compression = compression
         self.cpus = set(cpus) if cpus else None  # CPUs for the recorder thread: keep it off the loop's
         self.cameras = CameraFrameInbox(camera_port)
-        # A full second at the loop rate plus slack: the recorder drains every period_s.
+        # Four seconds at the loop rate (at least 4096 samples): the recorder drains every period_s, so
+        # this covers a stalled drain (a slow disk, a long episode call) without drops.
         capacity = telemetry_capacity or max(4096, int(4 * robot.rate_hz))
         self._tap = robot.telemetry_tap(capacity)
         self._event_index = robot.events_since(0)[1]  # events before the recorder are not an episode's
