@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -49,6 +51,27 @@ DEFAULT_TARGET_DURATION_S = 0.1
 STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
 #: Telemetry reason code -> reason name (as in events and RobotState.reason).
 REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
+
+
+_ROBOT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def resolve_robot_id(robot_id: str | None, config_name: str) -> str:
+    """One robot's name in a fleet: the explicit id, else $HUMANOID_RT_ROBOT_ID, else "<config>-<host>".
+
+    It becomes a Zenoh key chunk (humanoid_rt/<robot_id>/...), a Prometheus label and a catalogue
+    partition (robot=<robot_id>), so it is limited to characters all three take unescaped.
+    """
+    source = "robot_id"
+    if robot_id is None and os.environ.get("HUMANOID_RT_ROBOT_ID"):
+        robot_id, source = os.environ["HUMANOID_RT_ROBOT_ID"], "HUMANOID_RT_ROBOT_ID"
+    if robot_id is None:
+        host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "localhost"
+        robot_id = f"{config_name}-{host}"[:64]
+    if not isinstance(robot_id, str) or not _ROBOT_ID_PATTERN.fullmatch(robot_id):
+        raise ValueError(f"{source}: {robot_id!r} is not a robot id; allowed: 1-64 characters of "
+                         "letters, digits, '_', '.', '-', starting with a letter or digit")
+    return robot_id
 
 
 class SafetyRefused(RuntimeError):
@@ -171,6 +194,8 @@ class Robot:
         rate_hz: override the config's loop rate.
         priority, cpu, lock_memory: override the config's real-time settings.
         telemetry_capacity: samples the telemetry ring holds before it counts overflows.
+        robot_id: this unit's name in a fleet (Zenoh key space, metrics, episode catalogue); default
+            $HUMANOID_RT_ROBOT_ID, else "<config name>-<hostname>". See resolve_robot_id().
     """
 
     STATE_CODES = STATE_CODES
@@ -186,8 +211,10 @@ class Robot:
         cpu: int | None = None,
         lock_memory: bool | None = None,
         telemetry_capacity: int = 8192,
+        robot_id: str | None = None,
     ):
         self.config = config if isinstance(config, RobotConfig) else load_config(config)
+        self.robot_id = resolve_robot_id(robot_id, self.config.name)
         if bus is not None and bus not in BUS_CHOICES:
             raise ValueError(f"bus: unknown bus {bus!r}; allowed: {', '.join(BUS_CHOICES)}")
         if bus == "can-virtual":  # ---- CAN ----: every joint on virtual CAN motors
