@@ -80,6 +80,9 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
     demo.add_argument("--record", type=Path, default=None, metavar="DIR",
                       help="record the run as an episode (MCAP) in the session directory DIR")
+    from .live.cli import add_arguments as add_live_arguments
+
+    add_live_arguments(demo)
 
     check = commands.add_parser(
         "check-config", help="validate a robot config and print every problem",
@@ -212,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         try:
             from .demo import run_demo
+            from .live.cli import LiveOptions
 
             report = run_demo(seconds=args.seconds,
                               rate_hz=args.rate or 1000,
                               bus=args.bus, robot_name=args.robot, json_path=args.json, priority=args.priority,
-                              cpu=args.cpu, view=args.view, record=args.record)
-        except ConfigError as error:
+                              cpu=args.cpu, view=args.view, record=args.record, live=LiveOptions.from_args(args))
+        except (ConfigError, ValueError) as error:  # ValueError: --live/--metrics-port options (humanoid_rt.live)
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2
         except RuntimeError as error:  # ---- EtherCAT: no root, or bring-up failed (names slave and step) ----

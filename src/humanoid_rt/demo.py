@@ -27,18 +27,18 @@ def _percentiles(histogram: dict) -> dict:
 
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
-             view: bool = False, record: Path | None = None, echo=print) -> dict:
+             view: bool = False, record: Path | None = None, echo=print, live=None) -> dict:
     if bus == "ethercat-virtual":  # ---- EtherCAT: legs on a virtual EtherCAT line (root) ----
         from .ethercat.demo import virtual_legs
 
         with virtual_legs(robot_name, rate_hz) as (config, line):
             return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, json_path=json_path,
-                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, line=line)
+                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, line=line, live=live)
     return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, json_path=json_path,
-                priority=priority, cpu=cpu, view=view, record=record, echo=echo)
+                priority=priority, cpu=cpu, view=view, record=record, echo=echo, live=live)
 
 
-def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record, echo, line=None) -> dict:
+def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record, echo, line=None, live=None) -> dict:
     with contextlib.ExitStack() as stack:
         robot = stack.enter_context(Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz,
                                           priority=priority, cpu=cpu))
@@ -51,6 +51,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         if setup["notes"]:
             echo(f"real-time set-up: {setup['notes'].strip()}")
         recorder = _start_recording(robot, record, bus, stack) if record is not None else None
+        from .live.cli import attach as attach_live_views  # --live, --metrics-port
+
+        attach_live_views(robot, live, echo, devices=recorder.devices if recorder else None)
         robot.enable()
         # The whole run lasts `seconds`: enable ramp, motion, then the controlled stop (SS1).
         safety = robot.config.safety

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _core
 from .config import BusConfig, RobotConfig, load_config
+from .live.attach import LiveViews
 from .telemetry import TelemetryFanout, TelemetryTap
 
 #: Bus types a robot can be run on, overriding the config's buses: the mock bus
@@ -185,7 +186,7 @@ def _safety_params(safety) -> _core.SafetyParams:
     return params
 
 
-class Robot:
+class Robot(LiveViews):
     """A robot: its config, its control loop and its buses.
 
     Args:
@@ -449,6 +450,7 @@ class Robot:
             return
         try:
             self.detach_teleop()
+            self._detach_live_views()  # Foxglove server and /metrics (humanoid_rt.live)
             self.stop()
         finally:
             try:

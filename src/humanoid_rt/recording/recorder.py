@@ -266,8 +266,16 @@ class Recorder:
             return self._close_file(outcome, "; ".join([note] + errors) if errors else note)
         except Exception as error:  # noqa: BLE001
             self._episode = self._file = None
-            return {"episode": episode["episode"], "file": episode["file"], "outcome": outcome,
-                    "note": "; ".join([note] + errors + [f"closing the file: {error!r}"])}
+            summary = {"episode": episode["episode"], "file": episode["file"], "outcome": outcome,
+                       "note": "; ".join([note] + errors + [f"closing the file: {error!r}"])}
+            self._count_episode(episode, summary)
+            return summary
+
+    def _count_episode(self, episode: dict[str, Any], summary: dict[str, Any]) -> None:
+        """Prometheus: humanoid_rt_episodes_total when the robot serves metrics (humanoid_rt.live.metrics)."""
+        metrics = getattr(self.robot, "metrics", None)
+        if metrics is not None:
+            metrics.count_episode(episode, summary)
 
     def _device_dropped(self) -> int:
         if self.devices is None:
@@ -316,6 +324,7 @@ class Recorder:
             self._episode = None
             self._file = None
             f.close()
+        self._count_episode(episode, summary)
         return summary
 
     def monotonic_ns_at(self, loop_time: np.ndarray) -> np.ndarray:

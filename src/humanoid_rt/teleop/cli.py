@@ -54,6 +54,9 @@ def add_commands(commands, bundled: str) -> None:
     run.add_argument("--start-gate", type=_seconds, default=0.8, metavar="RAD",
                      help="refuse to engage when a first target is farther than this from the pose (default 0.8)")
     run.add_argument("--no-enable", action="store_true", help="do not enable the robot (teleop packets are then refused)")
+    from ..live.cli import add_arguments as add_live_arguments
+
+    add_live_arguments(run)
 
     send = commands.add_parser(
         "teleop-send", help="stream joint targets to a robot from a trajectory file or a generator",
@@ -168,6 +171,9 @@ def _run(args) -> int:
         report = robot.start()
         print(f"run: {robot.config.name}, {robot.n_joints} joints at {robot.rate_hz:g} Hz; "
               f"SCHED_FIFO {'yes' if report['sched_fifo'] else 'no'} {report['notes']}".rstrip())
+        from ..live.cli import LiveOptions, attach as attach_live_views
+
+        attach_live_views(robot, LiveOptions.from_args(args), echo=lambda line: print(f"run: {line}", flush=True))
         if not args.no_enable:
             robot.enable()
         if args.teleop is not None:
