@@ -14,6 +14,7 @@ error, data). A thread runs the websockets client; calls block with timeouts.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import queue
@@ -37,6 +38,7 @@ class LiveClient:
         self._subscriptions: dict[int, str] = {}  # subscription id -> topic
         self._ids = itertools.count(1)
         self._messages: queue.Queue = queue.Queue()
+        self._set_aside: collections.deque = collections.deque()  # skipped by next_message(), kept for messages()
         self._replies: queue.Queue = queue.Queue()  # parameterValues, fetchAsset responses
         self._advertised = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -120,6 +122,8 @@ class LiveClient:
 
     def messages(self, timeout: float = 1.0):
         """Yield (topic, receive monotonic ns, log time ns, payload) until nothing arrives for `timeout` s."""
+        while self._set_aside:
+            yield self._set_aside.popleft()
         while True:
             try:
                 yield self._messages.get(timeout=timeout)
@@ -127,6 +131,11 @@ class LiveClient:
                 return
 
     def next_message(self, topic: str, timeout: float = 10.0):
+        """The next message on `topic`; messages on other topics stay for messages() (in order)."""
+        for i, message in enumerate(self._set_aside):
+            if message[0] == topic:
+                del self._set_aside[i]
+                return message
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -135,6 +144,7 @@ class LiveClient:
                 break
             if message[0] == topic:
                 return message
+            self._set_aside.append(message)
         raise TimeoutError(f"no message on {topic} within {timeout} s")
 
     def _reply(self, kind: str, timeout: float) -> dict:
