@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 
 DEFAULT_LIVE_PORT = 8765
@@ -46,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="address the metrics server binds (default 127.0.0.1)")
 
 
+def cpus_beside_the_loop(robot) -> set[int] | None:
+    """Every CPU this process may use except the loop's, when the loop is pinned and another is left."""
+    report = robot.realtime_report
+    if not report or not report.get("cpu_pinned"):
+        return None
+    return (os.sched_getaffinity(0) - {report["cpu"]}) or None
+
+
 @dataclass(frozen=True)
 class LiveOptions:
     live_port: int | None = None
@@ -77,7 +86,8 @@ def attach(robot, options: LiveOptions | None, echo=print, devices=None) -> None
     if options.live_port is not None:
         try:
             live = robot.attach_live(options.live_port, host=options.live_host, joint_rate_hz=options.joint_rate_hz,
-                                     transform_rate_hz=options.transform_rate_hz, devices=devices)
+                                     transform_rate_hz=options.transform_rate_hz, devices=devices,
+                                     cpus=cpus_beside_the_loop(robot))
         except RuntimeError as error:  # the SDK's bind error
             raise ValueError(f"--live: cannot serve on {options.live_host}:{options.live_port} ({error}); "
                              f"allowed: a free port, or 0 for any") from None

@@ -25,7 +25,9 @@ The server's sockets get TCP_NODELAY (nodelay.py says why).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -47,6 +49,21 @@ DEFAULT_PORT = 8765  # Foxglove's own default
 DEFAULT_JOINT_RATE_HZ = 200.0
 DEFAULT_TRANSFORM_RATE_HZ = 50.0
 DESCRIPTION_PERIOD_S = 5.0
+
+
+@contextlib.contextmanager
+def _affinity(cpus: set[int] | None):
+    """Run the block with this thread's CPU affinity set to `cpus` (threads it spawns inherit it)."""
+    if not cpus:
+        yield
+        return
+    thread = threading.get_native_id()
+    previous = os.sched_getaffinity(thread)
+    os.sched_setaffinity(thread, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(thread, previous)
 
 
 def _rate(value: float, name: str, loop_rate_hz: float) -> float:
@@ -79,13 +96,18 @@ class LiveView:
     def __init__(self, robot, *, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
                  joint_rate_hz: float = DEFAULT_JOINT_RATE_HZ, transform_rate_hz: float = DEFAULT_TRANSFORM_RATE_HZ,
                  devices=None, tcp_nodelay: bool = True, pump_period_s: float = 0.005,
-                 message_backlog: int = 2048):
+                 message_backlog: int = 2048, cpus: set[int] | None = None):
         if not (isinstance(port, int) and 0 <= port <= 65535):
             raise ValueError(f"port: {port!r}; allowed: 0 (any free port) .. 65535")
         if not (0.0005 <= pump_period_s <= 0.1):
             raise ValueError(f"pump_period_s: {pump_period_s!r}; allowed: 0.0005 .. 0.1 s")
         if not (isinstance(message_backlog, int) and message_backlog >= 16):
             raise ValueError(f"message_backlog: {message_backlog!r}; allowed: an integer >= 16 messages per viewer")
+        allowed_cpus = os.sched_getaffinity(0)
+        if cpus is not None and not (cpus and set(cpus) <= allowed_cpus):
+            raise ValueError(f"cpus: {sorted(cpus) if cpus else cpus!r}; allowed: a non-empty subset of "
+                             f"{sorted(allowed_cpus)}")
+        self.cpus = set(cpus) if cpus else None  # keep the view's threads off the loop's CPU
         self.robot = robot
         self.joint_rate_hz = _rate(joint_rate_hz, "joint_rate_hz", robot.rate_hz)
         self.transform_rate_hz = _rate(transform_rate_hz, "transform_rate_hz", robot.rate_hz)
@@ -111,10 +133,11 @@ class LiveView:
         self._tasks_due = 0.0
         self._tasks_cycle = -1
         self._device_last_ns: dict[str, int] = {}
-        self._server = foxglove.start_server(
-            name=f"humanoid_rt {robot.robot_id}", host=host, port=port, capabilities=[Capability.Parameters],
-            server_listener=_Listener(self), asset_handler=self.assets, context=self._context,
-            message_backlog_size=message_backlog)
+        with _affinity(self.cpus):  # the SDK's server threads are spawned here and inherit it
+            self._server = foxglove.start_server(
+                name=f"humanoid_rt {robot.robot_id}", host=host, port=port, capabilities=[Capability.Parameters],
+                server_listener=_Listener(self), asset_handler=self.assets, context=self._context,
+                message_backlog_size=message_backlog)
         self.host, self.port = host, self._server.port
         if tcp_nodelay:
             set_tcp_nodelay(self.port)  # the listener: every connection accepted from now on inherits it
@@ -176,6 +199,8 @@ class LiveView:
 
     def _run(self) -> None:
         try:
+            if self.cpus:
+                os.sched_setaffinity(threading.get_native_id(), self.cpus)  # this thread only (a Linux TID)
             while not self._stop.wait(self.pump_period_s):
                 self.pump()
         except BaseException as error:  # noqa: BLE001 - the loop runs on; statistics() says what happened
