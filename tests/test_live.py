@@ -4,7 +4,10 @@ asserts a wall-clock rate (timing lives in bench/run_live.py)."""
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -16,7 +19,7 @@ from humanoid_rt import Robot
 from humanoid_rt.live import LiveView
 from humanoid_rt.live.assets import UrdfAssets
 from humanoid_rt.live.client import LiveClient
-from humanoid_rt.live.kinematics import UrdfKinematics
+from humanoid_rt.live.kinematics import UrdfKinematics, quaternions_xyzw
 from humanoid_rt.live.nodelay import server_sockets
 from humanoid_rt.recording import schemas
 
@@ -226,6 +229,19 @@ def test_kinematics_match_the_loop_model_exactly():
                 np.testing.assert_allclose(pose, robot.frame_pose(frame, q), atol=1e-9)
 
 
+def test_quaternions_of_rotation_matrices_including_half_turns():
+    import pinocchio as pin
+
+    rng = np.random.default_rng(7)
+    rotations = [pin.rpy.rpyToMatrix(*rng.uniform(-np.pi, np.pi, 3)) for _ in range(200)]
+    rotations += [np.eye(3), np.diag([1.0, -1.0, -1.0]), np.diag([-1.0, 1.0, -1.0]), np.diag([-1.0, -1.0, 1.0])]
+    quaternions = quaternions_xyzw(np.stack(rotations))
+    for rotation, quaternion in zip(rotations, quaternions):
+        np.testing.assert_allclose(pin.Quaternion(quaternion[3], *quaternion[:3]).toRotationMatrix(), rotation,
+                                   atol=1e-12)
+    assert np.all(quaternions[:, 3] >= 0)
+
+
 def test_supervisor_events_and_task_errors_reach_the_viewer(robot):
     live = robot.attach_live(port=0)
     with LiveClient(live.url) as client:
@@ -322,7 +338,11 @@ def test_bad_options_are_refused_with_the_field_named(robot):
         robot.attach_live(port=0, transform_rate_hz=0)
     with pytest.raises(ValueError, match="port"):
         robot.attach_live(port=70000)
-    live = robot.attach_live(port=0)
+    with pytest.raises(ValueError, match="cpus.*allowed: a non-empty subset"):
+        robot.attach_live(port=0, cpus={10_000})
+    cpu = min(os.sched_getaffinity(0))
+    live = robot.attach_live(port=0, cpus={cpu})
+    assert os.sched_getaffinity(live._thread.native_id) == {cpu}  # the pump thread stays where it was put
     with pytest.raises(RuntimeError, match="already attached"):
         robot.attach_live(port=0)
     robot.close()
@@ -339,3 +359,27 @@ def test_real_time_run_streams_with_loop_timestamps(robot):
     message = schemas.joint_telemetry(robot.n_joints).unpack(payload)
     # The payload's time is the loop's CLOCK_MONOTONIC time of that cycle: before its reception.
     assert robot.monotonic_epoch_ns < message["monotonic_ns"] <= received_ns
+
+
+def test_cli_run_live_serves_a_viewer():
+    run = subprocess.Popen([sys.executable, "-m", "humanoid_rt.cli", "run", "--seconds", "30", "--live", "0",
+                            "--live-rate", "100", "--interval", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = run.stdout.readline()
+            assert line, run.stderr.read()
+            if line.startswith("run: live: "):
+                url = line.split()[2]
+        with LiveClient(url) as client:
+            client.wait_for_topics("/joints")
+            assert client.channels["/joints"]["metadata"]["rate_hz"] == "100"
+            client.subscribe("/joints")
+            payload = client.next_message("/joints", timeout=30)[3]
+        assert len(payload) == schemas.joint_telemetry(31).size
+    finally:
+        run.terminate()  # SIGTERM: the robot stops safely (and the live server with it)
+        out, err = run.communicate(timeout=60)
+    assert run.returncode == 130 and "humanoid-rt run: interrupted" in err, (out, err)

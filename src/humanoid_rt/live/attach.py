@@ -13,7 +13,7 @@ class LiveViews:
         """Serve a Foxglove WebSocket on ws://host:port (port 0: any free port); returns the LiveView.
 
         Binds to localhost unless `host` says otherwise. options: joint_rate_hz (default 200),
-        transform_rate_hz (50), devices (a DeviceHub), tcp_nodelay (True), pump_period_s, message_backlog
+        transform_rate_hz (30), devices (a DeviceHub), tcp_nodelay (True), pump_period_s, message_backlog
         (humanoid_rt.live.LiveView).
         """
         from .foxglove_server import LiveView

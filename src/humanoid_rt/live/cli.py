@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="address the live server binds (default 127.0.0.1; 0.0.0.0 for viewers on other machines)")
     group.add_argument("--live-rate", type=_hz, default=200.0, metavar="HZ",
                        help="joint telemetry rate of the live view (default 200)")
-    group.add_argument("--live-tf-rate", type=_hz, default=50.0, metavar="HZ",
-                       help="3D transform rate of the live view (default 50)")
+    group.add_argument("--live-tf-rate", type=_hz, default=30.0, metavar="HZ",
+                       help="3D transform rate of the live view (default 30)")
     group.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
                        help=f"serve Prometheus metrics on http://HOST:PORT/metrics (e.g. {DEFAULT_METRICS_PORT})")
     group.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
@@ -60,7 +60,7 @@ class LiveOptions:
     live_port: int | None = None
     live_host: str = "127.0.0.1"
     joint_rate_hz: float = 200.0
-    transform_rate_hz: float = 50.0
+    transform_rate_hz: float = 30.0
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
 

@@ -12,7 +12,8 @@ every `pump_period_s` and publishes, decimated in loop time:
     /robot_description    the URDF (std_msgs/String), when a viewer subscribes and every few seconds;
                           also the `/robot_description` parameter; meshes through fetchAsset
     /supervisor/events    SupervisorEvent per transition or refusal
-    /tasks/<frame>        TaskError of each Cartesian task, at `transform_rate_hz`
+    /tasks/<frame>        TaskError of each Cartesian task while it acts (and once when it stops), at
+                          `transform_rate_hz`
     /devices/<name>       each device's newest sample (DeviceHub.latest(): the recorder still drains
                           every sample), at `joint_rate_hz` at most
     /loop/statistics      LoopStatistics once a second
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import threading
 import time
@@ -47,7 +49,7 @@ from .nodelay import set_tcp_nodelay
 
 DEFAULT_PORT = 8765  # Foxglove's own default
 DEFAULT_JOINT_RATE_HZ = 200.0
-DEFAULT_TRANSFORM_RATE_HZ = 50.0
+DEFAULT_TRANSFORM_RATE_HZ = 30.0
 DESCRIPTION_PERIOD_S = 5.0
 
 
@@ -95,7 +97,7 @@ class LiveView:
 
     def __init__(self, robot, *, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
                  joint_rate_hz: float = DEFAULT_JOINT_RATE_HZ, transform_rate_hz: float = DEFAULT_TRANSFORM_RATE_HZ,
-                 devices=None, tcp_nodelay: bool = True, pump_period_s: float = 0.005,
+                 devices=None, tcp_nodelay: bool = True, pump_period_s: float = 0.01,
                  message_backlog: int = 2048, cpus: set[int] | None = None):
         if not (isinstance(port, int) and 0 <= port <= 65535):
             raise ValueError(f"port: {port!r}; allowed: 0 (any free port) .. 65535")
@@ -132,6 +134,7 @@ class LiveView:
         self._statistics_due = 0.0
         self._tasks_due = 0.0
         self._tasks_cycle = -1
+        self._tasks_enabled: dict[str, bool] = {}
         self._device_last_ns: dict[str, int] = {}
         with _affinity(self.cpus):  # the SDK's server threads are spawned here and inherit it
             self._server = foxglove.start_server(
@@ -304,13 +307,15 @@ class LiveView:
         mono = time.monotonic_ns()
         for topic, task in zip(topics, state["tasks"]):
             channel, message = self._channels[topic]
-            if not channel.has_sinks():
-                continue
-            p, o = np.asarray(task["position_error"]), np.asarray(task["orientation_error"])
+            was_enabled = self._tasks_enabled.get(topic, True)
+            self._tasks_enabled[topic] = task["enabled"]
+            if not channel.has_sinks() or not (task["enabled"] or was_enabled):
+                continue  # an idle task: one message saying so when it switches off, then nothing
+            p, o = task["position_error"], task["orientation_error"]
             packed = message.pack({"monotonic_ns": mono, "loop_time": state["t"], "enabled": task["enabled"],
                                    "position_error": p, "orientation_error": o,
-                                   "position_error_norm": np.linalg.norm(p), "orientation_error_norm": np.linalg.norm(o),
-                                   "reference_position": np.asarray(task["reference_position"])}, 1)
+                                   "position_error_norm": math.hypot(*p), "orientation_error_norm": math.hypot(*o),
+                                   "reference_position": task["reference_position"]}, 1)
             channel.log(packed[0].tobytes(), log_time=mono + time.time_ns() - time.monotonic_ns())
             self.published[topic] += 1
 

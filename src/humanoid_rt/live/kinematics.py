@@ -48,6 +48,7 @@ class UrdfKinematics:
         missing = [link for link, fid in self._frame_ids.items() if fid >= len(self.model.frames)]
         if missing:
             raise ValueError(f"{self.urdf_path}: links {missing} are not in Pinocchio's model of the URDF")
+        self._edge_frames = [self._frame_ids[link] for edge in self.edges for link in edge]  # parent, child, ...
         # Where each of the robot's joints sits in Pinocchio's configuration vector; joints the robot does not
         # drive (fingers of a hand the config leaves out, ...) stay at the model's neutral position.
         self._q = pin.neutral(self.model)
@@ -64,6 +65,13 @@ class UrdfKinematics:
 
     def transforms(self, q: np.ndarray) -> list[LinkTransform]:
         """One transform per URDF joint (parent link -> child link) at joint positions q [rad]."""
+        rotations, translations = self.relative(q)
+        quaternions = quaternions_xyzw(rotations)
+        return [LinkTransform(parent, child, tuple(translations[i].tolist()), tuple(quaternions[i].tolist()))
+                for i, (parent, child) in enumerate(self.edges)]
+
+    def relative(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rotations (k, 3, 3), translations (k, 3)) of each edge's child link in its parent link, in one go."""
         pin = self._pin
         for i, index, nq in self._slots:
             if nq == 1:
@@ -73,11 +81,34 @@ class UrdfKinematics:
         pin.forwardKinematics(self.model, self.data, self._q)
         pin.updateFramePlacements(self.model, self.data)
         placements = self.data.oMf
-        out = []
-        for parent, child in self.edges:
-            relative = placements[self._frame_ids[parent]].actInv(placements[self._frame_ids[child]])
-            x, y, z, w = pin.Quaternion(relative.rotation).coeffs()
-            t = relative.translation
-            out.append(LinkTransform(parent, child, (float(t[0]), float(t[1]), float(t[2])),
-                                     (float(x), float(y), float(z), float(w))))
-        return out
+        poses = np.stack([placements[fid].homogeneous for fid in self._edge_frames])  # (2k, 4, 4)
+        parents, children = poses[0::2], poses[1::2]
+        parent_rotation_t = np.transpose(parents[:, :3, :3], (0, 2, 1))
+        rotations = parent_rotation_t @ children[:, :3, :3]
+        translations = np.einsum("kij,kj->ki", parent_rotation_t, children[:, :3, 3] - parents[:, :3, 3])
+        return rotations, translations
+
+
+def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
+    """Unit quaternions (x, y, z, w) of rotation matrices (k, 3, 3), w >= 0.
+
+    Shepperd's method, all rows at once: each row uses the largest of trace, m00, m11, m22 to divide by
+    (so never a small square root), and every candidate is computed and the right one picked per row.
+    """
+    m = rotations
+    d0, d1, d2 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    a21, a02, a10 = m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]
+    s01, s02, s12 = m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1]
+    pivots = np.stack([d0 + d1 + d2, d0, d1, d2], axis=1)
+    radicands = np.stack([1 + d0 + d1 + d2, 1 + d0 - d1 - d2, 1 - d0 + d1 - d2, 1 - d0 - d1 + d2], axis=1)
+    s = 2.0 * np.sqrt(np.maximum(radicands, 1e-300))  # (k, 4); only the chosen column matters
+    candidates = np.stack([
+        np.stack([a21 / s[:, 0], a02 / s[:, 0], a10 / s[:, 0], s[:, 0] / 4], axis=1),
+        np.stack([s[:, 1] / 4, s01 / s[:, 1], s02 / s[:, 1], a21 / s[:, 1]], axis=1),
+        np.stack([s01 / s[:, 2], s[:, 2] / 4, s12 / s[:, 2], a02 / s[:, 2]], axis=1),
+        np.stack([s02 / s[:, 3], s12 / s[:, 3], s[:, 3] / 4, a10 / s[:, 3]], axis=1),
+    ], axis=1)  # (k, 4 cases, 4 components)
+    out = candidates[np.arange(len(m)), np.argmax(pivots, axis=1)]
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    out[out[:, 3] < 0] *= -1.0
+    return out
