@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import defaults
+
 
 class LiveViews:
     """attach_live, attach_metrics and their detach calls; Robot.close() detaches both."""
@@ -9,7 +11,7 @@ class LiveViews:
     _live = None
     _metrics = None
 
-    def attach_live(self, port: int = 8765, *, host: str = "127.0.0.1", **options):
+    def attach_live(self, port: int = defaults.LIVE_PORT, *, host: str = "127.0.0.1", **options):
         """Serve a Foxglove WebSocket on ws://host:port (port 0: any free port); returns the LiveView.
 
         Binds to localhost unless `host` says otherwise. options: joint_rate_hz (default 200),
@@ -33,7 +35,7 @@ class LiveViews:
         """The attached LiveView, or None."""
         return self._live
 
-    def attach_metrics(self, port: int = 9470, *, host: str = "127.0.0.1"):
+    def attach_metrics(self, port: int = defaults.METRICS_PORT, *, host: str = "127.0.0.1"):
         """Serve Prometheus metrics on http://host:port/metrics (port 0: any free port); returns the exporter.
 
         Binds to localhost unless `host` says otherwise (a Prometheus on another machine needs host="0.0.0.0").

@@ -6,8 +6,7 @@ import argparse
 import os
 from dataclasses import dataclass
 
-DEFAULT_LIVE_PORT = 8765
-DEFAULT_METRICS_PORT = 9470
+from . import defaults
 
 
 def _port(text: str) -> int:
@@ -32,17 +31,17 @@ def _hz(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("live views")
-    group.add_argument("--live", type=_port, nargs="?", const=DEFAULT_LIVE_PORT, default=None, metavar="PORT",
+    group.add_argument("--live", type=_port, nargs="?", const=defaults.LIVE_PORT, default=None, metavar="PORT",
                        help=f"serve live telemetry to Foxglove/Lichtblick on ws://HOST:PORT (default port "
-                            f"{DEFAULT_LIVE_PORT}): joints, torques, 3D robot, supervisor events, task errors")
+                            f"{defaults.LIVE_PORT}): joints, torques, 3D robot, supervisor events, task errors")
     group.add_argument("--live-host", default="127.0.0.1", metavar="HOST",
                        help="address the live server binds (default 127.0.0.1; 0.0.0.0 for viewers on other machines)")
-    group.add_argument("--live-rate", type=_hz, default=200.0, metavar="HZ",
-                       help="joint telemetry rate of the live view (default 200)")
-    group.add_argument("--live-tf-rate", type=_hz, default=30.0, metavar="HZ",
-                       help="3D transform rate of the live view (default 30)")
+    group.add_argument("--live-rate", type=_hz, default=defaults.JOINT_RATE_HZ, metavar="HZ",
+                       help=f"joint telemetry rate of the live view (default {defaults.JOINT_RATE_HZ:g})")
+    group.add_argument("--live-tf-rate", type=_hz, default=defaults.TRANSFORM_RATE_HZ, metavar="HZ",
+                       help=f"3D transform rate of the live view (default {defaults.TRANSFORM_RATE_HZ:g})")
     group.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
-                       help=f"serve Prometheus metrics on http://HOST:PORT/metrics (e.g. {DEFAULT_METRICS_PORT})")
+                       help=f"serve Prometheus metrics on http://HOST:PORT/metrics (e.g. {defaults.METRICS_PORT})")
     group.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
                        help="address the metrics server binds (default 127.0.0.1)")
 
@@ -59,8 +58,8 @@ def cpus_beside_the_loop(robot) -> set[int] | None:
 class LiveOptions:
     live_port: int | None = None
     live_host: str = "127.0.0.1"
-    joint_rate_hz: float = 200.0
-    transform_rate_hz: float = 30.0
+    joint_rate_hz: float = defaults.JOINT_RATE_HZ
+    transform_rate_hz: float = defaults.TRANSFORM_RATE_HZ
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
 

@@ -42,14 +42,12 @@ from foxglove.websocket import Capability, ServerListener
 
 from ..recording import schemas
 from ..recording.recorder import DEVICE_TYPE_NAMES
+from . import defaults
 from .assets import UrdfAssets
 from .kinematics import UrdfKinematics
 from .messages import ROBOT_DESCRIPTION, TASK_ERROR
 from .nodelay import set_tcp_nodelay
 
-DEFAULT_PORT = 8765  # Foxglove's own default
-DEFAULT_JOINT_RATE_HZ = 200.0
-DEFAULT_TRANSFORM_RATE_HZ = 30.0
 DESCRIPTION_PERIOD_S = 5.0
 
 
@@ -95,8 +93,8 @@ class _Listener(ServerListener):
 class LiveView:
     """A Foxglove WebSocket server showing one robot live (see the module docstring)."""
 
-    def __init__(self, robot, *, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
-                 joint_rate_hz: float = DEFAULT_JOINT_RATE_HZ, transform_rate_hz: float = DEFAULT_TRANSFORM_RATE_HZ,
+    def __init__(self, robot, *, port: int = defaults.LIVE_PORT, host: str = "127.0.0.1",
+                 joint_rate_hz: float = defaults.JOINT_RATE_HZ, transform_rate_hz: float = defaults.TRANSFORM_RATE_HZ,
                  devices=None, tcp_nodelay: bool = True, pump_period_s: float = 0.01,
                  message_backlog: int = 2048, cpus: set[int] | None = None):
         if not (isinstance(port, int) and 0 <= port <= 65535):
@@ -160,10 +158,13 @@ class LiveView:
 
     def _open_channels(self) -> None:
         robot = self.robot
-        rates = lambda rate, stride: {"rate_hz": f"{robot.rate_hz / stride:g}", "every_n_cycles": str(stride)}  # noqa: E731
+
+        def rates(stride: int) -> dict[str, str]:  # what a viewer is told: the rate in loop time
+            return {"rate_hz": f"{robot.rate_hz / stride:g}", "every_n_cycles": str(stride)}
+
         self._channel("/joints", schemas.joint_telemetry(robot.n_joints),
                       {"joint_names": json.dumps(robot.joint_names), "robot_id": robot.robot_id,
-                       **rates(self.joint_rate_hz, self.joint_stride)})
+                       **rates(self.joint_stride)})
         self._channel("/supervisor/events", schemas.SUPERVISOR_EVENT)
         self._channel("/loop/statistics", schemas.LOOP_STATISTICS)
         self._channel("/robot_description", ROBOT_DESCRIPTION, {"root_link": self.kinematics.root_link})
@@ -171,7 +172,7 @@ class LiveView:
             self._channel(f"/tasks/{frame}", TASK_ERROR, {"frame": frame})
         self._tf = FrameTransformsChannel("/tf", context=self._context,
                                           metadata={"root_link": self.kinematics.root_link,
-                                                    **rates(self.transform_rate_hz, self.transform_stride)})
+                                                    **rates(self.transform_stride)})
         self.published["/tf"] = 0
 
     # ------------------------------------------------------------------ lifecycle

@@ -24,8 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from .. import __version__
+from . import defaults
 
-DEFAULT_PORT = 9470
 SUPERVISOR_STATES = ("DISABLED", "ENABLING", "ACTIVE", "HOLD", "DAMPING", "FAULT", "ESTOP")
 QUANTILES = (("0.5", "p50_us"), ("0.9", "p90_us"), ("0.99", "p99_us"), ("0.999", "p999_us"))
 
@@ -152,7 +152,7 @@ class RobotCollector(Collector):
 class MetricsExporter:
     """/metrics for one robot on http://host:port (port 0: any free port; see .port)."""
 
-    def __init__(self, robot, *, port: int = DEFAULT_PORT, host: str = "127.0.0.1"):
+    def __init__(self, robot, *, port: int = defaults.METRICS_PORT, host: str = "127.0.0.1"):
         if not (isinstance(port, int) and 0 <= port <= 65535):
             raise ValueError(f"port: {port!r}; allowed: 0 (any free port) .. 65535")
         self.robot = robot
