@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-COMMANDS = ("zenoh-router", "zenoh-acl", "zenoh-certs", "fleet", "netns")
+COMMANDS = ("zenoh-router", "zenoh-acl", "zenoh-certs", "fleet", "netns", "robot-request")
 
 
 def add_commands(commands) -> None:
-    from . import certs, fleet, netns, router
+    from . import certs, fleet, netns, operator, router
 
     router.add_commands(commands)
     certs.add_command(commands)
     fleet.add_command(commands)
     netns.add_command(commands)
+    operator.add_command(commands)
 
 
 def main(args) -> int:
@@ -30,6 +31,10 @@ def main(args) -> int:
         from .fleet import main as fleet_main
 
         return fleet_main(args)
+    if args.command == "robot-request":
+        from .operator import main as request_main
+
+        return request_main(args)
     from .netns import main as netns_main
 
     return netns_main(args)

@@ -27,12 +27,12 @@ class FleetView:
         self._lock = threading.Lock()
         self._robots: dict[str, dict] = {}
         self._decode_errors = 0
+        self._sample_kind_put = zenoh.SampleKind.PUT  # before the subscribers: history arrives at once
         self._subscribers = [
             session.liveliness().declare_subscriber(ALL_ALIVE, self._on_alive, history=True),
             session.declare_subscriber(ALL_STATE, self._on_state),
             session.declare_subscriber(ALL_HEALTH, self._on_health),
         ]
-        self._sample_kind_put = zenoh.SampleKind.PUT
 
     def _entry(self, robot_id: str) -> dict:
         return self._robots.setdefault(robot_id, {"robot_id": robot_id, "alive": False, "since": None, "left": None,

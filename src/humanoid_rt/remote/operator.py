@@ -126,3 +126,47 @@ class ZenohTeleopClient(TeleopClient):
             except Exception:
                 pass
         self._publishers = {}
+
+
+# ------------------------------------------------------------------------------------ command line
+def add_command(commands) -> None:
+    from . import session
+    from .keys import REQUESTS
+
+    p = commands.add_parser("robot-request", help="ask a robot on Zenoh to enable, disable, reset or e-stop",
+                            description="Sends an authenticated request (HMAC with the teleop key) to "
+                            "humanoid_rt/ROBOT_ID/request/ACTION and prints the robot's answer; exits 1 when the "
+                            "robot refuses (the supervisor's reason is printed).")
+    p.add_argument("robot_id")
+    p.add_argument("action", choices=REQUESTS)
+    p.add_argument("--key-file", required=True, help="the robot's teleop key file (hex)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer (default 10)")
+    p.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file")
+    session.add_arguments(p, default_mode="peer")
+
+
+def main(args) -> int:
+    import json
+    import sys
+
+    from .session import open_session, options_from_args
+
+    try:
+        key = protocol.load_key(args.key_file)
+        zenoh_session = open_session(options_from_args(args, args.zenoh_config))
+    except (ValueError, ConnectionError, OSError) as error:
+        print(f"humanoid-rt robot-request: {error}", file=sys.stderr)
+        return 2
+    try:
+        reply = RobotHandle(zenoh_session, args.robot_id).request(args.action, key, timeout_s=args.timeout)
+        print(json.dumps(reply))
+        return 0
+    except RequestRefused as refused:
+        print(json.dumps(refused.reply))
+        print(f"humanoid-rt robot-request: {refused}", file=sys.stderr)
+        return 1
+    except (LookupError, TimeoutError) as error:
+        print(f"humanoid-rt robot-request: {error}", file=sys.stderr)
+        return 2
+    finally:
+        zenoh_session.close()
