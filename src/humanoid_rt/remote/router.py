@@ -45,6 +45,12 @@ def access_control(robots: Sequence[str], operators: Mapping[str, Sequence[str]]
         {"id": "observe-out", "permission": "allow", "flows": ["egress"],
          "messages": ["put", "delete", "reply", "liveliness_token", "declare_queryable"],
          "key_exprs": [*_OBSERVED, _ALIVE, _INFO]},
+        # Robots must see the fleet's wildcard subscriptions and queries (humanoid_rt/*/state, ...): ACL rules
+        # match a wildcard key only where the rule's key expressions include it, and a publisher that hears of
+        # no subscriber sends nothing.
+        {"id": "observed", "permission": "allow", "flows": ["egress"],
+         "messages": ["declare_subscriber", "declare_liveliness_subscriber", "liveliness_query", "query"],
+         "key_exprs": [*_OBSERVED, _ALIVE, _INFO]},
         {"id": "policy-use", "permission": "allow", "flows": _BOTH,
          "messages": ["query", "reply", "declare_queryable"], "key_exprs": [f"{ROOT}/policy/**"]},
     ]
@@ -53,10 +59,12 @@ def access_control(robots: Sequence[str], operators: Mapping[str, Sequence[str]]
         rules.append({"id": f"robot-{robot}", "permission": "allow", "flows": _BOTH, "messages": _ALL_MESSAGES,
                       "key_exprs": [f"{ROOT}/{robot}/**"]})
         rules.append({"id": f"command-{robot}", "permission": "allow", "flows": _BOTH,
-                      "messages": ["put", "query", "reply", "declare_queryable"],
+                      # declare_subscriber / declare_queryable reach the operator so its publisher and
+                      # querier know someone listens (Zenoh filters writes nobody would receive).
+                      "messages": ["put", "query", "reply", "declare_subscriber", "declare_queryable"],
                       "key_exprs": [f"{ROOT}/{robot}/cmd/**", f"{ROOT}/{robot}/request/**"]})
         subjects.append({"id": f"robot {robot}", "cert_common_names": [robot]})
-        policies.append({"subjects": [f"robot {robot}"], "rules": [f"robot-{robot}", "policy-use"]})
+        policies.append({"subjects": [f"robot {robot}"], "rules": [f"robot-{robot}", "observed", "policy-use"]})
     for operator, allowed in operators.items():
         unknown = [r for r in allowed if r not in robots]
         if unknown:

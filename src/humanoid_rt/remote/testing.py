@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 
 def _decode(payload: bytes):
@@ -51,6 +52,9 @@ def main(argv=None) -> int:
                 key, data = words[1], bytes.fromhex(words[2]) if len(words) > 2 else b""
                 if key not in publishers:
                     publishers[key] = session.declare_publisher(key, express=True)
+                    deadline = time.monotonic() + 3.0  # the route may still be forming: wait for a subscriber
+                    while not publishers[key].matching_status.matching and time.monotonic() < deadline:
+                        time.sleep(0.01)
                 publishers[key].put(data, attachment=b"testing")
                 answer = {"ok": True}
             elif words[0] == "get":
