@@ -88,7 +88,7 @@ def router_config(*, listen: Sequence[str], tls_dir: str | Path | None, name: st
     config: dict = {"mode": "router", "listen": {"endpoints": list(listen)},
                     "scouting": {"multicast": {"enabled": False}}}
     if tls_dir is not None:
-        tls_dir = Path(tls_dir).resolve()
+        tls_dir = Path(tls_dir)  # as given: relative paths are relative to where the router runs
         config["transport"] = {"link": {"tls": {
             "root_ca_certificate": str(tls_dir / "ca.pem"),
             "listen_certificate": str(tls_dir / f"{name}.pem"), "listen_private_key": str(tls_dir / f"{name}.key"),
