@@ -255,3 +255,33 @@ def test_bad_session_options_name_the_field(tmp_path):
         SessionOptions(tls_ca=str(tmp_path / "missing.pem"))
     with pytest.raises(ValueError, match="robot id"):
         RobotKeys("a/b")
+
+
+def run_cli(*args, timeout=60):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    src = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.run([sys.executable, "-m", "humanoid_rt.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_zenoh_commands_refuse_bad_input_naming_the_option(tmp_path):
+    key = tmp_path / "k"
+    key.write_text(KEY.hex() + "\n")
+    result = run_cli("run", "--zenoh", "--seconds", "1")
+    assert result.returncode == 2 and "--key-file" in result.stderr
+    result = run_cli("fleet", "--once", "--wait", "0", "--no-multicast")
+    assert result.returncode == 2 and "--wait" in result.stderr
+    result = run_cli("teleop-send", "--zenoh", "zbot-x", "--key-file", str(key), "--generator", "sine",
+                     "--no-multicast", "--connect", f"tcp/127.0.0.1:{free_port()}")
+    assert result.returncode == 2 and "--zenoh" in result.stderr
+    result = run_cli("zenoh-acl", str(tmp_path / "r.json5"), "--robot", "r1", "--operator", "alice=r2")
+    assert result.returncode == 2 and "r2" in result.stderr and "not declared" in result.stderr
+    result = run_cli("zenoh-acl", str(tmp_path / "r.json5"), "--robot", "r1", "--operator", "alice")
+    assert result.returncode == 2 and "NAME=ROBOT" in result.stderr
+    result = run_cli("netns", "up", "bad/name")
+    assert result.returncode == 2 and "name" in result.stderr
