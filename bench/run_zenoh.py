@@ -219,6 +219,7 @@ def fanout_section(seconds: float, lab, counts=(1, 10, 50), rates=(100, 500)) ->
                              else subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=_env()))
                     assert json.loads(child.stdout.readline()).get("ready")
                     published0 = node.statistics()["state_published"]
+                    overruns0 = robot.statistics()["overruns"]
                     t0, c0 = time.monotonic(), cpu_seconds()
                     done = json.loads(child.stdout.readline())  # after `seconds` of receiving
                     elapsed = time.monotonic() - t0
@@ -227,6 +228,7 @@ def fanout_section(seconds: float, lab, counts=(1, 10, 50), rates=(100, 500)) ->
                     child.wait()
                     run = {"mode": mode, "state_rate_hz": rate, "subscribers": n, "robot_cpu_percent": cpu,
                            "robot_cpu_percent_node_idle": idle, "window_s": elapsed, "published": published,
+                           "loop_overruns_during": robot.statistics()["overruns"] - overruns0,
                            "received_per_subscriber_min": min(done["received"]),
                            "received_per_subscriber_max": max(done["received"])}
                     results["runs"].append(run)
