@@ -128,7 +128,7 @@ def latency_section(seconds: float, rate: float, lab, rounds: int = 3) -> dict:
             node = robot.attach_zenoh(SessionOptions(listen=(connect[0],), connect=tuple(connect[1:]),
                                                      multicast_scouting=False), key=KEY)
             loop_before = robot.statistics()
-            peer = open_session(SessionOptions(connect=(connect[0],), multicast_scouting=False))
+            peer = open_session(SessionOptions(connect=(connect[0],), listen=("tcp/127.0.0.1:0",), multicast_scouting=False))
             via = (open_session(SessionOptions(mode="client", connect=(connect[1],), multicast_scouting=False))
                    if lab is not None else None)
             clients = {"udp": TeleopClient(robot.teleop.url, KEY, ttl_s=0.2, due_in_s=0.0),
@@ -246,7 +246,8 @@ def fanout_section(seconds: float, lab, counts=(1, 10, 50), rates=(100, 500)) ->
 def subscribers_child(n: int, endpoint: str, seconds: float, mode: str) -> None:
     sessions, counts = [], [0] * n
     for i in range(n):
-        s = open_session(SessionOptions(mode=mode, connect=(endpoint,), multicast_scouting=False))
+        s = open_session(SessionOptions(mode=mode, connect=(endpoint,), multicast_scouting=False,
+                                        listen=("tcp/127.0.0.1:0",) if mode == "peer" else ()))
         sessions.append(s)
 
         def count(sample, i=i):

@@ -54,7 +54,9 @@ def zenoh_pair(urdf_path):
     robot = Robot(small_robot_config(urdf_path), robot_id="zbot-loop")
     node = robot.attach_zenoh(SessionOptions(listen=(f"tcp/127.0.0.1:{port}",), multicast_scouting=False), key=KEY,
                               state_rate_hz=200, health_period_s=0.2)
-    operator = open_session(SessionOptions(connect=(f"tcp/127.0.0.1:{port}",), multicast_scouting=False))
+    # Peers listen only on loopback (a peer's default is every interface); no multicast scouting.
+    operator = open_session(SessionOptions(connect=(f"tcp/127.0.0.1:{port}",), listen=("tcp/127.0.0.1:0",),
+                                           multicast_scouting=False))
     yield robot, node, operator
     operator.close()
     robot.close()
@@ -277,7 +279,7 @@ def test_zenoh_commands_refuse_bad_input_naming_the_option(tmp_path):
     result = run_cli("fleet", "--once", "--wait", "0", "--no-multicast")
     assert result.returncode == 2 and "--wait" in result.stderr
     result = run_cli("teleop-send", "--zenoh", "zbot-x", "--key-file", str(key), "--generator", "sine",
-                     "--no-multicast", "--connect", f"tcp/127.0.0.1:{free_port()}")
+                     "--no-multicast", "--connect", f"tcp/127.0.0.1:{free_port()}", "--listen", "tcp/127.0.0.1:0")
     assert result.returncode == 2 and "--zenoh" in result.stderr
     result = run_cli("zenoh-acl", str(tmp_path / "r.json5"), "--robot", "r1", "--operator", "alice=r2")
     assert result.returncode == 2 and "r2" in result.stderr and "not declared" in result.stderr
