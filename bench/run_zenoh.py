@@ -4,7 +4,8 @@ robot's CPU for state fan-out to 1, 10 and 50 subscribers.
     python bench/run_zenoh.py [--seconds 5] [--rate 200] [--rounds 3] [--json bench-zenoh.json]
 
 Latency: one robot in real time (generic_humanoid, 1 kHz, SCHED_FIFO when permitted) with one teleop
-receiver; the same sender thread streams joint packets at --rate over, one after the other,
+receiver; one operator process (its own process, as on its own machine) streams joint packets at --rate
+over, one after the other, in interleaved rounds,
   udp          TeleopClient -> loopback UDP -> the C++ receiver (the reference path);
   zenoh_peer   ZenohTeleopClient, a peer session connected to the robot's session over loopback TCP;
   zenoh_router the same through a Zenoh router process in its own network namespace, reached over a veth
@@ -60,8 +61,46 @@ def percentiles(values_us) -> dict:
             "p99_us": float(np.percentile(a, 99)), "max_us": float(a.max())}
 
 
-def stream_and_measure(robot, client, seconds: float, rate: float) -> dict:
-    """Send packets at `rate`, remember each one's sender time, then find the cycle that first applied it."""
+def operator_child(udp_url: str, peer_endpoint: str, router_endpoint: str) -> None:
+    """The operator station: a process of its own (as on its own machine), so the robot's process holds
+    no sender thread competing with its Zenoh callbacks for the GIL. Commands on stdin:
+    `stream NAME SECONDS RATE JOINT BASE_Q` -> one JSON line {"stamps": [...], "sent_ns": [...]}."""
+    sessions, clients = [], {"udp": TeleopClient(udp_url, KEY, ttl_s=0.2, due_in_s=0.0)}
+    peer = open_session(SessionOptions(connect=(peer_endpoint,), listen=("tcp/127.0.0.1:0",), multicast_scouting=False))
+    sessions.append(peer)
+    clients["zenoh_peer"] = ZenohTeleopClient(peer, "bench-robot", KEY, ttl_s=0.2, due_in_s=0.0)
+    if router_endpoint != "-":
+        via = open_session(SessionOptions(mode="client", connect=(router_endpoint,), multicast_scouting=False))
+        sessions.append(via)
+        clients["zenoh_router"] = ZenohTeleopClient(via, "bench-robot", KEY, ttl_s=0.2, due_in_s=0.0)
+    print(json.dumps({"ready": True, "paths": list(clients)}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] != "stream":
+            break
+        name, seconds, rate, joint, base = words[1], float(words[2]), float(words[3]), int(words[4]), float(words[5])
+        client = clients[name]
+        client.session_id, client.sequence = secrets.randbits(63) + 1, 0  # a taken-over session is retired
+        stamps, sent_ns = [], []
+        period = 1.0 / rate
+        start = time.monotonic()
+        for i in range(int(seconds * rate)):
+            packet = client.joint_packet({joint: base + 0.05 * np.sin(2 * np.pi * 0.5 * i * period)})
+            stamps.append(struct.unpack_from("<q", packet, 24)[0])  # sender_time_ns (PROTOCOL.md offset 24)
+            sent_ns.append(time.monotonic_ns())
+            client.send_raw(packet)
+            delay = start + (i + 1) * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        print(json.dumps({"stamps": stamps, "sent_ns": sent_ns}), flush=True)
+    for client in clients.values():
+        client.close()
+    for session in sessions:
+        session.close()
+
+
+def stream_and_measure(robot, operator, name: str, seconds: float, rate: float) -> dict:
+    """Have the operator process stream over `name`, then find the cycle that first applied each packet."""
     # Between streams the watchdog HOLDs (a fresh stream resumes); a long stall may have gone on to DISABLED.
     if robot.state().supervisor_state == "DAMPING":
         robot.wait_for_state("DISABLED", "FAULT", "ESTOP")
@@ -70,20 +109,14 @@ def stream_and_measure(robot, client, seconds: float, rate: float) -> dict:
     if robot.state().supervisor_state == "DISABLED":
         robot.enable()
     elbow = robot.joint_index("right_elbow")
-    base = robot.state().q_ref.copy()
+    base = float(robot.state().q_ref[elbow])
     robot.drain_telemetry()
     before = robot.teleop_statistics()
-    stamps, sent_ns = [], []
+    operator.stdin.write(f"stream {name} {seconds} {rate} {elbow} {base!r}\n")
+    operator.stdin.flush()
+    sent = json.loads(operator.stdout.readline())
+    stamps, sent_ns = sent["stamps"], sent["sent_ns"]
     period = 1.0 / rate
-    start = time.monotonic()
-    for i in range(int(seconds * rate)):
-        packet = client.joint_packet({elbow: base[elbow] + 0.05 * np.sin(2 * np.pi * 0.5 * i * period)})
-        stamps.append(struct.unpack_from("<q", packet, 24)[0])  # sender_time_ns (PROTOCOL.md offset 24)
-        sent_ns.append(time.monotonic_ns())
-        client.send_raw(packet)
-        delay = start + (i + 1) * period - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
     time.sleep(0.1)
     tm = robot.drain_telemetry()
     after = robot.teleop_statistics()
@@ -104,7 +137,8 @@ def stream_and_measure(robot, client, seconds: float, rate: float) -> dict:
     rejected = {r: after["rejected"][r] - before["rejected"][r] for r in after["rejected"]
                 if after["rejected"][r] != before["rejected"][r]}
     return {"sent": len(sent_ns), "accepted": after["accepted"] - before["accepted"], "rejected": rejected,
-            "matched": len(latencies), "operator_to_applied": percentiles(latencies),
+            "received": after["received"] - before["received"], "matched": len(latencies),
+            "operator_to_applied": percentiles(latencies),
             "superseded": after["setpoints_superseded"] - before["setpoints_superseded"]}
 
 
@@ -128,30 +162,25 @@ def latency_section(seconds: float, rate: float, lab, rounds: int = 3) -> dict:
             node = robot.attach_zenoh(SessionOptions(listen=(connect[0],), connect=tuple(connect[1:]),
                                                      multicast_scouting=False), key=KEY)
             loop_before = robot.statistics()
-            peer = open_session(SessionOptions(connect=(connect[0],), listen=("tcp/127.0.0.1:0",), multicast_scouting=False))
-            via = (open_session(SessionOptions(mode="client", connect=(connect[1],), multicast_scouting=False))
-                   if lab is not None else None)
-            clients = {"udp": TeleopClient(robot.teleop.url, KEY, ttl_s=0.2, due_in_s=0.0),
-                       "zenoh_peer": ZenohTeleopClient(peer, "bench-robot", KEY, ttl_s=0.2, due_in_s=0.0)}
-            if via is not None:
-                clients["zenoh_router"] = ZenohTeleopClient(via, "bench-robot", KEY, ttl_s=0.2, due_in_s=0.0)
-            else:
+            operator = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--operator-child", robot.teleop.url,
+                                         connect[0], connect[1] if len(connect) > 1 else "-"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env())
+            paths = json.loads(operator.stdout.readline())["paths"]
+            if "zenoh_router" not in paths:
                 results["zenoh_router"] = {"skipped": "needs root for the router's network namespace"}
             # Interleaved rounds: a loaded machine's slow moments spread over every path alike.
             for round_index in range(rounds):
-                for name, client in clients.items():
+                for name in paths:
                     time.sleep(0.3)  # the previous stream's session lapses (ttl), this one engages
-                    client.session_id, client.sequence = secrets.randbits(63) + 1, 0  # taken-over sessions retire
-                    run = stream_and_measure(robot, client, seconds / rounds, rate)
+                    run = stream_and_measure(robot, operator, name, seconds / rounds, rate)
                     results.setdefault(name, {"rounds": []})["rounds"].append(run)
-                    print(f"  round {round_index + 1} {name:<13} sent {run['sent']} accepted {run['accepted']} rejected "
-                          f"{run['rejected']} matched {run['matched']} p50 {run['operator_to_applied'].get('p50_us', float('nan')):.0f} us"
+                    print(f"  round {round_index + 1} {name:<13} sent {run['sent']} received {run['received']} accepted "
+                          f"{run['accepted']} rejected {run['rejected']} matched {run['matched']} p50 "
+                          f"{run['operator_to_applied'].get('p50_us', float('nan')):.0f} us"
                           f" p99 {run['operator_to_applied'].get('p99_us', float('nan')):.0f} us", flush=True)
-            for client in clients.values():
-                client.close()
-            peer.close()
-            if via is not None:
-                via.close()
+            operator.stdin.write("quit\n")
+            operator.stdin.flush()
+            operator.wait(timeout=10)
             loop_after = robot.statistics()
             results["loop"] = {"sched_fifo": report["sched_fifo"], "overruns_during": loop_after["overruns"] - loop_before["overruns"],
                                "wakeup_latency_us": loop_after["wakeup_latency"], "node": node.statistics()["relayed"]}
@@ -285,8 +314,12 @@ def main() -> int:
     parser.add_argument("--sections", default="latency,fanout", help="comma-separated: latency, fanout (default both)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds (default 3)")
     parser.add_argument("--json", type=Path, default=Path("bench-zenoh.json"))
+    parser.add_argument("--operator-child", nargs=3, metavar=("UDP_URL", "PEER", "ROUTER"), help=argparse.SUPPRESS)
     parser.add_argument("--subscribers-child", nargs=4, metavar=("N", "ENDPOINT", "SECONDS", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.operator_child:
+        operator_child(*args.operator_child)
+        return 0
     if args.subscribers_child:
         n, endpoint, seconds, mode = args.subscribers_child
         subscribers_child(int(n), endpoint, float(seconds), mode)
