@@ -309,3 +309,10 @@ def test_router_acl_gives_each_operator_only_its_robots(tmp_path):
     assert zenoh.Config.from_file(str(config)).get_json("access_control/enabled") in (True, "true")
     with pytest.raises(ValueError, match="robot id"):
         access_control(["a/b"], {})
+
+
+def test_a_node_that_cannot_connect_leaves_the_robot_as_it_was(small_robot):
+    options = SessionOptions(mode="client", connect=(f"tcp/127.0.0.1:{free_port()}",), multicast_scouting=False)
+    with pytest.raises(ConnectionError, match="cannot open a client session"):
+        small_robot.attach_zenoh(options, key=KEY)
+    assert small_robot.zenoh is None and small_robot.teleop is None

@@ -85,12 +85,13 @@ class RobotNode:
         self._relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._relay.connect((relay_host, receiver.port))
         self._own_session = session is None
-        self.session = open_session(options) if session is None else session
+        self.session = None
         self._declared = []
         try:
+            self.session = open_session(options) if session is None else session
             self._declare()
         except BaseException:
-            self.close()
+            self.close()  # a node that could not open leaves no receiver, socket or declaration behind
             raise
         self._requests: queue.Queue = queue.Queue(maxsize=64)
         self._threads = [threading.Thread(target=self._publish_loop, name=f"zenoh-pub-{robot.robot_id}", daemon=True),
