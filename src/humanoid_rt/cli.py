@@ -158,6 +158,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from .devices.cli import add_commands as add_device_commands
 
     add_device_commands(commands)
+
+    # ---- Zenoh: zenoh-router, zenoh-acl, zenoh-certs, fleet, netns (humanoid_rt/remote/cli.py) ----
+    from .remote.cli import add_commands as add_remote_commands
+
+    add_remote_commands(commands)
     return parser
 
 
@@ -255,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         from .skills.cli import main as skills_main
 
         return skills_main(args)
+    from .remote.cli import COMMANDS as REMOTE_COMMANDS  # ---- Zenoh ----
+
+    if args.command in REMOTE_COMMANDS:
+        from .remote.cli import main as remote_main
+
+        return remote_main(args)
     raise AssertionError(args.command)
 
 

@@ -283,6 +283,7 @@ class Robot(LiveViews):
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
         self._teleop = None  # TeleopReceiver, see attach_teleop()
+        self._zenoh = None  # remote.RobotNode, see attach_zenoh()
         self.closed = False
 
     def _bus_configs(self, override: str | None) -> tuple[BusConfig, ...]:
@@ -449,6 +450,7 @@ class Robot(LiveViews):
         if self.closed:
             return
         try:
+            self.detach_zenoh()
             self.detach_teleop()
             self._detach_live_views()  # Foxglove server and /metrics (humanoid_rt.live)
             self.stop()
@@ -809,3 +811,29 @@ class Robot(LiveViews):
         if self._teleop is None:
             raise RuntimeError("no teleop receiver attached; call attach_teleop() first")
         return self._teleop.statistics()
+
+    # ------------------------------------------------------------------- Zenoh
+    def attach_zenoh(self, options=None, *, key: bytes | None = None, key_file: str | Path | None = None, **kwargs):
+        """Put this robot on Zenoh (humanoid_rt/<robot_id>/...; firmware_interfaces/zenoh/KEYS.md); returns the node.
+
+        options: a remote.SessionOptions (mode, endpoints, TLS). key / key_file: the teleop key that
+        authenticates cmd/* packets and request/* queries (the UDP teleop receiver is reused when attached).
+        kwargs: state_rate_hz, health_period_s, request_timeout_s, session, and teleop receiver options.
+        """
+        from .remote.robot_node import RobotNode
+
+        if self._zenoh is not None:
+            raise RuntimeError("zenoh already attached; detach_zenoh() first")
+        self._zenoh = RobotNode(self, options, key=key, key_file=key_file, **kwargs)
+        return self._zenoh
+
+    def detach_zenoh(self) -> None:
+        """Leave Zenoh (the liveliness token goes; a command stream lapses into the watchdog)."""
+        if self._zenoh is not None:
+            node, self._zenoh = self._zenoh, None
+            node.close()
+
+    @property
+    def zenoh(self):
+        """The attached remote.RobotNode, or None."""
+        return self._zenoh

@@ -57,6 +57,15 @@ def add_commands(commands, bundled: str) -> None:
     from ..live.cli import add_arguments as add_live_arguments
 
     add_live_arguments(run)
+    # ---- Zenoh (humanoid_rt/remote) ----
+    run.add_argument("--zenoh", nargs="?", const="", default=None, metavar="ZENOH_CONFIG",
+                     help="put the robot on Zenoh (humanoid_rt/<robot id>/...; firmware_interfaces/zenoh/KEYS.md), "
+                     "optionally with a Zenoh JSON5 config file; commands need --key-file")
+    run.add_argument("--robot-id", default=None, help="the robot's fleet id (default $HUMANOID_RT_ROBOT_ID or <config>-<host>)")
+    run.add_argument("--state-rate", type=_rate, default=100.0, metavar="HZ", help="Zenoh state rate (default 100)")
+    from ..remote import session as zenoh_session
+
+    zenoh_session.add_arguments(run, default_mode="peer")
 
     send = commands.add_parser(
         "teleop-send", help="stream joint targets to a robot from a trajectory file or a generator",
@@ -64,12 +73,18 @@ def add_commands(commands, bundled: str) -> None:
         "`t,<joint>,...` (t in s, positions in rad) or NPZ with t, q, joint_names; the sender interpolates "
         "linearly between samples. The generator `sine` moves --joints around 0 by --amplitude.",
     )
-    send.add_argument("--to", type=_url, required=True, metavar="udp://HOST:PORT", help="the robot's teleop address")
+    target = send.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", type=_url, metavar="udp://HOST:PORT", help="the robot's teleop address")
+    target.add_argument("--zenoh", metavar="ROBOT_ID", help="send over Zenoh to this robot (found by id; "
+                        "its joint names come from its info unless --robot is given)")
+    send.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file (with --zenoh)")
+    zenoh_session.add_arguments(send, default_mode="peer")
     send.add_argument("--key-file", type=Path, required=True, help="pre-shared key file (hex)")
     source = send.add_mutually_exclusive_group(required=True)
     source.add_argument("--file", type=Path, help="trajectory file (.csv or .npz)")
     source.add_argument("--generator", choices=("sine",), help="a built-in target generator")
-    send.add_argument("--robot", default="generic_humanoid", help="robot config naming the joints (default generic_humanoid)")
+    send.add_argument("--robot", default=None, help="robot config naming the joints (default generic_humanoid; "
+                      "with --zenoh: the robot's own joint names)")
     send.add_argument("--rate", type=_rate, default=100.0, help="packets per second (default 100)")
     send.add_argument("--seconds", type=_seconds, default=None, help="stop after this long (default: the file's length; "
                       "a generator runs until Ctrl-C)")
@@ -107,14 +122,37 @@ def main(args) -> int:
 
 def _send(args) -> int:
     from ..config import ConfigError, load_config
-    from .sender import TeleopClient, load_trajectory, sine_generator
 
     key = protocol.load_key(args.key_file)
+    zenoh_session = handle = None
+    if args.zenoh is not None:  # ---- Zenoh: find the robot by id, take its joint names ----
+        from ..remote.operator import RobotHandle
+        from ..remote.session import open_session, options_from_args
+
+        try:
+            zenoh_session = open_session(options_from_args(args, args.zenoh_config))
+            handle = RobotHandle(zenoh_session, args.zenoh)
+        except (ConnectionError, LookupError) as error:
+            if zenoh_session is not None:
+                zenoh_session.close()
+            print(f"humanoid-rt teleop-send: --zenoh: {error}", file=sys.stderr)
+            return 2
     try:
-        joint_names = load_config(args.robot).joint_names
+        joint_names = (handle.info()["joint_names"] if handle is not None and args.robot is None
+                       else load_config(args.robot or "generic_humanoid").joint_names)
     except ConfigError as error:
         print(f"humanoid-rt teleop-send: --robot: {error}", file=sys.stderr)
         return 2
+    try:
+        return _stream(args, key, joint_names, zenoh_session)
+    finally:
+        if zenoh_session is not None:
+            zenoh_session.close()
+
+
+def _stream(args, key: bytes, joint_names, zenoh_session) -> int:
+    from .sender import TeleopClient, load_trajectory, sine_generator
+
     interval = 1.0 / args.rate
     ttl = args.ttl or max(0.1, 5 * interval)
     due_in = args.due_in or max(0.01, 2 * interval)
@@ -131,9 +169,16 @@ def _send(args) -> int:
             raise ValueError(f"--joints: unknown {unknown or names}; allowed: {', '.join(joint_names)}")
         source = sine_generator(names, amplitude=args.amplitude, frequency_hz=args.frequency)
         what = f"sine on {', '.join(names)}"
-    host, port = args.to
-    with TeleopClient((host, port), key, joint_names=joint_names, ttl_s=ttl, due_in_s=due_in) as client:
-        print(f"teleop-send: {what} -> udp://{host}:{port} at {args.rate:g} Hz, session {client.session_id:016x}")
+    if zenoh_session is not None:
+        from ..remote.operator import ZenohTeleopClient
+
+        client = ZenohTeleopClient(zenoh_session, args.zenoh, key, joint_names=joint_names, ttl_s=ttl, due_in_s=due_in)
+        where = f"zenoh {client.handle.keys.prefix}/cmd/joints"
+    else:
+        client = TeleopClient(args.to, key, joint_names=joint_names, ttl_s=ttl, due_in_s=due_in)
+        where = f"udp://{args.to[0]}:{args.to[1]}"
+    with client:
+        print(f"teleop-send: {what} -> {where} at {args.rate:g} Hz, session {client.session_id:016x}", flush=True)
         sent = client.stream(source, args.rate, duration=args.seconds)
     print(f"teleop-send: sent {sent} packets")
     return 0
@@ -159,11 +204,16 @@ def _run(args) -> int:
     from ..config import ConfigError
     from ..robot import Robot
 
-    if args.teleop is not None and args.key_file is None:
-        raise ValueError("--key-file: required with --teleop (create one with `humanoid-rt teleop-keygen PATH`)")
-    key = protocol.load_key(args.key_file) if args.teleop is not None else None
+    if (args.teleop is not None or args.zenoh is not None) and args.key_file is None:
+        raise ValueError("--key-file: required with --teleop and --zenoh (create one with `humanoid-rt teleop-keygen PATH`)")
+    key = protocol.load_key(args.key_file) if args.key_file is not None else None
+    zenoh_options = None
+    if args.zenoh is not None:
+        from ..remote.session import options_from_args
+
+        zenoh_options = options_from_args(args, args.zenoh or None)
     try:
-        robot = Robot(args.config, bus=args.bus)
+        robot = Robot(args.config, bus=args.bus, robot_id=args.robot_id)
     except ConfigError as error:
         print(f"humanoid-rt run: {error}", file=sys.stderr)
         return 2
@@ -180,10 +230,23 @@ def _run(args) -> int:
             host, port = args.teleop
             receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
             print(f"run: teleop on {receiver.url}", flush=True)
+        if zenoh_options is not None:
+            try:
+                node = robot.attach_zenoh(zenoh_options, key=key, state_rate_hz=args.state_rate,
+                                          start_gate_rad=args.start_gate)
+            except ConnectionError as error:
+                print(f"humanoid-rt run: --zenoh: {error}", file=sys.stderr)
+                return 2
+            print(f"run: on zenoh as {node.keys.prefix} ({zenoh_options.mode}), state at {args.state_rate:g} Hz",
+                  flush=True)
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
             time.sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic())))
             stats = robot.teleop_statistics() if robot.teleop is not None else None
-            print(format_counters(robot, stats), flush=True)
+            line = format_counters(robot, stats)
+            if robot.zenoh is not None:
+                z = robot.zenoh.statistics()
+                line += f" zenoh: relayed={z['relayed']} wrong_kind={z['wrong_kind']} requests={z['requests']}"
+            print(line, flush=True)
     print("run: stopped safely")
     return 0

@@ -127,6 +127,11 @@ class TeleopClient:
         if isinstance(address, str):
             address = protocol.parse_url(address)
         self.address = (address[0], int(address[1]))
+        self._init_stream(key, joint_names, session_id, ttl_s, due_in_s)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def _init_stream(self, key: bytes, joint_names, session_id, ttl_s: float, due_in_s: float) -> None:
+        # Everything but the transport (shared with humanoid_rt.remote.ZenohTeleopClient).
         if len(key) < protocol.MIN_KEY_BYTES:
             raise ValueError(f"key: {len(key)} bytes; allowed: at least {protocol.MIN_KEY_BYTES}")
         self.key = bytes(key)
@@ -137,7 +142,6 @@ class TeleopClient:
         self.ttl_s = ttl_s
         self.due_in_s = due_in_s
         self.sent = 0
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     def close(self) -> None:
         self._socket.close()
