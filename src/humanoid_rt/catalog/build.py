@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import time
@@ -71,7 +72,7 @@ def build_catalog(roots: list[str | Path], out: str | Path | None = None, *, ful
         store.recover_interrupted(out, state)
         report = BuildReport(out=str(out), generation=state["generation"])
         result = ReadResult()
-        cursors = state["sessions"]
+        cursors = copy.deepcopy(state["sessions"])  # advanced here, committed only with the rows they yield
         skip = {out.resolve()}
         for session in find_sessions(roots, skip):
             key = str(session.resolve())
@@ -82,10 +83,11 @@ def build_catalog(roots: list[str | Path], out: str | Path | None = None, *, ful
             report.sessions_read += result.bytes_read > before
         if result.rows:
             generation = state["generation"] + 1
-            state["pending"] = generation
+            state["pending"] = generation  # with the old cursors: a crash from here re-reads these lines
             store.save_state(out, state)
             written, superseded = store.write_rows(out, result.rows, generation)
             state["generation"] = generation
+            state["sessions"] = cursors
             state["remove"] = superseded
             store.save_state(out, state)  # the commit: these rows and cursors belong to the catalogue now
             for name in superseded:
@@ -93,7 +95,8 @@ def build_catalog(roots: list[str | Path], out: str | Path | None = None, *, ful
             state["remove"] = []
             report.generation = generation
             report.files_written, report.files_compacted = len(written), len(superseded)
-        if result.lines_read or result.rows:
+        if result.lines_read or result.rows or cursors != state["sessions"] or not (out / store.STATE).exists():
+            state["sessions"] = cursors
             store.save_state(out, state)
         report.lines_read, report.bytes_read = result.lines_read, result.bytes_read
         report.rows_written = len(result.rows)
