@@ -68,6 +68,7 @@ class Catalog:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.connection = duckdb.connect()
+        self.connection.execute("SET TimeZone = 'UTC'")  # days and hours as the date partitions count them
         self.refresh()
 
     def refresh(self) -> None:
