@@ -123,7 +123,7 @@ def test_snapshot_matches_duckdb_and_targets(tmp_path):
     for skill, s in skills.items():
         assert s["success"] == sum(t["skill"] == skill and t["outcome"] == "success" for t in truth)
         assert s["target"] == {"pick_cup": 20, "never_recorded": 10}.get(skill, 50)
-    assert [r["robot_id"] for r in snapshot["robots"]] == [f"g1-{i:03d}" for i in range(4)]
+    assert [r["robot_id"] for r in snapshot["robots"]] == [f"g1-{i:03d}" for i in range(4)]  # all unknown: by id
     assert all(r["state"] is None and r["up"] is False for r in snapshot["robots"])
     data.close()
 

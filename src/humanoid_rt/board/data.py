@@ -18,6 +18,7 @@ from ..catalog.build import default_out
 from ..catalog.store import STATE
 
 DEFAULT_TARGET = 1000
+SEVERITY = {"ESTOP": 0, "FAULT": 0, "DAMPING": 1, "HOLD": 2, "ENABLING": 3, None: 4, "ACTIVE": 5, "DISABLED": 6}
 
 
 class TargetsError(ValueError):
@@ -147,7 +148,8 @@ class BoardData:
             tile["episodes_today"] = worked.get(robot_id, {}).get("episodes", 0)
             tile["operator"] = worked.get(robot_id, {}).get("operator")
             tiles.append(tile)
-        return tiles
+        # Robots needing someone first: a big screen shows the top of the list.
+        return sorted(tiles, key=lambda t: (SEVERITY.get(t["state"], SEVERITY[None]), t["robot_id"]))
 
     def close(self) -> None:
         if self._catalog is not None:

@@ -100,11 +100,13 @@ function renderRobots(s) {
     const faults = Object.entries(r.faults || {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
     const lines = [
       r.up === false ? "no metrics" : `faults ${r.faults_total || 0}${faults ? ` (${faults})` : ""}`,
-      r.max_temperature !== null && r.max_temperature !== undefined ? `max ${r.max_temperature.toFixed(1)} °C (${r.hottest_joint})` : null,
+      r.max_temperature !== null && r.max_temperature !== undefined ? `${r.max_temperature.toFixed(1)} °C ${r.hottest_joint}` : null,
       `${r.episodes_today || 0} episodes today${r.operator ? ` · ${r.operator}` : ""}`,
     ];
     for (const line of lines) if (line) facts.append(el("div", {}, line));
-    tile.append(el("div", { class: "id" }, r.robot_id), el("div", { class: "state" }, state === "unknown" ? "—" : state), facts);
+    const head = el("div", { class: "head" });
+    head.append(el("span", { class: "id" }, r.robot_id), el("span", { class: "state" }, state === "unknown" ? "—" : state));
+    tile.append(head, facts);
     return tile;
   });
   $("robots").replaceChildren(...tiles);
@@ -132,5 +134,15 @@ function connect() {
     $("live-text").textContent = "reconnecting";
   };
 }
+
+// Page through lists taller than their panel: one screenful every PAGE_MS, then back to the top.
+const PAGE_MS = 8000;
+setInterval(() => {
+  for (const box of document.querySelectorAll(".scroll")) {
+    if (box.scrollHeight <= box.clientHeight + 2) continue;
+    const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+    box.scrollTop = atEnd ? 0 : box.scrollTop + box.clientHeight - 40;
+  }
+}, PAGE_MS);
 
 connect();
