@@ -17,10 +17,13 @@ function el(tag, attrs = {}, text) {
 const number = (n) => Number(n || 0).toLocaleString("en-US");
 
 function duration(seconds) {
-  const minutes = Math.round((seconds || 0) / 60);
+  if ((seconds || 0) < 60) return `${Math.round(seconds || 0)} s`;
+  const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")}`;
 }
+
+const size = (gb) => (gb || 0) >= 1 ? `${gb.toFixed(1)} GB` : `${Math.round(1000 * (gb || 0))} MB`;
 
 function renderHeader(s) {
   const t = s.totals || {};
@@ -28,8 +31,8 @@ function renderHeader(s) {
   $("kpi-episodes").textContent = number(t.episodes_today);
   $("kpi-success").textContent = number(t.success_today);
   $("kpi-rate").textContent = t.episodes_today ? `${Math.round(100 * t.success_today / t.episodes_today)} %` : "–";
-  $("kpi-hours").textContent = (t.hours_today || 0).toFixed(1);
-  $("kpi-all").textContent = `${number(t.episodes_all)} ep · ${(t.hours_all || 0).toFixed(0)} h · ${(t.gb_all || 0).toFixed(1)} GB`;
+  $("kpi-hours").textContent = duration(3600 * (t.hours_today || 0));
+  $("kpi-all").textContent = `${number(t.episodes_all)} ep · ${duration(3600 * (t.hours_all || 0))} · ${size(t.gb_all)}`;
 }
 
 function renderCollectors(collectors) {
