@@ -61,10 +61,11 @@ def make_episode_file(session: Path, number: int, size: int, folder: str = "epis
 
 def generate_fleet(root: str | Path, *, robots: int = 100, operators: int = 200, days: int = 2,
                    episodes_per_day: int = 15, first_day: date | None = None, seed: int = 0,
-                   make_files: bool = True, gap_s: float = 5.0) -> list[dict[str, Any]]:
+                   make_files: bool = True, gap_s: float = 5.0, keep_truth: bool = True) -> list[dict[str, Any]]:
     """Write the sessions; return the truth, one dict per episode (robot_id, operator, task, skill,
     outcome, duration_s, bytes, date, wall_time), for tests to compute expected values by hand. Episodes
-    start at 08:00 UTC, each `gap_s` after the previous one ended."""
+    start at 08:00 UTC, each `gap_s` after the previous one ended. keep_truth=False returns [] (a
+    benchmark's 1.5 M episodes would hold a gigabyte of dicts)."""
     rng = random.Random(seed)
     root = Path(root)
     first_day = first_day or (datetime.now(timezone.utc).date() - timedelta(days=days - 1))
@@ -96,10 +97,12 @@ def generate_fleet(root: str | Path, *, robots: int = 100, operators: int = 200,
                     lines.append(line(end_record(number, outcome=outcome, duration_s=duration, wall_time=t + duration)))
                 if make_files:
                     make_episode_file(session, number, size, "discarded" if outcome == "discarded" else "episodes")
-                truth.append({"robot_id": robot_id, "operator": operator, "task": SKILLS[skill][0], "skill": skill,
-                              "outcome": outcome, "duration_s": None if outcome == "discarded" else duration,
-                              "bytes": size, "date": day, "wall_time": t, "session": str(session),
-                              "episode": number})
+                if keep_truth:
+                    truth.append({"robot_id": robot_id, "operator": operator, "task": SKILLS[skill][0],
+                                  "skill": skill,
+                                  "outcome": outcome, "duration_s": None if outcome == "discarded" else duration,
+                                  "bytes": size, "date": day, "wall_time": t, "session": str(session),
+                                  "episode": number})
                 t += duration + gap_s
             (session / "index.jsonl").write_text("".join(lines))
     return truth
