@@ -82,6 +82,12 @@ def main(args) -> int:
             columns, rows = catalog.report(name)
             print(f"\n{REPORTS[name][0]}\n{format_table(columns, rows, args.limit)}")
         if args.out is not None:
+            try:
+                import matplotlib  # noqa: F401
+            except ImportError:
+                print("humanoid-rt catalog report --out: PNG charts need matplotlib: pip install 'humanoid_rt[report]'",
+                      file=sys.stderr)
+                return 2
             from .report import write_charts
 
             for path in write_charts(catalog, args.out):
