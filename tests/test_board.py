@@ -159,3 +159,13 @@ def _next_event(stream) -> dict:
             data.append(text[6:])
         elif text == "" and data:
             return json.loads("\n".join(data))
+
+
+def test_an_empty_root_shows_zeros_until_the_first_session(tmp_path):
+    data = BoardData([tmp_path], NoMetrics())
+    first = data.collect()
+    assert (first["collectors"], first["skills"], first["robots"], first["totals"]["episodes_all"]) == ([], [], [], 0)
+    truth = generate_fleet(tmp_path / "day1", robots=1, operators=2, days=1, episodes_per_day=3, seed=2)
+    second = data.collect()
+    assert second["totals"]["episodes_today"] == len(truth) and [r["robot_id"] for r in second["robots"]] == ["g1-000"]
+    data.close()

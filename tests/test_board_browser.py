@@ -20,7 +20,7 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def board_page(tmp_path_factory):
     root = tmp_path_factory.mktemp("board") / "recordings"
     truth = generate_fleet(root, robots=8, operators=16, days=2, episodes_per_day=20, seed=11, gap_s=600)
     exporters = [RobotExporter(f"g1-{i:03d}", "ACTIVE") for i in range(4)]
@@ -64,8 +64,8 @@ def _page_rows(page) -> list[dict]:
     return sorted(rows, key=lambda r: r["operator"])
 
 
-def test_page_numbers_equal_a_duckdb_query(setup):
-    page, root, truth = setup["page"], setup["root"], setup["truth"]
+def test_page_numbers_equal_a_duckdb_query(board_page):
+    page, root, truth = board_page["page"], board_page["root"], board_page["truth"]
     today = datetime.now(timezone.utc).date()
     expected_count = len({t["operator"] for t in truth if t["date"] == today})
     page.wait_for_function(f"document.querySelectorAll('#collectors tbody tr').length === {expected_count}",
@@ -84,8 +84,8 @@ def test_page_numbers_equal_a_duckdb_query(setup):
     page.screenshot(path=str(ARTIFACTS / "board-loaded.png"))
 
 
-def test_a_new_episode_appears(setup):
-    page, root, truth = setup["page"], setup["root"], setup["truth"]
+def test_a_new_episode_appears(board_page):
+    page, root, truth = board_page["page"], board_page["root"], board_page["truth"]
     page.wait_for_selector("#collectors tbody tr", timeout=WAIT_MS)
     today = datetime.now(timezone.utc).date()
     latest = max((t for t in truth if t["date"] == today and t["robot_id"] == "g1-002"), key=lambda t: t["episode"])
@@ -104,8 +104,8 @@ def test_a_new_episode_appears(setup):
     page.screenshot(path=str(ARTIFACTS / "board-new-episode.png"))
 
 
-def test_a_robot_in_fault_turns_its_tile_red(setup):
-    page, exporters = setup["page"], setup["exporters"]
+def test_a_robot_in_fault_turns_its_tile_red(board_page):
+    page, exporters = board_page["page"], board_page["exporters"]
     page.wait_for_selector('[data-robot="g1-001"][data-state="ACTIVE"]', timeout=WAIT_MS)
     exporters[1].fault("joint_overtemperature")
     tile = page.wait_for_selector('[data-robot="g1-001"][data-state="FAULT"]', timeout=WAIT_MS)

@@ -81,5 +81,7 @@ def main(args) -> int:
         return 2
     print(f"humanoid-rt board: http://{args.host}:{args.port}/  (catalogue {data.out}"
           f"{', read only' if data.read_only else ', kept built'}; {metrics.description})", flush=True)
-    uvicorn.run(create_app(data, refresh_s=args.refresh), host=args.host, port=args.port, log_level="warning")
+    # Event streams never end by themselves: give them 3 s to close on Ctrl-C/SIGTERM, then stop.
+    uvicorn.run(create_app(data, refresh_s=args.refresh), host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=3)
     return 0
