@@ -40,7 +40,7 @@ def _per_day(catalog, fig) -> None:
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_title("Episodes per day, by outcome")
     ax.set_ylabel("episodes")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a bar
     ax.tick_params(axis="x", labelrotation=60)
 
 
@@ -73,7 +73,7 @@ def _by_operator(catalog, fig) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("episodes")
     ax.set_title(f"Episodes by operator (top {len(rows)})")
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: never over a bar
 
 
 def _hours_gb(catalog, fig) -> None:
