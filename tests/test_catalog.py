@@ -300,3 +300,19 @@ def test_cli_errors_name_the_problem(tmp_path):
     assert bad_sql.returncode == 2 and "nope" in bad_sql.stderr
     no_root = _cli("catalog", "build", tmp_path / "absent")
     assert no_root.returncode == 2 and "not a directory" in no_root.stderr
+
+
+def test_a_materialized_catalogue_appends_exactly_what_the_files_hold(small_fleet):
+    root, truth = small_fleet
+    build_catalog([root])
+    mirror = Catalog(root / ".catalog", materialize=True)
+    session = Path(truth[0]["session"])
+    make_episode_file(session, 6, 77)
+    _append(session, start_record(6, operator="op003", skill="wipe_table", robot_id="g1-000",
+                                  wall_time=truth[5]["wall_time"] + 30),
+            end_record(6, outcome="aborted", duration_s=2.5, wall_time=truth[5]["wall_time"] + 33))
+    report = build_catalog([root])
+    mirror.append(report.rows)
+    everything = "SELECT * FROM episodes ORDER BY session, episode"
+    assert mirror.records(everything) == Catalog(root / ".catalog").records(everything)
+    assert len(mirror.records(everything)) == len(truth) + 1

@@ -73,17 +73,22 @@ class BoardData:
 
     def collect(self) -> dict[str, Any]:
         started = time.perf_counter()
+        report = None
         if not self.read_only:
             report = build_catalog(self.roots, self.out, wait=False)
             if report is not None:
                 self.last_build = {"rows_written": report.rows_written, "problems": len(report.problems),
                                    "problem_kinds": sorted({p.kind for p in report.problems})}
         generation = self._read_generation()
-        if generation != self._generation or self._catalog_view.get("today") != self.today():
-            if self._catalog is None:
-                self._catalog = Catalog(self.out)
+        if self._catalog is None:
+            self._catalog = Catalog(self.out, materialize=True)  # every part file, once
+        elif generation != self._generation:
+            if (report is not None and report.rows_written and report.generation == generation
+                    and self._generation == generation - 1):
+                self._catalog.append(report.rows)  # our own build, the only one since the last look
             else:
-                self._catalog.refresh()
+                self._catalog.refresh()  # another process built: read the files again
+        if generation != self._generation or self._catalog_view.get("today") != self.today():
             self._catalog_view = self.catalog_view(self._catalog)
             self._generation = generation
         robots, errors = self.metrics.scrape()

@@ -35,9 +35,11 @@ class BuildReport:
     files_compacted: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    #: the new rows themselves (what the part files of this generation hold), for a materialized reader
+    rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**{k: v for k, v in self.__dict__.items() if k != "problems"},
+        return {**{k: v for k, v in self.__dict__.items() if k not in ("problems", "rows")},
                 "problems": [p.as_dict() for p in self.problems]}
 
     def summary(self) -> str:
@@ -99,7 +101,7 @@ def build_catalog(roots: list[str | Path], out: str | Path | None = None, *, ful
             state["sessions"] = cursors
             store.save_state(out, state)
         report.lines_read, report.bytes_read = result.lines_read, result.bytes_read
-        report.rows_written = len(result.rows)
+        report.rows_written, report.rows = len(result.rows), result.rows
         report.problems = result.problems
         report.seconds = time.perf_counter() - started
         (out / "last_build.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")

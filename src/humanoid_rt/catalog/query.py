@@ -63,23 +63,45 @@ def resolve_catalog(path: str | Path) -> Path:
 
 
 class Catalog:
-    """A DuckDB connection with the `episodes` view over a catalogue directory."""
+    """A DuckDB connection with `episodes` over a catalogue directory.
 
-    def __init__(self, directory: str | Path):
+    By default `episodes` is a view over the Parquet files: every query reads them (a query on one day
+    reads that day's partitions only). materialize=True loads them once into an in-memory table, which
+    `append()` extends with a build's new rows: the board's way, since a catalogue of months holds
+    thousands of small partition files and the board queries it every few seconds.
+    """
+
+    def __init__(self, directory: str | Path, *, materialize: bool = False):
         self.directory = Path(directory)
+        self.materialize = materialize
         self.connection = duckdb.connect()
         self.connection.execute("SET TimeZone = 'UTC'")  # days and hours as the date partitions count them
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-list the part files (call after a build: the view otherwise keeps the files it saw)."""
+        """Re-list the part files (after a build: a view otherwise keeps the files it saw; a materialized
+        table is reloaded whole)."""
         if any((self.directory / store.PARTS).rglob("*.parquet")):
+            # Every part has store.SCHEMA, so the first file's columns stand for all (no union_by_name,
+            # which would read every file's footer to bind).
             source = (f"read_parquet('{_sql_string(store.parquet_glob(self.directory))}', hive_partitioning = true, "
-                      f"hive_types = {{'date': DATE, 'robot': VARCHAR}}, union_by_name = true)")
+                      f"hive_types = {{'date': DATE, 'robot': VARCHAR}})")
         else:  # an empty catalogue still answers, with the right columns
             columns = ", ".join(f"NULL::{_duck_type(f.type)} AS \"{f.name}\"" for f in store.SCHEMA)
             source = f"(SELECT {columns}, NULL::DATE AS date, NULL::VARCHAR AS robot WHERE false)"
-        self.connection.execute(f"CREATE OR REPLACE VIEW episodes AS SELECT * FROM {source}")
+        kind = "TABLE" if self.materialize else "VIEW"
+        self.connection.execute(f"CREATE OR REPLACE {kind} episodes AS SELECT * FROM {source}")
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        """Add a build's new rows to a materialized table (what its part files hold, with the partition
+        columns date and robot)."""
+        if not self.materialize:
+            raise store.CatalogError("append: only a materialized catalogue takes rows; a view reads the files")
+        if not rows:
+            return
+        new_rows = store.rows_table(rows)  # noqa: F841 - DuckDB reads the Arrow table by its Python name
+        self.connection.execute("INSERT INTO episodes BY NAME SELECT *, CAST(start_time AS DATE) AS date, "
+                                "robot_id AS robot FROM new_rows")
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         cursor = self.connection.execute(sql, parameters or [])

@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -102,31 +103,51 @@ def recover_interrupted(out: Path, state: dict[str, Any]) -> None:
 
 
 def partition_dir(row: dict[str, Any]) -> str:
-    day = row["start_time"].strftime("%Y-%m-%d") if row["start_time"] is not None else "unknown"
-    return f"{PARTS}/date={day}/robot={quote(row['robot_id'], safe='')}/task={quote(row['task'], safe='')}"
+    # start_time is always set (sessions.py falls back to the end line's time); UTC, as DuckDB reads it.
+    return (f"{PARTS}/date={row['start_time'].strftime('%Y-%m-%d')}/robot={quote(row['robot_id'], safe='')}"
+            f"/task={quote(row['task'], safe='')}")
+
+
+def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
 def write_rows(out: Path, rows: list[dict[str, Any]], generation: int) -> tuple[list[str], list[str]]:
     """Write rows of `generation` into their partitions; compact partitions grown past COMPACT_AFTER parts.
     Returns (files written, files now superseded and due for removal), paths relative to `out`."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(partition_dir(row), []).append(row)
-    written, superseded = [], []
-    for directory, group in sorted(groups.items()):
-        folder = out / directory
-        folder.mkdir(parents=True, exist_ok=True)
-        existing = sorted(folder.glob("part-*.parquet"))
-        table = pa.Table.from_pylist(group, schema=SCHEMA)
-        if len(existing) + 1 > COMPACT_AFTER:
-            table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for p in existing] + [table])
-            superseded += [str(p.relative_to(out)) for p in existing]
-        name = f"part-{generation:08d}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = folder / (name + ".tmp")
-        pq.write_table(table.sort_by([("start_time", "ascending")]), tmp, compression="zstd")
-        os.replace(tmp, folder / name)
-        written.append(f"{directory}/{name}")
-    return written, superseded
+    # One Arrow table for all rows, sorted by partition then start; each partition is a zero-copy slice.
+    directories = [partition_dir(row) for row in rows]
+    order = sorted(range(len(rows)), key=lambda i: (directories[i], rows[i]["start_time"]))
+    table = rows_table(rows).take(pa.array(order, type=pa.int64()))
+    slices = []
+    start = 0
+    while start < len(order):
+        directory = directories[order[start]]
+        end = start
+        while end < len(order) and directories[order[end]] == directory:
+            end += 1
+        slices.append((directory, table.slice(start, end - start)))
+        start = end
+    # Parquet encoding and compression release the GIL: a few threads overlap them with the file system calls.
+    with ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 1) + 1)) as pool:
+        results = list(pool.map(lambda job: _write_partition(out, job[0], job[1], generation), slices))
+    return [name for name, _ in results], [old for _, olds in results for old in olds]
+
+
+def _write_partition(out: Path, directory: str, table: pa.Table, generation: int) -> tuple[str, list[str]]:
+    superseded: list[str] = []
+    folder = out / directory
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob("part-*.parquet"))
+    if len(existing) + 1 > COMPACT_AFTER:
+        table = pa.concat_tables([pq.read_table(p, schema=SCHEMA) for p in existing] + [table])
+        table = table.sort_by([("start_time", "ascending")])
+        superseded = [str(p.relative_to(out)) for p in existing]
+    name = f"part-{generation:08d}-{uuid.uuid4().hex[:8]}.parquet"
+    tmp = folder / (name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, folder / name)
+    return f"{directory}/{name}", superseded
 
 
 def _generation(path: Path) -> int | None:
