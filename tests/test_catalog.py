@@ -264,6 +264,15 @@ def test_a_real_recording_is_catalogued_with_its_robot_id(tmp_path, urdf_path):
         "SELECT robot, operator, skill, outcome, file_present, bytes > 0 AS has_bytes FROM episodes ORDER BY episode")
     assert rows == [{"robot": "arm-07", "operator": "li", "skill": "reach_left", "outcome": outcome,
                      "file_present": True, "has_bytes": True} for outcome in ("success", "discarded")]
+    # What the board shows for this session (as for `humanoid-rt demo --record DIR` + `board --catalog DIR`).
+    from humanoid_rt.board.data import BoardData
+    from humanoid_rt.board.metrics import NoMetrics
+
+    board = BoardData([tmp_path / "session"], NoMetrics()).collect()
+    [collector] = board["collectors"]
+    assert (collector["operator"], collector["episodes"], collector["success"], collector["current_robot"]) == (
+        "li", 2, 1, "arm-07")
+    assert [r["robot_id"] for r in board["robots"]] == ["arm-07"]
 
 
 def _cli(*args, cwd=None):
