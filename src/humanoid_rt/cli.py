@@ -163,6 +163,12 @@ def _build_parser() -> argparse.ArgumentParser:
     from .remote.cli import add_commands as add_remote_commands
 
     add_remote_commands(commands)
+    # ---- fleet: catalog, board (humanoid_rt/catalog/cli.py, humanoid_rt/board/cli.py) ----
+    from .board.cli import add_commands as add_board_commands
+    from .catalog.cli import add_commands as add_catalog_commands
+
+    add_catalog_commands(commands)
+    add_board_commands(commands)
     return parser
 
 
@@ -256,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         from .devices.cli import main as devices_main
 
         return devices_main(args)
+    if args.command == "catalog":  # ---- fleet ----
+        from .catalog.cli import main as catalog_main
+
+        return catalog_main(args)
+    if args.command == "board":
+        from .board.cli import main as board_main
+
+        return board_main(args)
     if args.command in ("play", "skill-info"):  # ---- skills ----
         from .skills.cli import main as skills_main
 

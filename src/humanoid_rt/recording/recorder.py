@@ -148,8 +148,11 @@ class Recorder:
             path = self.session.episode_path(index)
             self._file = EpisodeFile(path, flush_interval_s=self.flush_interval_s,
                                      fsync_interval_s=self.fsync_interval_s, compression=self.compression)
+            # robot_id: the unit's fleet identity, so the catalogue can tell robots apart across sessions;
+            # robot: its config name (the file's `episode` metadata has it too).
             self._episode = {"episode": index, "task": task, "skill": skill, "scenario": scenario,
-                             "operator": operator, "file": str(path.relative_to(self.session.directory)),
+                             "operator": operator, "robot_id": self.robot.robot_id, "robot": self.robot.config.name,
+                             "file": str(path.relative_to(self.session.directory)),
                              "extra": _jsonable(extra), "start_monotonic_ns": time.monotonic_ns()}
             # Counters at the start: the episode's drops and overruns are the differences at its end.
             self._counters_at_start = {**self._loop_counters(), "telemetry_dropped": self._tap.dropped}
