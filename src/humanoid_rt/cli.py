@@ -155,6 +155,11 @@ def _build_parser() -> argparse.ArgumentParser:
     from .devices.cli import add_commands as add_device_commands
 
     add_device_commands(commands)
+
+    # ---- remote policy: policy-serve (humanoid_rt/remote/policy_server.py) ----
+    from .remote.policy_server import add_command as add_policy_serve_command
+
+    add_policy_serve_command(commands)
     return parser
 
 
@@ -251,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         from .skills.cli import main as skills_main
 
         return skills_main(args)
+    if args.command == "policy-serve":  # ---- remote policy ----
+        from .remote.policy_server import main as policy_serve_main
+
+        return policy_serve_main(args)
     raise AssertionError(args.command)
 
 
