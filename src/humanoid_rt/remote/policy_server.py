@@ -224,6 +224,20 @@ class PolicyServer:
             self.stats["inference_s_last"] = elapsed
 
 
+def server_info(session, name: str, timeout: float = 5.0) -> dict | None:
+    """Ask humanoid_rt/policy/<name>/info until it answers or `timeout` passes: its JSON, or None. Useful to
+    wait for a server (and for the Zenoh link to it) before starting a robot's policy stream."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        for reply in session.get(INFO_KEY.format(name=check_server_name(name)), timeout=max(0.1, min(left, 1.0))):
+            if reply.ok is not None:
+                return json.loads(reply.ok.payload.to_bytes())
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
 # ------------------------------------------------------------------ command line
 def add_command(commands) -> None:
     serve = commands.add_parser(
