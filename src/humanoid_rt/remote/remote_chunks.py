@@ -37,8 +37,11 @@ import numpy as np
 from ..policy.chunks import ChunkExecutor
 from ..policy.observations import TelemetryHistory
 from .policy_server import INFER_KEY, check_server_name, open_session
-from .policy_wire import (KIND_ERROR, Chunk, Observation, WireError, check_answers, decode_chunk, decode_error,
+from .policy_wire import (Chunk, Observation, WireError, check_answers, decode_chunk, decode_error,
                           encode_observation)
+
+
+ZENOH_TIMEOUT = b"Timeout"
 
 
 class RemoteChunkSource:
@@ -223,7 +226,12 @@ class RemoteChunkSource:
                 self.no_reply += 1
             return None, f"no reply from {self.key} within {self.timeout} s"
         if reply.ok is None:
-            return None, self._server_error(reply.err.payload.to_bytes())
+            data = reply.err.payload.to_bytes()
+            if data == ZENOH_TIMEOUT:  # Zenoh's own error reply when the query times out unanswered
+                with self._lock:
+                    self.no_reply += 1
+                return None, f"no reply from {self.key} within {self.timeout} s (timeout)"
+            return None, self._server_error(data)
         try:
             chunk = decode_chunk(reply.ok.payload.to_bytes())
             check_answers(chunk, obs)
@@ -237,8 +245,6 @@ class RemoteChunkSource:
 
     def _server_error(self, data: bytes) -> str:
         try:
-            if data[5:6] != bytes([KIND_ERROR]):
-                raise WireError("kind", "kind", "expected an error message", "3", data[5:6])
             error = decode_error(data)
         except WireError as problem:
             with self._lock:
