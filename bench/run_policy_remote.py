@@ -34,7 +34,7 @@ NAME = "bench"
 
 
 def observation(seq: int, size: int) -> Observation:
-    """An 8-joint observation (4 leftover actions) padded with a uint8 'image' so that the encoded message is `size` bytes."""
+    """An 8-joint observation (4 leftover actions), padded with a uint8 'image' to `size` bytes encoded."""
     def build(pad: int) -> Observation:
         rng = np.random.default_rng(seq)
         return Observation(robot_id="bench-robot", request_seq=seq, t=10.0 + seq * 0.01, episode_start=10.0,
@@ -89,7 +89,8 @@ def measure(session, requests: int, size: int) -> dict:
     trips_us = np.array(trips) * 1e6
     return {"requests": len(trips), "failures": failures, "observation_bytes": len(payload),
             "chunk_bytes": len(reply.ok.payload.to_bytes()) if reply is not None and reply.ok is not None else None,
-            "p50_us": round(float(np.percentile(trips_us, 50)), 1), "p99_us": round(float(np.percentile(trips_us, 99)), 1),
+            "p50_us": round(float(np.percentile(trips_us, 50)), 1),
+            "p99_us": round(float(np.percentile(trips_us, 99)), 1),
             "max_us": round(float(trips_us.max()), 1),
             "inference_p50_us": round(float(np.percentile(np.array(inference) * 1e6, 50)), 1)}
 

@@ -3,7 +3,6 @@ multicast scouting off). The robot is stepped; lock-stepped runs wait for each r
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -16,7 +15,7 @@ from remote_policy_support import collect, connected_session, endpoint, free_por
 from humanoid_rt.policy import ChunkExecutor
 from humanoid_rt.remote import policy_wire
 from humanoid_rt.remote.policy_server import PolicyServer, open_session, run_policy
-from humanoid_rt.remote.policy_wire import Chunk, ErrorReply, decode_observation, encode_chunk, encode_error
+from humanoid_rt.remote.policy_wire import Chunk, decode_observation, encode_chunk
 from humanoid_rt.remote.reference_policy import SkillReplay, TinyMLP, mlp, replay
 from humanoid_rt.remote.remote_chunks import RemoteChunkSource, RemotePolicy
 
@@ -336,3 +335,26 @@ def test_bad_source_options_name_the_field(small_robot):
         RemoteChunkSource(executor, "x", timeout=0.0)
     with pytest.raises(ValueError, match=r"name: 'a/b' is not a policy server name"):
         RemoteChunkSource(executor, "a/b")
+
+
+def test_a_failing_camera_and_an_oversized_chunk_are_counted_never_raised(served, small_robot):
+    client, server = served(lambda obs: np.zeros((10_001, 3)))
+    enable_active(small_robot)
+    executor = ChunkExecutor(small_robot)
+    camera = {"broken": True}
+
+    def extras(t):
+        if camera["broken"]:
+            raise OSError("camera unplugged")
+        return {"image": np.zeros((4, 4), dtype=np.uint8)}
+
+    with RemoteChunkSource(executor, "ref", session=client, extras=extras, retry_s=0.05) as source:
+        lockstep(small_robot, executor, source, 0.2)
+        stats = source.statistics()
+        assert stats["refused"]["observation"] >= 2 and stats["requests"] == 0
+        assert "observation not taken: OSError: camera unplugged" in stats["last_error"]
+        camera["broken"] = False
+        lockstep(small_robot, executor, source, 0.2)
+        stats = source.statistics()
+        assert stats["server_errors"]["bad_output"] >= 1 and "(1..10000, 3)" in stats["last_error"]
+    assert server.statistics()["bad_outputs"] >= 1 and executor.sent == 0

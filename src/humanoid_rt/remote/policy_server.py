@@ -191,7 +191,10 @@ class PolicyServer:
             except zenoh.ZError:  # undeclared: the queue is closed and empty
                 return
             with query:
-                self._handle(query)
+                try:
+                    self._handle(query)
+                except Exception as error:  # a reply that could not be sent: report it, keep serving
+                    self._count("policy_errors", f"could not answer a query: {type(error).__name__}: {error}")
 
     def _handle(self, query) -> None:
         self._count("queries")
@@ -218,7 +221,13 @@ class PolicyServer:
         elapsed = time.perf_counter() - started
         chunk = Chunk(robot_id=obs.robot_id, request_seq=obs.request_seq, joints=obs.joints, t0=t0, dt=dt,
                       actions=actions, policy=self.label[:200], inference_s=elapsed)
-        query.reply(self.key, encode_chunk(chunk))
+        try:
+            data = encode_chunk(chunk)
+        except WireError as error:  # e.g. more actions than a chunk may carry
+            self._count("bad_outputs", f"request {obs.request_seq} from {obs.robot_id}: policy output: {error}")
+            query.reply_err(encode_error(ErrorReply("bad_output", f"policy output: {error}", obs.request_seq)))
+            return
+        query.reply(self.key, data)
         with self._lock:
             self.stats["chunks"] += 1
             self.stats["inference_s_last"] = elapsed

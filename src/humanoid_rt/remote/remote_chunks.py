@@ -61,6 +61,8 @@ class RemoteChunkSource:
         self.robot_id = robot_id or self.robot.robot_id
         self.threshold, self.timeout, self.retry_s = threshold, timeout, retry_s
         self.extras = extras  # loop time -> {name: array}: images, task tokens, ... sent with the observation
+        # tick() drains the robot's telemetry through this history: pass the one TelemetryHistory the
+        # application already has if something else (a recorder) needs the samples (its on_drain).
         self.history = history or TelemetryHistory(self.robot, seconds=1.0)
         self._own_session = session is None
         self.session = open_session(connect, listen) if session is None else session
@@ -102,7 +104,14 @@ class RemoteChunkSource:
         with self._lock:
             if self._in_flight or self._closed or now < self._retry_after or not self._needs_chunk():
                 return
-        obs = self._observe(now)
+        try:
+            obs = self._observe(now)
+        except Exception as error:  # the extras callable (a camera, say) failed: count it, never raise into the loop
+            with self._lock:
+                self.refused["observation"] += 1
+                self.last_error = f"observation not taken: {type(error).__name__}: {error}"
+                self._retry_after = now + self.retry_s
+            return
         if obs is None:
             return
         with self._lock:
