@@ -1,6 +1,8 @@
 """Remote policy round trip over Zenoh: observation -> action chunk, p50/p99, 1 KB and 100 KB observations,
 with the policy server (`humanoid-rt policy-serve ...reference_policy:mlp`, a separate process) on loopback
-and across a veth pair in its own network namespace (root; skipped with the reason otherwise).
+and across a veth pair in its own network namespace (root; skipped with the reason otherwise). Then the
+bundled humanoid streams a remote wave in real time with the server live, then paused (SIGSTOP): the
+loop's overruns and the stream thread's update intervals in both phases (a stall would show there).
 
     python bench/run_policy_remote.py --requests 500 --json bench-policy-remote.json
 
@@ -17,6 +19,7 @@ import json
 import os
 import platform
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -58,9 +61,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(listen: str, popen) -> subprocess.Popen:
-    process = popen([sys.executable, "-m", "humanoid_rt.cli", "policy-serve", "humanoid_rt.remote.reference_policy:mlp",
-                     "--name", NAME, "--listen", listen], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_server(listen: str, popen, policy: str = "humanoid_rt.remote.reference_policy:mlp") -> subprocess.Popen:
+    process = popen([sys.executable, "-m", "humanoid_rt.cli", "policy-serve", policy, "--name", NAME,
+                     "--listen", listen], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready, _, _ = select.select([process.stdout], [], [], 30.0)
     if not ready or not process.stdout.readline():
         process.kill()
@@ -109,10 +112,63 @@ def run_setup(requests: int, listen_address: str, popen) -> dict:
         server.wait(timeout=10)
 
 
+def stream_with_paused_server(seconds: float) -> dict:
+    """The bundled humanoid in real time waving with RemotePolicy (replay), `seconds` with the server live, then
+    `seconds` with it paused (SIGSTOP): the loop's overruns and the stream thread's update intervals in each."""
+    from humanoid_rt import Robot
+    from humanoid_rt.remote.reference_policy import replay
+    from humanoid_rt.remote.remote_chunks import RemotePolicy
+
+    port = free_port()
+    server = start_server(f"tcp/127.0.0.1:{port}", subprocess.Popen, "humanoid_rt.remote.reference_policy:replay")
+    session = open_session(connect=[f"tcp/127.0.0.1:{port}"])
+    phases = {}
+    try:
+        if server_info(session, NAME, timeout=20.0) is None:
+            raise RuntimeError("the policy server did not answer within 20 s")
+        with Robot("generic_humanoid", robot_id="bench-robot") as robot:
+            robot.start()
+            robot.enable()
+            policy = RemotePolicy(robot, NAME, joints=replay.skill.joints, session=session, timeout=0.3,
+                                  executor_options={"max_acceleration": 60.0})
+            calls: list[float] = []
+            update = policy.update
+            policy.update = lambda now=None: (calls.append(time.monotonic()), update(now))[1]
+            policy.start()
+            try:
+                time.sleep(1.0)  # the first chunks arrive
+                for phase in ("server_live", "server_paused"):
+                    if phase == "server_paused":
+                        os.kill(server.pid, signal.SIGSTOP)
+                    before, applied = robot.statistics(), policy.source.statistics()["chunks_applied"]
+                    calls.clear()
+                    time.sleep(seconds)
+                    after, intervals = robot.statistics(), np.diff(calls) * 1e3
+                    phases[phase] = {
+                        "loop_cycles": after["cycles"] - before["cycles"],
+                        "loop_overruns": after["overruns"] - before["overruns"],
+                        "stream_updates": len(calls), "stream_interval_p50_ms": round(float(np.median(intervals)), 3),
+                        "stream_interval_p99_ms": round(float(np.percentile(intervals, 99)), 3),
+                        "stream_interval_max_ms": round(float(intervals.max()), 3),
+                        "chunks_applied": policy.source.statistics()["chunks_applied"] - applied,
+                        "underrun_at_end": policy.executor.in_underrun,
+                        "supervisor_at_end": robot.state().supervisor_state}
+            finally:
+                os.kill(server.pid, signal.SIGCONT)
+                policy.stop()
+    finally:
+        session.close()
+        server.kill()
+        server.wait(timeout=10)
+    return phases
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=500, help="round trips per case (default 500)")
     parser.add_argument("--json", default="bench-policy-remote.json", help="output file")
+    parser.add_argument("--stall-seconds", type=float, default=3.0,
+                        help="seconds of real-time streaming with the server live, then paused (0: skip; default 3)")
     args = parser.parse_args(argv)
     if args.requests < 10:
         parser.error(f"--requests: allowed >= 10 (got {args.requests})")
@@ -129,6 +185,8 @@ def main(argv=None) -> int:
             result["setups"]["veth"] = run_setup(args.requests, ns.inside_address, ns.popen)
     else:
         result["skipped"]["veth"] = reason
+    if args.stall_seconds > 0:
+        result["paused_server"] = stream_with_paused_server(args.stall_seconds)
     with open(args.json, "w") as f:
         json.dump(result, f, indent=2)
     for setup, cases in result["setups"].items():
@@ -136,6 +194,11 @@ def main(argv=None) -> int:
             print(f"{setup:9s} {label:6s} obs {row['observation_bytes']:7d} B: round trip p50 {row['p50_us']:8.1f} us"
                   f"  p99 {row['p99_us']:8.1f} us  max {row['max_us']:8.1f} us  (MLP {row['inference_p50_us']} us, "
                   f"{row['failures']} failed)")
+    for phase, row in result.get("paused_server", {}).items():
+        print(f"{phase:14s} loop: {row['loop_cycles']} cycles, {row['loop_overruns']} overruns; stream thread: "
+              f"{row['stream_updates']} updates, interval p50 {row['stream_interval_p50_ms']} ms p99 "
+              f"{row['stream_interval_p99_ms']} ms max {row['stream_interval_max_ms']} ms; "
+              f"chunks {row['chunks_applied']}, underrun at end {row['underrun_at_end']}, {row['supervisor_at_end']}")
     for setup, why in result["skipped"].items():
         print(f"{setup}: skipped: {why}")
     return 0

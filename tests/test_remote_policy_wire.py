@@ -179,7 +179,7 @@ def test_fuzzed_bytes_decode_or_raise_wire_error(data):
     _decode_or_refuse(b"HRTP\x01\x01\x00\x00" + data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(range(len(VALID))), st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 255)),
                                                     min_size=1, max_size=6), st.integers(0, 10 ** 6))
 def test_mutated_valid_messages_decode_or_raise_wire_error(which, flips, cut):
@@ -190,7 +190,7 @@ def test_mutated_valid_messages_decode_or_raise_wire_error(which, flips, cut):
     _decode_or_refuse(bytes(data[:cut % (len(data) + 1)]))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(["robot_id", "request_seq", "t", "episode_start", "joints", "chunk_seq",
                                         "executed_index", "arrays", "extra"]),
                        st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats(
