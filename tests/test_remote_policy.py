@@ -12,7 +12,7 @@ from conftest import enable_active
 from remote_policy_support import collect, connected_session, endpoint, free_port, humanoid, lockstep, paced, \
     run_until
 
-from humanoid_rt.policy import ChunkExecutor
+from humanoid_rt.policy import ChunkExecutor, TelemetryHistory
 from humanoid_rt.remote import policy_wire
 from humanoid_rt.remote.policy_server import PolicyServer, open_session, run_policy
 from humanoid_rt.remote.policy_wire import Chunk, decode_observation, encode_chunk
@@ -358,3 +358,34 @@ def test_a_failing_camera_and_an_oversized_chunk_are_counted_never_raised(served
         stats = source.statistics()
         assert stats["server_errors"]["bad_output"] >= 1 and "(1..10000, 3)" in stats["last_error"]
     assert server.statistics()["bad_outputs"] >= 1 and executor.sent == 0
+
+
+def test_a_history_window_goes_with_the_observation(served, small_robot):
+    seen = []
+
+    def recording(obs):
+        seen.append({k: np.array(obs[k]) for k in ("q", "history.q", "history.dq")} | {"t": obs["t"]})
+        return mlp(obs)
+
+    client, _ = served(recording)
+    enable_active(small_robot)
+    small_robot.set_joint_targets([0.3, -0.2, 0.1], ttl=0, duration=0.5)  # something moving to look back on
+    small_robot.step(300)  # moving from 0.101 s (the end of the ramp) on; now t = 0.401 s
+    executor = ChunkExecutor(small_robot, joints=["j2", "j0"])
+    with pytest.raises(ValueError, match=r"window: \(n states >= 1, spacing > 0 s\)"):
+        RemoteChunkSource(executor, "ref", session=client, window=(0, 0.1))
+    with RemoteChunkSource(executor, "ref", session=client, window=(4, 0.1),
+                           history=TelemetryHistory(small_robot, seconds=0.2)) as source:
+        lockstep(small_robot, executor, source, 0.05)
+    short = seen[0]
+    with RemoteChunkSource(executor, "ref", session=client, window=(4, 0.1)) as source:
+        assert source.history.capacity >= 0.9 * small_robot.rate_hz  # sized to hold the window
+        lockstep(small_robot, executor, source, 1.0)
+    full = seen[-1]  # its history has filled by now
+    for obs in (full, short):
+        assert obs["history.q"].shape == (4, 2) and obs["history.dq"].shape == (4, 2)
+        np.testing.assert_array_equal(obs["history.q"][-1], obs["q"])  # ends at the observation itself
+    assert len(np.unique(full["history.q"][:, 1])) == 4  # four states 0.1 s apart (the MLP keeps j0 moving)
+    # 0.2 s of telemetry holds 3 of the 4 states (t - 0.2, t - 0.1, t): the oldest is repeated in front.
+    np.testing.assert_array_equal(short["history.q"][0], short["history.q"][1])
+    assert short["history.q"][0, 1] != 0 and len(np.unique(short["history.q"][1:, 1])) == 3

@@ -13,7 +13,8 @@ How it asks (the shape of LeRobot's asynchronous inference with real-time chunki
 the executor. When no chunk has arrived yet, or the actions left of the executing chunk fall to
 `threshold` x its length or below, it takes the newest observation (TelemetryHistory: the state at
 the newest loop time) and hands it, with the executing chunk's sequence, executed index and leftover
-actions, to a request thread, and returns. That thread sends the Zenoh query and waits (at most
+actions (and, with `window=(n, spacing)`, the last n states as `history.q` / `history.dq`: the
+n_obs_steps of diffusion-style policies), to a request thread, and returns. That thread sends the Zenoh query and waits (at most
 `timeout`) for the reply, decodes and checks it, and leaves it for the next tick(), which gives it
 to executor.submit_chunk(): actions already in the past are dropped by the executor's stale rule,
 the rest cross-fades in. One request is in flight at a time; a refused reply, an error reply or no
@@ -48,7 +49,8 @@ class RemoteChunkSource:
     def __init__(self, executor: ChunkExecutor, server: str = "default", *, session=None,
                  connect: Sequence[str] = (), listen: Sequence[str] = (), history: TelemetryHistory | None = None,
                  threshold: float = 0.5, timeout: float = 1.0, retry_s: float = 0.2,
-                 extras: Callable[[float], dict] | None = None, robot_id: str | None = None):
+                 extras: Callable[[float], dict] | None = None, window: tuple[int, float] | None = None,
+                 robot_id: str | None = None):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold: the fraction of a chunk left when the next is requested; allowed: "
                              f"0 < threshold <= 1 (got {threshold!r})")
@@ -61,9 +63,15 @@ class RemoteChunkSource:
         self.robot_id = robot_id or self.robot.robot_id
         self.threshold, self.timeout, self.retry_s = threshold, timeout, retry_s
         self.extras = extras  # loop time -> {name: array}: images, task tokens, ... sent with the observation
+        if window is not None:
+            n, spacing = window
+            if not (isinstance(n, int) and n >= 1 and math.isfinite(spacing) and spacing > 0):
+                raise ValueError(f"window: (n states >= 1, spacing > 0 s) (got {window!r})")
+        self.window = window  # (n, spacing): also send the last n states as history.q / history.dq (n, J)
         # tick() drains the robot's telemetry through this history: pass the one TelemetryHistory the
         # application already has if something else (a recorder) needs the samples (its on_drain).
-        self.history = history or TelemetryHistory(self.robot, seconds=1.0)
+        span = 1.0 if window is None else max(1.0, window[0] * window[1] + 0.5)
+        self.history = history or TelemetryHistory(self.robot, seconds=span)
         self._own_session = session is None
         self.session = open_session(connect, listen) if session is None else session
         self._lock = threading.Lock()
@@ -151,6 +159,8 @@ class RemoteChunkSource:
             self.episode_start = t
         executing = self._applied_seq >= 0
         extras = {} if self.extras is None else dict(self.extras(t))
+        if self.window is not None:
+            extras.update(self._window(t, index))
         seq = self._next_seq
         self._next_seq += 1
         return Observation(
@@ -159,6 +169,19 @@ class RemoteChunkSource:
             tau=state["tau_measured"][index], chunk_seq=self._applied_seq,
             executed_index=status["executed_index"] if executing else -1,
             leftover=status["leftover"] if executing else np.zeros((0, len(index))), extras=extras)
+
+    def _window(self, t: float, index: np.ndarray) -> dict[str, np.ndarray]:
+        """The last n states at the window's spacing, ending at t; before the history holds them all (the
+        episode's first moments), the oldest state held is repeated."""
+        n, spacing = self.window
+        oldest = self.history.span[0]
+        available = min(n, int(np.floor((t - oldest) / spacing + 1e-9)) + 1)
+        states = self.history.window(t, available, spacing, signals=("q", "dq"))
+        out = {}
+        for signal in ("q", "dq"):
+            values = states[signal][:, index]
+            out[f"history.{signal}"] = np.vstack([np.repeat(values[:1], n - available, axis=0), values])
+        return out
 
     def wait_idle(self, timeout: float) -> bool:
         """Stepped simulations only: wait (real time) until no request is in flight, so simulated time does
