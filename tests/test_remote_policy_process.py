@@ -35,11 +35,10 @@ def pause_resume_and_kill(robot, executor, source, process, underrun: str) -> No
         cycles = robot.statistics()["cycles"]
         paced(robot, executor, source, 0.5)
         assert robot.statistics()["cycles"] == cycles + 500
-        state = robot.state()
-        assert state.supervisor_state == "ACTIVE"  # the executor keeps streaming: no watchdog HOLD
-        if underrun == "hold":
-            np.testing.assert_allclose(state.q_ref[executor.index], executor._chunk_actions[-1], atol=1e-6)
+        assert robot.state().supervisor_state == "ACTIVE"  # the executor keeps streaming: no watchdog HOLD
         assert run_until(robot, executor, source, lambda: np.max(np.abs(robot.state().dq_ref)) < 1e-9)
+        if underrun == "hold":  # at rest on the last action
+            np.testing.assert_allclose(robot.state().q_ref[executor.index], executor._chunk_actions[-1], atol=1e-6)
         assert run_until(robot, executor, source, lambda: source.statistics()["no_reply"] >= 1)
     finally:
         os.kill(process.pid, signal.SIGCONT)
