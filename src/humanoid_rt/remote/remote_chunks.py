@@ -14,11 +14,11 @@ the executor. When no chunk has arrived yet, or the actions left of the executin
 `threshold` x its length or below, it takes the newest observation (TelemetryHistory: the state at
 the newest loop time) and hands it, with the executing chunk's sequence, executed index and leftover
 actions (and, with `window=(n, spacing)`, the last n states as `history.q` / `history.dq`: the
-n_obs_steps of diffusion-style policies), to a request thread, and returns. That thread sends the Zenoh query and waits (at most
-`timeout`) for the reply, decodes and checks it, and leaves it for the next tick(), which gives it
-to executor.submit_chunk(): actions already in the past are dropped by the executor's stale rule,
-the rest cross-fades in. One request is in flight at a time; a refused reply, an error reply or no
-reply is counted, and the next request waits `retry_s` of loop time.
+n_obs_steps of diffusion-style policies), to a request thread, and returns. That thread sends the
+Zenoh query and waits (at most `timeout`) for the reply, decodes and checks it, and leaves it for the
+next tick(), which gives it to executor.submit_chunk(): actions already in the past are dropped by
+the executor's stale rule, the rest cross-fades in. One request is in flight at a time; a refused
+reply, an error reply or no reply is counted, and the next request waits `retry_s` of loop time.
 
 What the caller sees when the server is slow, paused or gone: nothing but the executor running out
 of actions: its underrun policy (hold or decelerate) while tick() keeps returning at once. Zenoh and
@@ -114,7 +114,7 @@ class RemoteChunkSource:
                 return
         try:
             obs = self._observe(now)
-        except Exception as error:  # the extras callable (a camera, say) failed: count it, never raise into the loop
+        except Exception as error:  # the extras callable (a camera, say) failed: counted, never raised
             with self._lock:
                 self.refused["observation"] += 1
                 self.last_error = f"observation not taken: {type(error).__name__}: {error}"
@@ -136,9 +136,16 @@ class RemoteChunkSource:
 
     def _apply(self, chunk: Chunk, now: float) -> None:
         if chunk.request_seq <= self._applied_seq:  # older than what executes (cannot happen with one in flight)
-            self.refused["out_of_order"] += 1
+            with self._lock:
+                self.refused["out_of_order"] += 1
             return
-        report = self.executor.submit_chunk(chunk.actions, chunk.t0, chunk.dt, now=now)
+        try:
+            report = self.executor.submit_chunk(chunk.actions, chunk.t0, chunk.dt, now=now)
+        except ValueError as error:  # checked already; whatever else the executor refuses is counted, not raised
+            with self._lock:
+                self.refused["executor"] += 1
+                self.last_error = f"the executor refused a chunk: {error}"
+            return
         self.actions_dropped_stale += report["dropped_stale"]
         self.chunks_applied += 1
         if report["accepted"]:
