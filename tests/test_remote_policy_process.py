@@ -147,3 +147,21 @@ def test_server_in_its_own_network_namespace_across_a_veth_pair():
             robot.close()
             client.close()
             stop_process(process)
+
+
+@pytest.mark.realtime
+def test_remote_policy_example_waves_with_a_server_process():
+    port = free_port()
+    process = start_server_process(server_argv("humanoid_rt.remote.reference_policy:replay", "ref", endpoint(port)))
+    try:
+        example = os.path.join(os.path.dirname(__file__), "..", "examples", "04_remote_policy.py")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+        result = subprocess.run([sys.executable, example, "--connect", endpoint(port), "--server", "ref",
+                                 "--seconds", "2"], capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "server: humanoid_rt.remote.reference_policy:replay humanoid_rt/policy/ref/infer" in result.stdout
+        last = [line for line in result.stdout.splitlines() if "chunks" in line][-1]
+        assert "ACTIVE" in last and int(last.split("chunks ")[1].split()[0]) >= 2
+        assert "loop statistics" in result.stdout
+    finally:
+        stop_process(process)
