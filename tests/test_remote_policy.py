@@ -292,16 +292,16 @@ def test_remote_policy_streams_in_real_time(served, make_robot):
     robot = make_robot()
     robot.start()
     try:
-        robot.enable()
-        robot.wait_for_state("ACTIVE", timeout=5.0)
+        robot.enable(timeout=20.0)
+        robot.wait_for_state("ACTIVE", timeout=20.0)
         with RemotePolicy(robot, "ref", session=client) as policy:
-            deadline = time.monotonic() + 10.0
+            deadline = time.monotonic() + 30.0
             while time.monotonic() < deadline and policy.statistics()["source"]["chunks_applied"] < 3:
                 time.sleep(0.02)
             stats = policy.statistics()
             assert policy.error is None and stats["source"]["chunks_applied"] >= 3
             assert robot.state().supervisor_state == "ACTIVE"
-        robot.wait_for_state("HOLD", "DAMPING", "DISABLED", timeout=5.0)  # the stream stopped: the watchdog acts
+        robot.wait_for_state("HOLD", "DAMPING", "DISABLED", timeout=20.0)  # the stream stopped: the watchdog acts
     finally:
         robot.stop()
 
@@ -389,3 +389,17 @@ def test_a_history_window_goes_with_the_observation(served, small_robot):
     # 0.2 s of telemetry holds 3 of the 4 states (t - 0.2, t - 0.1, t): the oldest is repeated in front.
     np.testing.assert_array_equal(short["history.q"][0], short["history.q"][1])
     assert short["history.q"][0, 1] != 0 and len(np.unique(short["history.q"][1:, 1])) == 3
+
+
+def test_a_request_that_is_not_an_observation_gets_a_bad_request_reply(served):
+    from humanoid_rt.remote.policy_wire import decode_error
+
+    client, server = served(mlp)
+    for payload, pattern in ((b"hello", "shorter than the 12-byte prefix"),
+                             (encode_chunk(Chunk(robot_id="r", request_seq=0, joints=("a",), t0=0.0, dt=0.1,
+                                                 actions=np.zeros((1, 1)))), "expected an observation message")):
+        reply = next(iter(client.get("humanoid_rt/policy/ref/infer", payload=payload, timeout=10.0)))
+        error = decode_error(reply.err.payload.to_bytes())
+        assert error.reason == "bad_request" and pattern in error.error and error.request_seq == -1
+    stats = server.statistics()
+    assert stats["bad_requests"] == 2 and stats["chunks"] == 0 and "refused a request" in stats["last_error"]

@@ -77,7 +77,7 @@ def test_float32_actions_are_accepted_and_widened():
     (lambda d: b"XXXX" + d[4:], "garbage", r"magic: not a humanoid_rt policy message"),
     (lambda d: d[:4] + bytes([2]) + d[5:], "version", r"version: unsupported format version; allowed: 1 \(got 2\)"),
     (lambda d: d[:5] + bytes([9]) + d[6:], "kind", r"kind: unknown message kind"),
-    (lambda d: d[:5] + bytes([2]) + d[6:], "kind", r"kind: expected a observation message"),
+    (lambda d: d[:5] + bytes([2]) + d[6:], "kind", r"kind: expected an observation message"),
     (lambda d: d[:10], "garbage", r"shorter than the 12-byte prefix"),
     (lambda d: d[:-1], "garbage", r"runs past the end|length does not match"),
     (lambda d: d + b"\0", "garbage", r"\(data\): length does not match"),

@@ -82,19 +82,24 @@ def load_callable(spec: str) -> Callable[[dict], Any]:
     return target
 
 
+class BadPolicyOutput(ValueError):
+    """The policy returned something that is not an action chunk for the observation's joints."""
+
+
 def run_policy(policy: Callable[[dict], Any], obs: Observation, default_dt: float) -> tuple[np.ndarray, float, float]:
-    """Call the policy and normalise its answer to (actions (H, J), t0, dt); ValueError names what is wrong."""
+    """Call the policy and normalise its answer to (actions (H, J), t0, dt); BadPolicyOutput names what is
+    wrong with an answer (the policy's own exceptions pass through)."""
     result = policy(obs.as_policy_input())
     t0, dt = obs.t, default_dt
     if isinstance(result, dict):
         unknown = set(result) - {"actions", "dt", "t0"}
         if "actions" not in result or unknown:
-            raise ValueError(f"policy output: a dict needs 'actions' and may have 'dt', 't0' "
+            raise BadPolicyOutput(f"policy output: a dict needs 'actions' and may have 'dt', 't0' "
                              f"(got keys {sorted(result)})")
         actions, dt, t0 = result["actions"], result.get("dt", dt), result.get("t0", t0)
     elif isinstance(result, tuple):
         if len(result) != 2:
-            raise ValueError(f"policy output: a tuple must be (actions, dt) (got {len(result)} items)")
+            raise BadPolicyOutput(f"policy output: a tuple must be (actions, dt) (got {len(result)} items)")
         actions, dt = result
     else:
         actions = result
@@ -102,19 +107,20 @@ def run_policy(policy: Callable[[dict], Any], obs: Observation, default_dt: floa
         actions = np.asarray(actions, dtype=np.float64)
         dt, t0 = float(dt), float(t0)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"policy output: actions must be numbers, dt and t0 seconds ({error})") from None
+        raise BadPolicyOutput(f"policy output: actions must be numbers, dt and t0 seconds ({error})") from None
     n = len(obs.joints)
     if actions.ndim != 2 or actions.shape[1] != n or actions.shape[0] < 1:
-        raise ValueError(f"policy output: actions must have shape (H, {n}) with H >= 1, one column per joint "
+        raise BadPolicyOutput(f"policy output: actions must have shape (H, {n}) with H >= 1, one column per joint "
                          f"({', '.join(obs.joints)}) (got {actions.shape})")
     bad = np.argwhere(~np.isfinite(actions))
     if bad.size:
         i, j = bad[0]
-        raise ValueError(f"policy output: actions[{i}][{j}] ({obs.joints[j]}) must be finite (got {actions[i, j]})")
+        raise BadPolicyOutput(f"policy output: actions[{i}][{j}] ({obs.joints[j]}) must be finite "
+                              f"(got {actions[i, j]})")
     if not (math.isfinite(dt) and 0 < dt <= 10):
-        raise ValueError(f"policy output: dt must be 0 < dt <= 10 s (got {dt!r})")
+        raise BadPolicyOutput(f"policy output: dt must be 0 < dt <= 10 s (got {dt!r})")
     if not math.isfinite(t0):
-        raise ValueError(f"policy output: t0 must be a finite loop time (got {t0!r})")
+        raise BadPolicyOutput(f"policy output: t0 must be a finite loop time (got {t0!r})")
     return actions, t0, dt
 
 
@@ -209,13 +215,13 @@ class PolicyServer:
         try:
             actions, t0, dt = run_policy(self.policy, obs, self.default_dt)
         except Exception as error:  # the policy's own failure: an error reply, and keep serving
-            reason = "bad_output" if isinstance(error, ValueError) and str(error).startswith("policy output") \
-                else "policy_exception"
-            text = str(error) if reason == "bad_output" else \
-                f"{type(error).__name__}: {error} ({traceback.extract_tb(error.__traceback__)[-1].filename}:" \
-                f"{traceback.extract_tb(error.__traceback__)[-1].lineno})"
-            self._count("bad_outputs" if reason == "bad_output" else "policy_errors",
-                        f"request {obs.request_seq} from {obs.robot_id}: {text}")
+            if isinstance(error, BadPolicyOutput):
+                reason, counter, text = "bad_output", "bad_outputs", str(error)
+            else:
+                where = traceback.extract_tb(error.__traceback__)[-1]
+                reason, counter = "policy_exception", "policy_errors"
+                text = f"{type(error).__name__}: {error} ({where.filename}:{where.lineno})"
+            self._count(counter, f"request {obs.request_seq} from {obs.robot_id}: {text}")
             query.reply_err(encode_error(ErrorReply(reason, text, obs.request_seq)))
             return
         elapsed = time.perf_counter() - started

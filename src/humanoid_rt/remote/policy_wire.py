@@ -279,7 +279,8 @@ def _unknown(header: dict, known: set[str]) -> None:
 
 def _expect_kind(kind: int, wanted: int) -> None:
     if kind != wanted:
-        raise WireError("kind", "kind", f"expected a {KINDS[wanted]} message", str(wanted), KINDS[kind])
+        article = "an" if KINDS[wanted][0] in "aeiou" else "a"
+        raise WireError("kind", "kind", f"expected {article} {KINDS[wanted]} message", str(wanted), KINDS[kind])
 
 
 def _float_array(arrays: dict, name: str, shape: tuple) -> np.ndarray:
