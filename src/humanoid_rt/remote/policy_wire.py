@@ -251,8 +251,15 @@ def _int(header: dict, name: str, minimum: int) -> int:
     return _field(header, name, int, f"an integer >= {minimum}", lambda v: minimum <= v < 2 ** 63)
 
 
+MAX_SECONDS = 1e12  # a bound on times and durations: JSON integers have no size limit, floats overflow
+
+
+def _seconds(value) -> bool:
+    return abs(value) <= MAX_SECONDS if isinstance(value, int) else math.isfinite(value) and abs(value) <= MAX_SECONDS
+
+
 def _time(header: dict, name: str) -> float:
-    return float(_field(header, name, (int, float), "a finite number of seconds", math.isfinite))
+    return float(_field(header, name, (int, float), f"a number of seconds, |x| <= {MAX_SECONDS:g}", _seconds))
 
 
 def _joints(header: dict) -> tuple[str, ...]:
