@@ -13,6 +13,7 @@ The policy is any callable taking the observation dict (Observation.as_policy_in
 episode_start, joints, q, dq, tau, chunk_seq, executed_index, leftover and the robot's extra arrays)
 and returning the action chunk: an array (H, J) for the observation's joints, due at t, t + dt, ...
 (dt: --dt); or (actions, dt); or a dict {"actions", "dt", "t0"} (t0: the loop time of actions[0]).
+The extra arrays (images, ...) are read-only views of the received message: copy one to change it.
 A policy that raises, or returns something else, gets the robot an error reply (counted here and
 reported on stderr); the server keeps serving. Queries are served one at a time, in arrival order,
 on one thread (as one GPU would); Zenoh's own threads only queue them.
