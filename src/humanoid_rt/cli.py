@@ -169,6 +169,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_catalog_commands(commands)
     add_board_commands(commands)
+    # ---- remote policy: policy-serve (humanoid_rt/remote/policy_server.py) ----
+    from .remote.policy_server import add_command as add_policy_serve_command
+
+    add_policy_serve_command(commands)
     return parser
 
 
@@ -280,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         from .remote.cli import main as remote_main
 
         return remote_main(args)
+    if args.command == "policy-serve":  # ---- remote policy ----
+        from .remote.policy_server import main as policy_serve_main
+
+        return policy_serve_main(args)
     raise AssertionError(args.command)
 
 
