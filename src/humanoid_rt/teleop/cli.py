@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from . import protocol
+from .run_report import AppliedSetpoints, build_report, write_report
 
 
 def _rate(text: str) -> float:
@@ -54,6 +55,9 @@ def add_commands(commands, bundled: str) -> None:
     run.add_argument("--start-gate", type=_seconds, default=0.8, metavar="RAD",
                      help="refuse to engage when a first target is farther than this from the pose (default 0.8)")
     run.add_argument("--no-enable", action="store_true", help="do not enable the robot (teleop packets are then refused)")
+    run.add_argument("--json", type=Path, default=None, metavar="PATH",
+                     help="at the end (also after Ctrl-C), write a report: the setpoints the loop applied (count, "
+                     "per source, the last one) and the teleop counters")
 
     send = commands.add_parser(
         "teleop-send", help="stream joint targets to a robot from a trajectory file or a generator",
@@ -168,16 +172,37 @@ def _run(args) -> int:
         report = robot.start()
         print(f"run: {robot.config.name}, {robot.n_joints} joints at {robot.rate_hz:g} Hz; "
               f"SCHED_FIFO {'yes' if report['sched_fifo'] else 'no'} {report['notes']}".rstrip())
-        if not args.no_enable:
-            robot.enable()
-        if args.teleop is not None:
-            host, port = args.teleop
-            receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
-            print(f"run: teleop on {receiver.url}", flush=True)
-        deadline = None if args.seconds is None else time.monotonic() + args.seconds
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic())))
-            stats = robot.teleop_statistics() if robot.teleop is not None else None
-            print(format_counters(robot, stats), flush=True)
+        tap = robot.telemetry_tap(capacity=int(robot.rate_hz * 10)) if args.json is not None else None
+        applied = AppliedSetpoints()
+        started = time.monotonic()
+        try:
+            if not args.no_enable:
+                robot.enable()
+            if args.teleop is not None:
+                host, port = args.teleop
+                receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
+                print(f"run: teleop on {receiver.url}", flush=True)
+            deadline = None if args.seconds is None else started + args.seconds
+            next_line = started + args.interval
+            while deadline is None or time.monotonic() < deadline:
+                # Wake at least every 0.25 s so the report's telemetry reader never falls behind.
+                until = next_line if deadline is None else min(next_line, deadline)
+                time.sleep(max(0.0, min(0.25, until - time.monotonic())))
+                if tap is not None:
+                    applied.feed(tap.drain())
+                if time.monotonic() >= next_line or (deadline is not None and time.monotonic() >= deadline):
+                    next_line += args.interval
+                    stats = robot.teleop_statistics() if robot.teleop is not None else None
+                    print(format_counters(robot, stats), flush=True)
+        finally:
+            if tap is not None:
+                state_before_stop = robot.state().supervisor_state
+                robot.stop()  # the loop stands still: the last samples are in the ring
+                applied.feed(tap.drain())
+                write_report(args.json, build_report(robot, applied, telemetry_dropped=tap.dropped,
+                                                     wall_seconds=time.monotonic() - started,
+                                                     state_before_stop=state_before_stop))
+                tap.close()
+                print(f"run: report written to {args.json}", flush=True)
     print("run: stopped safely")
     return 0
