@@ -214,3 +214,17 @@ def test_engaged_targets_default_to_the_full_velocity_limit_and_half_a_radian_pe
     robot.step(300)
     assert robot.state().supervisor_state == "ACTIVE"
     assert robot.state().q_ref[0] == pytest.approx(0.5 + 0.1, abs=1e-6)
+
+
+def test_an_expired_packet_and_a_packet_while_not_enabled(teleop_robot):
+    robot, sender = teleop_robot
+    assert sender.send(stamped(robot, 1))["accepted"] == 1  # the session's clock mapping: this packet's delay
+    robot.step(10)
+    late = stamped(robot, 2, sender_time_ns=int(round((robot.now() - 0.5) * 1e9)))  # 0.5 s later than mapped
+    stats = sender.send(late)
+    assert stats["rejected"]["expired"] == 1 and "allowed: <= ttl 0.1000 s" in stats["last_rejection"]
+    robot.disable()
+    robot.step(300)
+    assert robot.state().supervisor_state == "DISABLED"
+    stats = sender.send(stamped(robot, 3))
+    assert stats["rejected"]["not_active"] == 1 and "supervisor state: DISABLED" in stats["last_rejection"]
