@@ -174,15 +174,6 @@ def test_demo_rejects_bad_arguments(tmp_path, args, option, allowed):
 # ------------------------------------------------------------------------- demo JSON
 
 
-def _expected_cycles(rate_hz: int) -> tuple[int, int]:
-    # Behaviour, not timing: a 1.5 s demo is the 0.5 s enable ramp, at least 1 s of motion
-    # and the 1 s damping stop, i.e. about 2.5 s of loop time. Counting 1.5..4 s worth of
-    # cycles only checks that the loop ran at about the requested rate (not at a tenth of
-    # it, not at a multiple, not forever); the bounds are far wider than any scheduling
-    # noise and say nothing about latency.
-    return int(1.5 * rate_hz), int(4.0 * rate_hz)
-
-
 @pytest.mark.realtime
 @pytest.mark.parametrize("rate_hz", [1000, 4000])
 def test_demo_writes_json_report(tmp_path, rate_hz):
@@ -194,8 +185,12 @@ def test_demo_writes_json_report(tmp_path, rate_hz):
 
     for key in ("cycles", "overruns", "rate_hz", "wakeup_latency_us", "compute_us", "final_state"):
         assert key in report, key
-    assert isinstance(report["cycles"], int)
-    assert isinstance(report["overruns"], int) and report["overruns"] >= 0
+    assert isinstance(report["cycles"], int) and report["cycles"] > 0
+    # An overrun drops the period boundaries already passed: every overrun skips at least one, and
+    # nothing else skips one. (How many overruns a loaded machine causes is measured in bench/.)
+    assert isinstance(report["overruns"], int) and isinstance(report["skipped_periods"], int)
+    assert report["overruns"] <= report["skipped_periods"] and report["overruns"] <= report["cycles"]
+    assert (report["overruns"] == 0) == (report["skipped_periods"] == 0)
     assert report["rate_hz"] == pytest.approx(rate_hz)
     for histogram in ("wakeup_latency_us", "compute_us"):
         values = report[histogram]
@@ -207,8 +202,6 @@ def test_demo_writes_json_report(tmp_path, rate_hz):
         assert values["p50"] <= values["p99"] <= values["p999"] <= values["max"], (histogram, values)
     assert report["final_state"] == "DISABLED"
 
-    low, high = _expected_cycles(rate_hz)
-    assert low <= report["cycles"] <= high, report["cycles"]
     # The supervisor went through the whole lifecycle. (A stalled streamer on a loaded machine
     # may add a HOLD in between, so only the ends are pinned.)
     transitions = [t.split(" ", 1)[0] for t in report["transitions"]]

@@ -15,6 +15,7 @@ from humanoid_rt import Robot
 from humanoid_rt.cli import main as cli_main
 from humanoid_rt.recording import Recorder
 from humanoid_rt.recording.lerobot_export import ExportError, device_windows, export_session
+from humanoid_rt.recording.lerobot_stats import QUANTILES, STAT_KEYS
 from humanoid_rt.recording.reader import read_episode
 
 from conftest import FakeHub, enable_active, small_robot_config
@@ -430,6 +431,37 @@ def test_no_exportable_episodes(tmp_path, robot):
     assert not (tmp_path / "dataset").exists()
 
 
+def test_stats_are_per_last_axis_with_quantiles_and_the_outcome_is_a_frame_column(device_session, tmp_path):
+    out = tmp_path / "dataset"
+    export_session(device_session, out, fps=FPS)
+    info = json.loads((out / "meta/info.json").read_text())
+    stats = json.loads((out / "meta/stats.json").read_text())
+    rows = data_rows(out)
+    episodes = read_table(out / "meta/episodes/chunk-000/file-000.parquet")
+    numeric = [k for k, spec in info["features"].items() if spec["dtype"] != "string"]
+    assert sorted(stats) == sorted(numeric)
+    for key in numeric:
+        width = 1 if info["features"][key]["shape"] == [1] else info["features"][key]["shape"][-1]
+        assert set(stats[key]) == set(STAT_KEYS), key
+        assert all(np.shape(stats[key][k]) == (width,) for k in STAT_KEYS if k != "count"), key
+        assert all(np.shape(episodes[0][f"stats/{key}/{k}"]) == (width,) for k in QUANTILES), key
+    # A (w, 6) F/T window: pooled over frames and window rows, per component.
+    wrench = np.array([r["observation.wrench.ft_left"] for r in rows], dtype=np.float64).reshape(-1, 6)
+    np.testing.assert_allclose(stats["observation.wrench.ft_left"]["mean"], wrench.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(stats["observation.wrench.ft_left"]["min"], wrench.min(axis=0))
+    assert stats["observation.wrench.ft_left"]["count"] == [len(rows)]
+    skin = np.array([r["observation.tactile.skin"] for r in rows], dtype=np.float64).reshape(-1, 5)
+    np.testing.assert_allclose(stats["observation.tactile.skin"]["max"], skin.max(axis=0))
+    for key in ("observation.state", "observation.wrench.ft_left"):
+        s = stats[key]
+        assert np.all(np.array(s["min"]) <= np.array(s["q01"])) and np.all(np.array(s["q01"]) <= np.array(s["q50"]))
+        assert np.all(np.array(s["q50"]) <= np.array(s["q99"])) and np.all(np.array(s["q99"]) <= np.array(s["max"]))
+    for episode in episodes:  # the outcome on every frame (it survives LeRobot's episode edits)
+        span = rows[episode["dataset_from_index"]:episode["dataset_to_index"]]
+        assert {r["episode.outcome"] for r in span} == {episode["outcome"]}
+    assert [e["outcome"] for e in episodes] == ["success", "failure"]
+
+
 # ---------------------------------------------------------------------------- LeRobot's own reader
 def test_lerobot_reads_the_dataset(device_session, tmp_path):
     pytest.importorskip("lerobot")
@@ -447,3 +479,6 @@ def test_lerobot_reads_the_dataset(device_session, tmp_path):
     assert bool(item["next.done"]) and not bool(item["next.success"])  # the second episode failed
     assert isinstance(item["camera.head.uri"], str)
     assert dataset.meta.stats["observation.state"]["mean"].shape == (3,)
+    assert dataset.meta.stats["observation.state"]["q01"].shape == (3,)
+    assert dataset.meta.stats["observation.wrench.ft_left"]["q99"].shape == (6,)
+    assert item["episode.outcome"] == "failure"

@@ -105,8 +105,9 @@ F = dict(session_id=1, sequence=1, sender_time_ns=0)
     (protocol.joint_packet(KEY, [0], [0.0], **F, magic=b"HRTQ"), "bad_magic", "allowed: 48525450"),
     (protocol.joint_packet(KEY, [0], [0.0], **F, version=0), "bad_version", "version: 0; allowed: 1"),
     (protocol.joint_packet(b"x" * 32, [0], [0.0], **F), "bad_auth", "HMAC-SHA256 mismatch"),
+    # One byte cut before the tag: the declared length is checked before the tag (PROTOCOL.md rule 1).
     (protocol.joint_packet(KEY, [0], [0.0], **F)[:-33] + protocol.joint_packet(KEY, [0], [0.0], **F)[-32:],
-     "bad_auth", "mismatch"),
+     "truncated", "length: 103 bytes; the header declares 104"),
     (protocol.encode(KEY, 1, b"", 1, **F), "truncated", "the header declares 104"),
     (protocol.encode(KEY, 1, bytes(48), 1, **F), "oversized", "the header declares 104"),
     (protocol.encode(KEY, 4, b"", 0, **F, record_bytes=8), "bad_field", "kind: 4; allowed: 1 (joints)"),

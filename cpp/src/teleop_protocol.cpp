@@ -80,6 +80,16 @@ ParseResult parse_packet(const std::uint8_t* data, std::size_t len, const HmacSh
     return fail(Reject::kTruncated, "length: %zu bytes; allowed: %zu..%zu", len, kMinPacketBytes, kMaxPacketBytes);
   if (len > kMaxPacketBytes)
     return fail(Reject::kOversized, "length: %zu bytes; allowed: %zu..%zu", len, kMinPacketBytes, kMaxPacketBytes);
+  // The declared length, from count and record_bytes as they stand (not yet authenticated, not yet checked
+  // against kind): a datagram cut short or padded is truncated/oversized, whatever its tag says. Cheap checks
+  // first, as PROTOCOL.md orders them; a bad record_bytes or count with a matching length is a bad_field below.
+  const std::size_t declared = kHeaderBytes + std::size_t(u16(data + 40)) * u16(data + 42) + kTagBytes;
+  if (len < declared)
+    return fail(Reject::kTruncated, "length: %zu bytes; the header declares %zu (count %u x record_bytes %u)", len,
+                declared, u16(data + 40), u16(data + 42));
+  if (len > declared)
+    return fail(Reject::kOversized, "length: %zu bytes; the header declares %zu (count %u x record_bytes %u)", len,
+                declared, u16(data + 40), u16(data + 42));
   if (std::memcmp(data, kMagic, 4) != 0)
     return fail(Reject::kBadMagic, "magic: %02x%02x%02x%02x; allowed: 48525450 (\"HRTP\")", data[0], data[1], data[2],
                 data[3]);
@@ -99,11 +109,6 @@ ParseResult parse_packet(const std::uint8_t* data, std::size_t len, const HmacSh
                 kind);
   if (count > max_records_of(kind))
     return fail(Reject::kBadField, "count: %u; allowed: 0..%d for kind %u", count, max_records_of(kind), kind);
-  const std::size_t declared = kHeaderBytes + std::size_t(count) * record_bytes + kTagBytes;
-  if (len < declared)
-    return fail(Reject::kTruncated, "length: %zu bytes; the header declares %zu (count %u)", len, declared, count);
-  if (len > declared)
-    return fail(Reject::kOversized, "length: %zu bytes; the header declares %zu (count %u)", len, declared, count);
 
   if (flags & ~kFlagsKnown)
     return fail(Reject::kBadField, "flags: 0x%04x; allowed: bits 0x000f (estop, velocity, tau_ff, gains)", flags);

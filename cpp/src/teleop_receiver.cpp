@@ -137,20 +137,40 @@ void Receiver::main() {
   running_.store(false);
 }
 
-void Receiver::reject(Reject r, const char* message) {
-  rejected_[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed);
-  if (message_mutex_.try_lock()) {
-    std::snprintf(last_rejection_, sizeof last_rejection_, "%s: %s", to_string(r), message);
-    message_mutex_.unlock();
-  }
+void SeqlockText::write(const char* text) {
+  const std::uint32_t v = version_.load(std::memory_order_relaxed);
+  version_.store(v + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);  // readers see the odd version before any character
+  std::size_t i = 0;
+  for (; i + 1 < kCapacity && text[i] != '\0'; ++i) text_[i].store(text[i], std::memory_order_relaxed);
+  text_[i].store('\0', std::memory_order_relaxed);
+  version_.store(v + 2, std::memory_order_release);
 }
 
-void Receiver::note_unsupported(const char* message) {
-  if (message_mutex_.try_lock()) {
-    std::snprintf(last_unsupported_, sizeof last_unsupported_, "%s", message);
-    message_mutex_.unlock();
+std::string SeqlockText::read() const {
+  char copy[kCapacity];
+  for (;;) {
+    const std::uint32_t before = version_.load(std::memory_order_acquire);
+    if (before & 1u) {
+      std::this_thread::yield();  // a write of at most 200 characters is in progress
+      continue;
+    }
+    for (std::size_t i = 0; i < kCapacity; ++i) copy[i] = text_[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (version_.load(std::memory_order_relaxed) == before) break;
   }
+  copy[kCapacity - 1] = '\0';
+  return std::string(copy);
 }
+
+void Receiver::reject(Reject r, const char* message) {
+  char text[SeqlockText::kCapacity];
+  std::snprintf(text, sizeof text, "%s: %s", to_string(r), message);
+  last_rejection_.write(text);  // before the count: a reader that sees the count sees this message
+  rejected_[static_cast<int>(r)].fetch_add(1, std::memory_order_release);
+}
+
+void Receiver::note_unsupported(const char* message) { last_unsupported_.write(message); }
 
 void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, long long mono_ns) {
   Packet& p = packet_;
@@ -258,9 +278,9 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
           r.q = static_cast<float>(h.open_q + p.hands[i].grip * (h.closed_q - h.open_q));
         }
     if (count == 0) {
-      accepted_.fetch_add(1, std::memory_order_relaxed);
-      hand_unsupported_.fetch_add(1, std::memory_order_relaxed);
       note_unsupported("hands: accepted but not applied; this robot configures no joints for the hands in the packet");
+      hand_unsupported_.fetch_add(1, std::memory_order_release);
+      accepted_.fetch_add(1, std::memory_order_release);
       return;
     }
     Packet hand_packet = p;
@@ -473,14 +493,8 @@ ReceiverStatistics Receiver::statistics() const {
   return s;
 }
 
-std::string Receiver::last_rejection() const {
-  std::lock_guard<std::mutex> lock(message_mutex_);
-  return last_rejection_;
-}
+std::string Receiver::last_rejection() const { return last_rejection_.read(); }
 
-std::string Receiver::last_unsupported() const {
-  std::lock_guard<std::mutex> lock(message_mutex_);
-  return last_unsupported_;
-}
+std::string Receiver::last_unsupported() const { return last_unsupported_.read(); }
 
 }  // namespace humanoid_rt::teleop

@@ -6,9 +6,10 @@
 //   header (48 bytes) | count records of record_bytes | HMAC-SHA256 tag (32 bytes)
 //
 // The tag authenticates every byte before it with a pre-shared key.
-// parse_packet() checks, in this order: size bounds (truncated, oversized),
-// magic, version, the tag (bad_auth), the declared length, then every field
-// (bad_field, with the field's name and allowed values in the message). It
+// parse_packet() checks, in this order (PROTOCOL.md's rules 1-6): size bounds
+// (truncated, oversized), the length the header declares (truncated, oversized),
+// magic, version, the tag (bad_auth), then every field (bad_field, with the
+// field's name and allowed values in the message). It
 // never reads outside [data, data + len) and never allocates.
 //
 // Threads: pure functions; any thread.

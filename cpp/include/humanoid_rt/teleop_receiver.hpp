@@ -1,7 +1,7 @@
 // The teleop receiver: a C++ thread that turns authenticated UDP packets into
 // setpoints for the control loop, without Python and without the GIL.
 //
-//   recvfrom (timeout) -> parse_packet (size, magic, version, HMAC, fields)
+//   recvfrom (timeout) -> parse_packet (size, declared length, magic, version, HMAC, fields)
 //   -> e-stop flag: ControlLoop::estop() at once (the loop reaches ESTOP next cycle)
 //   -> session and replay window -> clock mapping and TTL -> kind:
 //        joints: start gate, step and velocity clipping -> ControlLoop::write_setpoint (latest wins)
@@ -41,14 +41,13 @@
 //
 // Threads: start()/stop()/statistics() from any one non-RT thread (Python);
 // everything else runs on the receiver thread. Statistics are atomics and
-// lock-free histograms; the last rejection message is behind a mutex the
-// receiver only try-locks, so a reader never blocks it.
+// lock-free histograms; the last rejection message is a seqlock the receiver
+// writes without waiting (a reader retries), written before its counter moves.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +87,20 @@ struct ReceiverOptions {
   std::array<double, 6> pose_stiffness{1000.0, 1000.0, 1000.0, 60.0, 60.0, 60.0};
   std::array<double, 6> pose_damping{89.44271909999159, 89.44271909999159, 89.44271909999159,
                                      3.4641016151377544, 3.4641016151377544, 3.4641016151377544};
+};
+
+// A short text with one writer that never waits and readers that retry (a seqlock): the writer
+// bumps `version` to odd, writes, bumps it to even; a reader keeps a copy only when it saw the
+// same even version before and after. Characters are relaxed atomics, so there is no data race.
+class SeqlockText {
+ public:
+  static constexpr std::size_t kCapacity = 200;
+  void write(const char* text);  // one writer thread
+  std::string read() const;      // any thread; retries while a write is in progress
+
+ private:
+  std::atomic<std::uint32_t> version_{0};
+  std::array<std::atomic<char>, kCapacity> text_{};
 };
 
 struct ReceiverStatistics {
@@ -186,8 +199,9 @@ class Receiver {
   std::array<std::atomic<std::uint64_t>, static_cast<int>(Reject::kCount)> rejected_{};
   std::atomic<bool> engaged_flag_{false};
   LatencyHistogram transit_, applied_;
-  mutable std::mutex message_mutex_;  // receiver try-locks; readers lock
-  char last_rejection_[200] = {}, last_unsupported_[200] = {};
+  // Written by the receiver thread (which never waits), read by any thread. Each message is written
+  // before the counter it explains is incremented, so a reader that sees the new count sees its message.
+  SeqlockText last_rejection_, last_unsupported_;
 };
 
 // Upward relaxation of the clock-offset estimate [s per s].

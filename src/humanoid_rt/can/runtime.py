@@ -36,6 +36,12 @@ VIRTUAL_BUSES = (
     {"name": "can3", "main": "cubemars", "extra": "cubemars", "first": ("robstride", "robstride")},
 )
 
+#: Stepped mode on virtual buses: how long read() waits for the virtual motors' replies. Stepped runs
+#: must be exact on a loaded machine, where the motors' thread (Python or C++) can wait hundreds of
+#: milliseconds for a CPU; the driver's own default (50 ms) suits hardware driven step by step. Only a
+#: reply that never comes (a fault injected on purpose) costs the whole wait.
+VIRTUAL_STEPPED_REPLY_TIMEOUT_S = 1.0
+
 
 def _ranges(joint) -> _core.can.MitRanges:
     c = joint.can
@@ -93,6 +99,8 @@ def make_cia402_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
     options = _core.can.Cia402BusOptions()
     options.fd = params["fd"]
     options.reply_timeout_s = params["reply_timeout_us"] * 1e-6
+    if bus_cfg.type != "can":
+        options.stepped_reply_timeout_s = VIRTUAL_STEPPED_REPLY_TIMEOUT_S
     options.stop_category = robot.config.safety.estop_category
     bus = _core.can.Cia402Bus(bus_cfg.name, fd, options)
     for j in joints:
@@ -110,6 +118,8 @@ def make_can_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
     options = _core.can.CanBusOptions()
     options.fd = params["fd"]
     options.reply_timeout_s = params["reply_timeout_us"] * 1e-6
+    if bus_cfg.type != "can":
+        options.stepped_reply_timeout_s = VIRTUAL_STEPPED_REPLY_TIMEOUT_S
     if bus_cfg.type == "can":
         bus = _core.can.CanBus.open_socketcan(bus_cfg.name, params["interface"], options)
     else:

@@ -12,7 +12,8 @@ Layout written (LeRobot codebase v3.0)::
 
     OUT/meta/info.json                          codebase_version "v3.0", robot_type, fps, features, totals,
                                                 chunks_size, data_files_size_in_mb, data_path, video_path, splits
-    OUT/meta/stats.json                         per feature: min, max, mean, std, count (over all frames)
+    OUT/meta/stats.json                         per feature: min, max, mean, std, count, q01, q10, q50, q90,
+                                                q99, reduced over all but the last axis (lerobot_stats.py)
     OUT/meta/tasks.parquet                      task_index, indexed by the task string (pandas index)
     OUT/meta/episodes/chunk-000/file-000.parquet
         episode_index, tasks, length, data/chunk_index, data/file_index, dataset_from_index,
@@ -30,9 +31,10 @@ load_tasks = pandas.read_parquet, load_episodes drops "stats/" columns); lerobot
 episode_index, tasks, length, flattened "stats/..." and splits {"train": "0:N"}; data files are located
 through the episode's data/chunk_index and data/file_index; __getitem__ maps task_index to
 tasks.iloc[i].name; v3 has no check that timestamps sit on the 1/fps grid, so real timestamps load);
-compute_stats.py (per-episode min/max/mean/std over the frame axis with "count", string features
-skipped, aggregated with the parallel-variance formula); v30/convert_dataset_v21_to_v30.py (episode
-table columns, "fps" repeated in each non-video feature).
+compute_stats.py (0.6.1: per episode min/max/mean/std/count and q01..q99 over every axis but the
+last, string features skipped, aggregated with the parallel-variance formula and count-weighted
+quantiles: lerobot_stats.py); v30/convert_dataset_v21_to_v30.py (episode table columns, "fps" repeated
+in each non-video feature). `.ci/lerobot_check.sh` loads an export with LeRobot 0.6.1 itself.
 
 What a frame is:
 
@@ -63,7 +65,13 @@ What a frame is:
 * next.done: true on every episode's last frame; next.success: true only on the last frame of a
   successful episode; next.reward: 1.0 on that frame, else 0.0 - the sparse success reward LeRobot's
   reward-classifier / HIL-SERL recordings use, so RL code finds the outcome where it looks for it.
-  The episodes table carries the episode-level `success` (bool) and `outcome`.
+  The episodes table carries the episode-level `success` (bool) and `outcome`, and so does every frame:
+  `episode.outcome` (string: success, failure, aborted, ...; success is `episode.outcome == "success"`).
+  Why both: LeRobot 0.6.1's delete_episodes and split_dataset rebuild the episodes table with their own
+  columns only (episode_index, tasks, length, file pointers, stats), dropping ours (success, outcome,
+  skill, scenario, operator, source_file, source_episode); they copy the frame columns, so
+  `episode.outcome` and next.success survive them. merge_datasets and add/remove/modify_features
+  keep the episodes table's columns.
 * Cameras registered in /cameras: camera.<camera>.frame_index (int64) and camera.<camera>.uri (string),
   the frame nearest in time to t_k (-1 and "" when that camera sent nothing in the episode). The videos
   are the camera process's files; they are referenced, not re-encoded here (no video features). These
@@ -87,6 +95,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mcap.reader import make_reader
 
+from .lerobot_stats import aggregate_stats, frame_stats, jsonable
 from .reader import packed_layout, read_episode
 from .session import Session, SessionError
 
@@ -261,6 +270,7 @@ def features(plan: Plan, fps: int) -> dict[str, dict[str, Any]]:
     for camera in plan.cameras:
         out[f"camera.{camera}.frame_index"] = {"dtype": "int64", "shape": [1], "names": None}
         out[f"camera.{camera}.uri"] = {"dtype": "string", "shape": [1], "names": None}
+    out["episode.outcome"] = {"dtype": "string", "shape": [1], "names": None}
     out["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
     out["next.done"] = {"dtype": "bool", "shape": [1], "names": None}
     out["next.success"] = {"dtype": "bool", "shape": [1], "names": None}
@@ -362,6 +372,7 @@ def _episode_frames(episode, outcome: str, plan: Plan, fps: int, feats: dict[str
         frames[f"camera.{camera}.uri"] = np.array([mine[i][2] for i in nearest], dtype=object)
     last = np.arange(n_frames) == n_frames - 1
     success = outcome == "success"
+    frames["episode.outcome"] = np.array([outcome] * n_frames, dtype=object)
     frames["next.done"] = last
     frames["next.success"] = last & success
     frames["next.reward"] = (last & success).astype(np.float32)
@@ -369,43 +380,6 @@ def _episode_frames(episode, outcome: str, plan: Plan, fps: int, feats: dict[str
     frames["frame_index"] = np.arange(n_frames, dtype=np.int64)
     return {k: np.asarray(v, dtype=object if feats[k]["dtype"] == "string" else feats[k]["dtype"])
             for k, v in frames.items()}
-
-
-# ---------------------------------------------------------------------------------------------- statistics
-STAT_KEYS = ("min", "max", "mean", "std", "count")
-
-
-def frame_stats(frames: dict[str, np.ndarray], feats: dict[str, dict]) -> dict[str, dict[str, np.ndarray]]:
-    """Per feature over the frame axis, the shape of one frame's value ((1,) for scalars); strings skipped."""
-    stats = {}
-    for key, spec in feats.items():
-        if spec["dtype"] == "string":
-            continue
-        values = frames[key].astype(np.float64).reshape(len(frames[key]), *spec["shape"])
-        stats[key] = {"min": values.min(axis=0), "max": values.max(axis=0), "mean": values.mean(axis=0),
-                      "std": values.std(axis=0), "count": np.array([len(values)])}
-    return stats
-
-
-def aggregate_stats(per_episode: list[dict[str, dict[str, np.ndarray]]]) -> dict[str, dict[str, np.ndarray]]:
-    """The statistics of all frames from each episode's: pooled mean and variance weighted by counts."""
-    out = {}
-    for key in per_episode[0]:
-        parts = [s[key] for s in per_episode]
-        counts = np.array([p["count"][0] for p in parts], dtype=np.float64)
-        shape = (-1,) + (1,) * parts[0]["mean"].ndim
-        means = np.stack([p["mean"] for p in parts])
-        total = counts.sum()
-        mean = (means * counts.reshape(shape)).sum(axis=0) / total
-        variance = ((np.stack([p["std"] for p in parts]) ** 2 + (means - mean) ** 2)
-                    * counts.reshape(shape)).sum(axis=0) / total
-        out[key] = {"min": np.min([p["min"] for p in parts], axis=0), "max": np.max([p["max"] for p in parts], axis=0),
-                    "mean": mean, "std": np.sqrt(variance), "count": np.array([int(total)])}
-    return out
-
-
-def _jsonable_stats(stats: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, list]]:
-    return {k: {s: v.tolist() for s, v in d.items()} for k, d in stats.items()}
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -586,7 +560,7 @@ def _write_dataset(root: Path, session: Session, plan: Plan, fps: int, feats: di
     episodes_path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows), episodes_path)
     _write_tasks(root / "meta" / "tasks.parquet", list(tasks))
-    (root / "meta" / "stats.json").write_text(json.dumps(_jsonable_stats(aggregate_stats(all_stats)), indent=2))
+    (root / "meta" / "stats.json").write_text(json.dumps(jsonable(aggregate_stats(all_stats)), indent=2))
     info = {
         "codebase_version": CODEBASE_VERSION, "robot_type": robot_type or plan.robot_type,
         "total_episodes": len(rows), "total_frames": total, "total_tasks": len(tasks),

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from . import protocol
+from .run_report import AppliedSetpoints, build_report, write_report
 
 
 def _rate(text: str) -> float:
@@ -66,6 +67,9 @@ def add_commands(commands, bundled: str) -> None:
     from ..remote import session as zenoh_session
 
     zenoh_session.add_arguments(run, default_mode="peer")
+    run.add_argument("--json", type=Path, default=None, metavar="PATH",
+                     help="at the end (also after Ctrl-C), write a report: the setpoints the loop applied (count, "
+                     "per source, the last one) and the teleop counters")
 
     send = commands.add_parser(
         "teleop-send", help="stream joint targets to a robot from a trajectory file or a generator",
@@ -224,29 +228,50 @@ def _run(args) -> int:
         from ..live.cli import LiveOptions, attach as attach_live_views
 
         attach_live_views(robot, LiveOptions.from_args(args), echo=lambda line: print(f"run: {line}", flush=True))
-        if not args.no_enable:
-            robot.enable()
-        if args.teleop is not None:
-            host, port = args.teleop
-            receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
-            print(f"run: teleop on {receiver.url}", flush=True)
-        if zenoh_options is not None:
-            try:
-                node = robot.attach_zenoh(zenoh_options, key=key, state_rate_hz=args.state_rate,
-                                          start_gate_rad=args.start_gate)
-            except ConnectionError as error:
-                print(f"humanoid-rt run: --zenoh: {error}", file=sys.stderr)
-                return 2
-            print(f"run: on zenoh as {node.keys.prefix} ({zenoh_options.mode}), state at {args.state_rate:g} Hz",
-                  flush=True)
-        deadline = None if args.seconds is None else time.monotonic() + args.seconds
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(args.interval if deadline is None else max(0.0, min(args.interval, deadline - time.monotonic())))
-            stats = robot.teleop_statistics() if robot.teleop is not None else None
-            line = format_counters(robot, stats)
-            if robot.zenoh is not None:
-                z = robot.zenoh.statistics()
-                line += f" zenoh: relayed={z['relayed']} wrong_kind={z['wrong_kind']} requests={z['requests']}"
-            print(line, flush=True)
+        tap = robot.telemetry_tap(capacity=int(robot.rate_hz * 10)) if args.json is not None else None
+        applied = AppliedSetpoints()
+        started = time.monotonic()
+        try:
+            if not args.no_enable:
+                robot.enable()
+            if args.teleop is not None:
+                host, port = args.teleop
+                receiver = robot.attach_teleop(key=key, host=host, port=port, start_gate_rad=args.start_gate)
+                print(f"run: teleop on {receiver.url}", flush=True)
+            if zenoh_options is not None:
+                try:
+                    node = robot.attach_zenoh(zenoh_options, key=key, state_rate_hz=args.state_rate,
+                                              start_gate_rad=args.start_gate)
+                except ConnectionError as error:
+                    print(f"humanoid-rt run: --zenoh: {error}", file=sys.stderr)
+                    return 2
+                print(f"run: on zenoh as {node.keys.prefix} ({zenoh_options.mode}), state at {args.state_rate:g} Hz",
+                      flush=True)
+            deadline = None if args.seconds is None else started + args.seconds
+            next_line = started + args.interval
+            while deadline is None or time.monotonic() < deadline:
+                # Wake at least every 0.25 s so the report's telemetry reader never falls behind.
+                until = next_line if deadline is None else min(next_line, deadline)
+                time.sleep(max(0.0, min(0.25, until - time.monotonic())))
+                if tap is not None:
+                    applied.feed(tap.drain())
+                if time.monotonic() >= next_line or (deadline is not None and time.monotonic() >= deadline):
+                    next_line += args.interval
+                    stats = robot.teleop_statistics() if robot.teleop is not None else None
+                    line = format_counters(robot, stats)
+                    if robot.zenoh is not None:
+                        z = robot.zenoh.statistics()
+                        line += f" zenoh: relayed={z['relayed']} wrong_kind={z['wrong_kind']} requests={z['requests']}"
+                    print(line, flush=True)
+        finally:
+            if tap is not None:
+                state_before_stop = robot.state().supervisor_state
+                robot.stop()  # the loop stands still: the last samples are in the ring
+                applied.feed(tap.drain())
+                write_report(args.json, build_report(robot, applied, telemetry_dropped=tap.dropped,
+                                                     wall_seconds=time.monotonic() - started,
+                                                     state_before_stop=state_before_stop))
+                tap.close()
+                print(f"run: report written to {args.json}", flush=True)
     print("run: stopped safely")
     return 0

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# LeRobot 0.6.1's own reader on our LeRobot export (issue 18). LeRobot 0.6.1 needs Python >= 3.12, the
+# project runs on 3.11: LeRobot gets a virtual environment of its own (made once, reused after).
+#   1. $LEROBOT_VENV (default .ci/lerobot312) with lerobot[dataset]==0.6.1, from $PYTHON312
+#      (default: python3.12 on PATH, else pyenv's 3.12.1). It pulls torch from PyPI (CUDA build).
+#   2. The project's environment ($PROJECT_PYTHON, default .ci/venv/bin/python after .ci/run, else
+#      python) records two small sessions and exports them (.ci/lerobot_export_sample.py).
+#   3. LeRobot's environment loads them with LeRobotDataset and compares frames, features and stats
+#      with LeRobot's own compute_stats (.ci/lerobot_check.py). Offline: nothing is fetched from the Hub.
+# Exit status: 0 when every check passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON312=${PYTHON312:-$(command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python)}
+LEROBOT_VENV=${LEROBOT_VENV:-.ci/lerobot312}
+if [ -z "${PROJECT_PYTHON:-}" ]; then
+  if [ -x .ci/venv/bin/python ]; then PROJECT_PYTHON=.ci/venv/bin/python; else PROJECT_PYTHON=python; fi
+fi
+
+if ! "$LEROBOT_VENV/bin/python" -c 'import sys, lerobot, datasets; sys.exit(lerobot.__version__ != "0.6.1")' \
+     2>/dev/null; then
+  "$PYTHON312" -c 'import sys; assert sys.version_info >= (3, 12), sys.version' || {
+    echo "lerobot_check: $PYTHON312 is not Python >= 3.12 (LeRobot 0.6.1 requires it); set PYTHON312" >&2; exit 2; }
+  "$PYTHON312" -m venv "$LEROBOT_VENV"
+  "$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check "lerobot[dataset]==0.6.1"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$PROJECT_PYTHON" .ci/lerobot_export_sample.py "$work/sample"
+# torchcodec warns on stderr when FFmpeg's shared libraries are absent: no videos are read here.
+HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME="$work/hf" \
+  "$LEROBOT_VENV/bin/python" .ci/lerobot_check.py "$work/sample" 2> "$work/stderr" || {
+    status=$?; cat "$work/stderr" >&2; exit "$status"; }
