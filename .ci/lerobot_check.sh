@@ -7,7 +7,7 @@
 #      python) records two small sessions and exports them (.ci/lerobot_export_sample.py).
 #   3. LeRobot's environment loads them with LeRobotDataset and compares frames, features and stats
 #      with LeRobot's own compute_stats (.ci/lerobot_check.py). Offline: nothing is fetched from the Hub.
-# Exit status: 0 when every check passes.
+# Exit status: 0 when every check passes, 3 when LeRobot could not be installed, else a failed check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +21,10 @@ if ! "$LEROBOT_VENV/bin/python" -c 'import sys, lerobot, datasets; sys.exit(lero
      2>/dev/null; then
   "$PYTHON312" -c 'import sys; assert sys.version_info >= (3, 12), sys.version' || {
     echo "lerobot_check: $PYTHON312 is not Python >= 3.12 (LeRobot 0.6.1 requires it); set PYTHON312" >&2; exit 2; }
-  "$PYTHON312" -m venv "$LEROBOT_VENV"
-  "$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check "lerobot[dataset]==0.6.1"
+  # Exit 3 (not a failed check) when LeRobot cannot be installed: no registry, no disk.
+  "$PYTHON312" -m venv "$LEROBOT_VENV" && \
+    "$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check "lerobot[dataset]==0.6.1" || {
+      echo "lerobot_check: could not install lerobot[dataset]==0.6.1 into $LEROBOT_VENV" >&2; exit 3; }
 fi
 
 work=$(mktemp -d)
