@@ -43,6 +43,7 @@ enum class SupervisorState : std::uint8_t {
   kDamping = 4,
   kFault = 5,
   kEstop = 6,
+  kRecovery = 7,  // bringing joints outside their hard limits back inside (recover())
 };
 
 // Why a transition (or a refusal) happened. Stable numbers: they are logged.
@@ -59,6 +60,8 @@ enum class Reason : std::uint16_t {
   kHoldWindowLeft = 9,
   kDampingComplete = 10,
   kShutdown = 11,
+  kRecoveryRequested = 12,
+  kRecoveryComplete = 13,
   kNonFiniteMeasurement = 20,
   kNonFiniteCommand = 21,
   kEncoderJump = 22,
@@ -70,6 +73,7 @@ enum class Reason : std::uint16_t {
   kOverTemperature = 28,
   kHardPositionLimit = 29,
   kOverspeed = 30,
+  kRecoveryFailed = 31,
   kRequestNotAllowedInState = 40,
 };
 
@@ -83,6 +87,9 @@ struct JointLimits {
   double torque = 50.0;                        // [Nm]
   double torque_rate = 20000.0;                // [Nm/s]
   double damping_kd = 1.0;                     // DAMPING gain [Nm s/rad]
+  double acceleration = 1000.0;                // SLA: the reference's acceleration [rad/s^2]
+  double kp_max = 1e9;                         // highest stiffness set_gains may write [Nm/rad]
+  double kd_max = 1e9;                         // highest damping set_gains may write [Nm s/rad]
 };
 
 struct SafetyParams {
@@ -94,9 +101,14 @@ struct SafetyParams {
   double encoder_jump_rad = 0.2;
   int frozen_encoder_cycles = 200;
   double frozen_torque_nm = 5.0;
+  double frozen_travel_rad = 0.01;  // travel the drive's velocity reports while the reading stands still
   double overspeed_factor = 1.2;
   int estop_category = 0;
   double temperature_limit_c = 90.0;
+  int fault_stop_category = 1;              // 1: faults that leave the drives usable stop with SS1; 0: all STO
+  double recovery_velocity_fraction = 0.1;  // RECOVERY: reference speed, fraction of the velocity limit
+  double recovery_torque_fraction = 0.3;    // RECOVERY: torque cap, fraction of the torque limit
+  double recovery_timeout_s = 5.0;          // RECOVERY not complete by then -> FAULT (recovery_failed)
 };
 
 // One transition, or the answer to a request that caused none (from == to;
@@ -114,7 +126,7 @@ struct SafetyEvent {
   double limit = 0.0;  // the limit it was compared with
 };
 
-enum class RequestKind : std::uint8_t { kEnable = 1, kDisable = 2, kReset = 3, kEstop = 4 };
+enum class RequestKind : std::uint8_t { kEnable = 1, kDisable = 2, kReset = 3, kEstop = 4, kRecover = 5 };
 
 struct Request {
   std::uint32_t id = 0;
@@ -130,6 +142,19 @@ struct Cause {
   explicit operator bool() const { return reason != Reason::kNone; }
 };
 
+// IEC 60204-1 stop categories, as the supervisor applies them to faults.
+enum class StopCategory : std::uint8_t {
+  kTorqueOff = 0,   // category 0 (STO at once): the drives or their measurements cannot be trusted
+  kControlled = 1,  // category 1 (SS1): damp with damping_kd for damping_time, then STO
+};
+
+// The one place that maps a fault's reason to its stop (with SafetyParams::fault_stop_category 1):
+//   category 0: bus_timeout, bus_error, missed_replies, drive_fault, non_finite_measurement,
+//               encoder_jump, encoder_frozen (no trustworthy measurement or drive to brake with)
+//   category 1: over_temperature, hard_position_limit, non_finite_command, recovery_failed
+//               (drives and measurements are fine: braking them is shorter than coasting)
+StopCategory stop_category_for(Reason fault);
+
 class SafetySupervisor {
  public:
   SafetySupervisor(int n_joints, const JointLimits* limits, const SafetyParams& params, double period_s,
@@ -138,9 +163,11 @@ class SafetySupervisor {
   // --- per cycle, in this order ---
   void begin_cycle(std::uint64_t cycle, double t) { cycle_ = cycle; t_ = t; }
   // Bus status and measurements: faults, missed replies, frozen/jumping encoders, overspeed.
-  // tau_previous and dq_reference are last cycle's command and reference velocity.
+  // tau_previous and dq_reference are last cycle's command and reference velocity; t_measured is
+  // when the buses were read (the clock in real time, t when stepped): the encoder-jump check
+  // allows the motion the elapsed time explains.
   void check_measurements(BusStatus status, const JointState& state, const JointVector& tau_previous,
-                          const JointVector& dq_reference);
+                          const JointVector& dq_reference, double t_measured);
   void handle_request(const Request& request, BusStatus status, const JointState& state);
   void request_shutdown();
   void clear_shutdown() { shutdown_ = false; }  // before the loop starts again
@@ -152,7 +179,7 @@ class SafetySupervisor {
   bool entered_this_cycle(SupervisorState state) const {
     return state_ == state && last_event_.cycle == cycle_ && last_event_.to == state && last_event_.accepted;
   }
-  // Time-driven transitions: enable ramp, watchdog, hold timeout and window, damping.
+  // Time-driven transitions: enable ramp, watchdog, hold timeout and window, damping, recovery.
   // In HOLD, |q - hold_reference| > hold_window_rad for any joint -> DAMPING.
   void update_timers(const JointState& state, const JointVector& hold_reference);
   // Shapes joint j's torque (SLP/SDI walls, SLT clamp and rate). torque_on() must be true.
@@ -166,6 +193,11 @@ class SafetySupervisor {
   bool damping_only() const;  // true: tau = -damping_kd dq
   double enable_ramp() const;  // 0..1 gain scale during ENABLING, 1 otherwise
   bool accepts_setpoints() const { return state_ == SupervisorState::kActive || state_ == SupervisorState::kHold; }
+  // The reference's speed limit now: the joint's velocity limit, a fraction of it in RECOVERY.
+  double reference_velocity(int j) const {
+    return state_ == SupervisorState::kRecovery ? params_.recovery_velocity_fraction * limits_[j].velocity
+                                                : limits_[j].velocity;
+  }
   const SafetyEvent& last_event() const { return last_event_; }
   std::uint64_t limits_hash() const { return limits_hash_; }
   const SafetyParams& params() const { return params_; }
@@ -176,7 +208,17 @@ class SafetySupervisor {
   std::uint64_t event_overflows() const { return events_.overflows(); }
 
  private:
-  Cause find_persistent_cause(BusStatus status, const JointState& state) const;
+  // The first cause that persists in this measurement (bus, NaN, missed replies, drive error,
+  // temperature, a frozen encoder not yet seen moving, hard limits), skipping `ignore` (same
+  // reason and joint) and, with skip_hard_limits, joints outside their hard limits.
+  Cause find_persistent_cause(BusStatus status, const JointState& state, const Cause* ignore = nullptr,
+                              bool skip_hard_limits = false) const;
+  // FAULT with its stop category (SS1 only when torque was on and the category allows it).
+  void fault(const Cause& cause);
+  // The checks of the tracking states: encoder jump (scaled with the elapsed time), frozen encoder.
+  Cause find_encoder_cause(const JointState& state, const JointVector& tau_previous, const JointVector& dq_reference,
+                           double t_measured);
+  bool outside_hard_limits(int j, double q) const { return q > limits_[j].q_max || q < limits_[j].q_min; }
   void transition(SupervisorState to, const Cause& cause, std::uint32_t request_id = 0);
   // Answers a request that caused no transition: refused (with the cause) or already satisfied.
   void acknowledge(const Cause& cause, std::uint32_t request_id, bool accepted);
@@ -196,9 +238,18 @@ class SafetySupervisor {
   bool watchdog_armed_ = false;
   bool shutdown_ = false;
   bool estop_damping_ = false;  // ESTOP category 1 entered with torque on: damp for damping_time, then STO
+  bool estop_fault_reported_ = false;  // a fault seen in ESTOP is recorded once per ESTOP
+  bool fault_damping_ = false;  // FAULT of stop category 1 entered with torque on: damp, then STO
+  Cause fault_cause_{};         // the cause of the latest FAULT (its own persistence does not end SS1)
+  std::uint64_t estop_cycle_ = ~0ULL;  // cycle of the latest e-stop request: it wins over that cycle's others
   std::array<int, kMaxJoints> missed_replies_{};
   std::array<int, kMaxJoints> frozen_cycles_{};
+  JointVector frozen_travel_{};      // drive-reported travel while the reading stood still [rad]
+  JointFlags encoder_suspect_{};     // 1 after encoder_frozen until the reading moves off frozen_q_
+  JointVector frozen_q_{};
   JointVector q_last_{};
+  JointVector t_last_{};             // when q_last_ was read [s]
+  JointVector recovery_start_q_{};   // measured q when RECOVERY began
   bool have_last_q_ = false;
   SafetyEvent last_event_{};
 
