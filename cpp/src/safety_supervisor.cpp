@@ -350,7 +350,6 @@ void SafetySupervisor::handle_request(const Request& r, BusStatus status, const 
       return acknowledge(not_allowed, r.id, false);
     case RequestKind::kReset: {
       if (state_ != SupervisorState::kFault && state_ != SupervisorState::kEstop) return acknowledge(not_allowed, r.id, false);
-      if (torque_on()) return acknowledge(not_allowed, r.id, false);  // the controlled stop (SS1) finishes first
       if (Cause cause = find_persistent_cause(status, s)) return acknowledge(cause, r.id, false);
       have_last_q_ = false;  // the position may have changed legitimately while latched
       transition(SupervisorState::kDisabled, {Reason::kResetRequested}, r.id);

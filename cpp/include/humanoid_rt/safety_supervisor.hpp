@@ -2,26 +2,67 @@
 // flow, and the per-cycle limits every command passes through.
 //
 //   DISABLED --enable--> ENABLING --ramp done--> ACTIVE <--stale / fresh setpoint--> HOLD
-//   ACTIVE/HOLD/ENABLING --disable, overspeed, hold timeout, hold window--> DAMPING --damping_time--> DISABLED
+//   ACTIVE/HOLD/ENABLING/RECOVERY --disable, overspeed, hold timeout, hold window--> DAMPING --damping_time--> DISABLED
 //   any --fault--> FAULT (latched)       any --estop--> ESTOP (latched)
-//   FAULT/ESTOP --reset, cause gone--> DISABLED
+//   FAULT/ESTOP --reset, cause gone, controlled stop over--> DISABLED
+//   FAULT --recover, only joints outside their hard limits--> RECOVERY --all back inside--> DAMPING
 //
 // In the drive-safety vocabulary of IEC 61800-5-2:
-//   STO        DISABLED, FAULT, ESTOP (category 0): zero torque, drive torque disabled
-//   SS1        DAMPING (tau = -kd dq) for damping_time, then DISABLED; ESTOP category 1
-//              (damping only when torque was on at the e-stop; from DISABLED or FAULT
-//              it is STO at once, and any fault during the damping cuts torque)
-//   SS2 + SOS  HOLD: the reference decelerates to rest and is held; the joint
-//              leaving the window around the reference -> DAMPING
+//   STO        DISABLED, FAULT of stop category 0, ESTOP category 0: zero torque, drive torque disabled
+//   SS1        DAMPING (tau = -kd dq) for damping_time, then DISABLED; ESTOP category 1 and FAULT of
+//              stop category 1 (stop_category_for) likewise, then STO (damping only when torque was
+//              on; any further fault cause during the damping cuts torque at once)
+//   SS2 + SOS  HOLD: the reference decelerates to rest (within the acceleration limit) and is held;
+//              the joint leaving the window around the reference -> DAMPING
 //   SLS        measured |dq| > overspeed_factor * velocity limit -> DAMPING; the
 //              reference itself never moves faster than the velocity limit
+//   SLA        the reference's acceleration is at most the joint's acceleration limit
 //   SLT        |tau| <= torque limit; |dtau/dt| <= torque-rate limit, every cycle
-//   SLP / SDI  past a soft limit, torque pushing further out is refused and a
-//              wall torque (reaching the torque limit at the hard limit) pushes
-//              back; past a hard limit -> FAULT
+//   SLP / SDI  the reference stays inside the soft range and brakes (at the acceleration limit)
+//              so that it stops at the soft wall instead of hitting it; past a soft limit, torque
+//              pushing further out is refused and a wall torque (reaching the torque limit at the
+//              hard limit) pushes back; past a hard limit -> FAULT
 //   SLI        the reference steps at most velocity_limit * dt per cycle
 // NaN or Inf in any measurement or command is a FAULT, never a pass-through.
 // A reset is refused while its cause persists; enable is refused likewise.
+//
+// What happens in each case (issue 18; README "Supervisor behaviour" summarises):
+// - A target at (or beyond) the soft limit: the reference brakes into the soft wall from the
+//   braking distance v^2 / 2a of its own velocity v and the acceleration limit a, so a joint that
+//   tracks it stays inside its hard limit (the bundled humanoid: at most 55 % of the soft margin
+//   past the wall at full speed). Enabling with a joint between its soft and hard limits starts
+//   the reference at the measurement and walks it back in under the same limits: nothing jumps.
+// - A joint outside its hard limit: FAULT (hard_position_limit, SS1). reset() and enable() are
+//   refused while it is outside; recover() is accepted when that is the only cause left: RECOVERY
+//   walks every outside joint's reference back to its soft wall at recovery_velocity_fraction of
+//   its velocity limit, torque capped at recovery_torque_fraction of the torque limit for all
+//   joints, the others held where they are; when every joint is at least halfway from its hard
+//   limit to its soft wall: DAMPING (recovery_complete), then DISABLED. A joint pushed further
+//   out than hold_window_rad from where recovery began, or recovery not done by
+//   recovery_timeout_s: FAULT (recovery_failed). Setpoints are not taken in RECOVERY.
+// - Encoder jump: a reading that moved more than encoder_jump_rad + overspeed_factor * velocity
+//   * (elapsed - period) since the joint's last reading, elapsed measured (the clock in real
+//   time, so a stalled machine or missed replies widen the allowance by what the joint could
+//   physically travel). FAULT, category 0.
+// - Frozen encoder: a bit-identical reading while (a) the drive's own velocity (|dq| >= 0.05
+//   rad/s) integrates past frozen_travel_rad -- found within ceil(frozen_travel_rad / (|dq| dt))
+//   cycles, 7 cycles at 1.5 rad/s and 1 kHz with the default 0.01 rad -- or (b) the drive
+//   pushes above frozen_torque_nm while motion is expected for frozen_encoder_cycles (drives
+//   reporting no velocity). FAULT, category 0; reset() and enable() stay refused
+//   (encoder_frozen) until the joint's reading differs from the frozen value.
+// - An e-stop wins over every request of its cycle: a reset, enable or recover handled in the
+//   same cycle is refused (estop_requested), whatever order they were made in; ESTOP stays latched.
+// - A fault arriving in ESTOP keeps ESTOP (the stronger latch): it is recorded once as an event
+//   ESTOP -> ESTOP with its reason, cuts category-1 damping, and blocks reset while it persists.
+// - enable() in ENABLING, ACTIVE or HOLD is answered accepted, already enabled (from == to); in
+//   DAMPING, FAULT, ESTOP, RECOVERY it is refused (request_not_allowed_in_state).
+// - Faults stop by category (stop_category_for, the one mapping): category 0 (STO) when the
+//   drives or their measurements cannot be trusted, category 1 (SS1) when they can. A reset
+//   accepted while an SS1 stop still damps ends it (DISABLED: STO). fault_stop_category 0 makes
+//   every fault STO.
+// - Setpoint validation happens at the API (bindings, robot.py): targets outside a sane range
+//   of the limits, ttl in (0, period) and gains above kp_max / kd_max are refused with an error
+//   naming the field; the interpolator clamps what enters it so it cannot overflow.
 //
 // Threading: every method runs on the loop thread (RT thread, or the thread
 // calling step()). Events leave through an SPSC ring read by Python.
