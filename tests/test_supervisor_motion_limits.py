@@ -25,9 +25,17 @@ def _limits(robot, name):
     return np.array([getattr(joint.limits, name) for joint in robot.config.joints])
 
 
+@pytest.mark.parametrize("name", ["generic_humanoid", "g1"])
 @pytest.mark.parametrize("toward", ["max", "min"])
-def test_full_speed_moves_into_the_soft_wall_stay_inside_the_hard_limits(humanoid, toward):
-    robot = humanoid
+def test_full_speed_moves_into_the_soft_wall_stay_inside_the_hard_limits(name, toward):
+    robot = Robot(name, bus="mock", priority=0, lock_memory=False)
+    try:
+        _move_into_the_soft_wall_at_full_speed(robot, toward)
+    finally:
+        robot.close()
+
+
+def _move_into_the_soft_wall_at_full_speed(robot, toward):
     enable_active(robot)
     soft_min, soft_max = _limits(robot, "q_soft_min"), _limits(robot, "q_soft_max")
     start, target = (soft_min, soft_max) if toward == "max" else (soft_max, soft_min)

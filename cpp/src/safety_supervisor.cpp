@@ -191,7 +191,7 @@ void SafetySupervisor::acknowledge(const Cause& cause, std::uint32_t request_id,
 }
 
 Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState& s, const Cause* ignore,
-                                              bool skip_hard_limits) const {
+                                              bool skip_hard_limits, bool torque_off_only) const {
   const auto found = [ignore](const Cause& c) {
     return !(ignore && ignore->reason == c.reason && ignore->joint == c.joint);
   };
@@ -206,7 +206,7 @@ Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState
       c = {Reason::kMissedReplies, j, double(missed_replies_[j]), double(params_.max_missed_replies)};
     else if (s.drive_error[j] != 0)
       c = {Reason::kDriveFault, j, double(s.drive_error[j]), 0.0};
-    else if (s.temperature_c[j] > params_.temperature_limit_c)
+    else if (!torque_off_only && s.temperature_c[j] > params_.temperature_limit_c)
       c = {Reason::kOverTemperature, j, s.temperature_c[j], params_.temperature_limit_c};
     else if (encoder_suspect_[j] && s.q[j] == frozen_q_[j])
       c = {Reason::kEncoderFrozen, j, s.q[j], frozen_q_[j]};  // still the frozen reading: not forgiven
@@ -272,15 +272,17 @@ void SafetySupervisor::check_measurements(BusStatus status, const JointState& s,
   if (state_ == SupervisorState::kEstop) {
     // ESTOP is never left for FAULT: a fault arriving now is recorded once (it blocks reset while it
     // persists), and category-1 damping stays supervised: any fault cause cuts torque at once.
-    Cause cause = find_persistent_cause(status, s);
-    if (cause && (torque_on() || !estop_fault_reported_)) {
-      estop_damping_ = false;
+    if (Cause cause = find_persistent_cause(status, s)) {
+      const Cause untrusted = torque_on() ? find_persistent_cause(status, s, nullptr, true, true) : Cause{};
+      if (!estop_fault_reported_ || untrusted) acknowledge(untrusted ? untrusted : cause, 0, true);
       estop_fault_reported_ = true;
-      acknowledge(cause, 0, true);
+      if (untrusted) estop_damping_ = false;
     }
   } else if (state_ == SupervisorState::kFault && torque_on()) {
-    // SS1 after a fault stays supervised too: any cause but the fault's own cuts torque.
-    if (Cause cause = find_persistent_cause(status, s, &fault_cause_)) {
+    // SS1 after a fault stays supervised too: a further cause of stop category 0 (a drive or a
+    // measurement that cannot be trusted) cuts torque; more category-1 causes (another joint past
+    // its hard limit while braking) keep braking, which stops them sooner than coasting.
+    if (Cause cause = find_persistent_cause(status, s, &fault_cause_, true, true)) {
       fault_damping_ = false;
       acknowledge(cause, 0, true);
     }

@@ -11,7 +11,7 @@
 //   STO        DISABLED, FAULT of stop category 0, ESTOP category 0: zero torque, drive torque disabled
 //   SS1        DAMPING (tau = -kd dq) for damping_time, then DISABLED; ESTOP category 1 and FAULT of
 //              stop category 1 (stop_category_for) likewise, then STO (damping only when torque was
-//              on; any further fault cause during the damping cuts torque at once)
+//              on; a further fault cause of stop category 0 during the damping cuts torque at once)
 //   SS2 + SOS  HOLD: the reference decelerates to rest (within the acceleration limit) and is held;
 //              the joint leaving the window around the reference -> DAMPING
 //   SLS        measured |dq| > overspeed_factor * velocity limit -> DAMPING; the
@@ -251,9 +251,10 @@ class SafetySupervisor {
  private:
   // The first cause that persists in this measurement (bus, NaN, missed replies, drive error,
   // temperature, a frozen encoder not yet seen moving, hard limits), skipping `ignore` (same
-  // reason and joint) and, with skip_hard_limits, joints outside their hard limits.
+  // reason and joint), with skip_hard_limits joints outside their hard limits, and with
+  // torque_off_only every cause of stop category 1 (only what makes braking untrustworthy).
   Cause find_persistent_cause(BusStatus status, const JointState& state, const Cause* ignore = nullptr,
-                              bool skip_hard_limits = false) const;
+                              bool skip_hard_limits = false, bool torque_off_only = false) const;
   // FAULT with its stop category (SS1 only when torque was on and the category allows it).
   void fault(const Cause& cause);
   // The checks of the tracking states: encoder jump (scaled with the elapsed time), frozen encoder.
