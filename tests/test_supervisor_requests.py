@@ -243,3 +243,22 @@ def test_a_second_fault_during_the_controlled_stop_cuts_torque(small_robot):
     state = robot.step(1)
     assert state.supervisor_state == "FAULT" and np.all(state.tau_command == 0.0)
     assert robot.events()[-1]["reason"] == "drive_fault"
+
+
+def test_the_stop_bench_measures_every_joint(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "stops.json"
+    script = Path(__file__).resolve().parent.parent / "bench" / "run_stops.py"
+    subprocess.run([sys.executable, str(script), "--scenario", "fault_ss1", "--scenario", "fault_cat0",
+                    "--seconds", "1.5", "--json", str(out)], check=True, capture_output=True, timeout=120)
+    stops = json.loads(out.read_text())["stops"]
+    for scenario in ("fault_ss1", "fault_cat0"):
+        assert len(stops[scenario]["joints"]) == 31 and stops[scenario]["states"] == ["FAULT"]
+    for name, controlled in stops["fault_ss1"]["joints"].items():
+        coasting = stops["fault_cat0"]["joints"][name]
+        assert controlled["speed_rad_s"] >= 0.97 * controlled["velocity_limit_rad_s"], name
+        assert controlled["stop_distance_rad"] < coasting["stop_distance_rad"] / 3, name

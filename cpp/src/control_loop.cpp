@@ -450,12 +450,14 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
   if (whole_body_ && torque_on) {
-    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks;
+    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
+    // (RECOVERY too: only the joints move, back into their range);
     // a streamed task written before the latest enable is stale and never acts again.
     static_assert(std::is_trivially_copyable_v<TaskSet>);
     tasks_effective_ = tasks_;
     for (auto& task : tasks_effective_.tasks)
-      if (damping || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_))
+        task.enabled = false;
     whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_effective_,
                          damping ? 1.0 : ramp, tau_whole_body_, snapshot_.tasks);
   } else {

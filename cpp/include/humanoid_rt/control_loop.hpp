@@ -7,7 +7,7 @@
 // Both run the same cycle():
 //
 //   buses.read -> Transmission -> supervisor.check_measurements -> requests
-//   -> latest setpoint -> interpolator -> SLI/SLP on the reference
+//   -> latest setpoint -> interpolator -> SLP/SLA/SLI on the reference (reference_shaper.hpp)
 //   -> joint impedance (or damping) -> supervisor.shape_torque -> pack torque or
 //      drive-side (q, dq, kp, kd, tau_ff) -> Transmission -> buses.write
 //   -> state snapshot (triple buffer) + telemetry (SPSC ring)
