@@ -245,3 +245,24 @@ def test_a_real_jump_during_a_long_gap_still_faults(make_robot):
     state = robot.step(1)
     assert state.supervisor_state == "FAULT" and state.reason == "encoder_jump"
     assert state.last_event["value"] > state.last_event["limit"] > robot.config.safety.encoder_jump_rad
+
+
+def test_recover_after_an_estop_caught_a_joint_outside_its_hard_limit(humanoid):
+    robot = humanoid
+    elbow = robot.joint_index("left_elbow")
+    enable_active(robot)
+    robot.estop()
+    robot.step(1)
+    limits = robot.config.joints[elbow].limits
+    robot.mock_bus(elbow).set_joint_position(elbow, limits.q_max + 0.1)
+    robot.step(1)
+    robot.reset()
+    robot.step(1)
+    assert robot.state().supervisor_state == "ESTOP" and robot.events()[-1]["reason"] == "hard_position_limit"
+    robot.recover()
+    assert robot.step(1).supervisor_state == "RECOVERY"
+    for _ in range(20):
+        if robot.step(250).supervisor_state == "DISABLED":
+            break
+    assert robot.state().supervisor_state == "DISABLED"
+    assert limits.q_min < robot.state().q[elbow] < limits.q_max

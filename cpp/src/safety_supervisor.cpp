@@ -358,8 +358,10 @@ void SafetySupervisor::handle_request(const Request& r, BusStatus status, const 
       return;
     }
     case RequestKind::kRecover: {
-      // Only from FAULT, only when joints outside their hard limits are the one cause left.
-      if (state_ != SupervisorState::kFault || shutdown_) return acknowledge(not_allowed, r.id, false);
+      // Only from FAULT or ESTOP (an e-stop may have caught the joint out there), only when joints
+      // outside their hard limits are the one cause left.
+      if ((state_ != SupervisorState::kFault && state_ != SupervisorState::kEstop) || shutdown_)
+        return acknowledge(not_allowed, r.id, false);
       if (Cause cause = find_persistent_cause(status, s, nullptr, true)) return acknowledge(cause, r.id, false);
       bool outside = false;
       for (int j = 0; j < n_; ++j) {

@@ -81,7 +81,9 @@ class SafetyRefused(RuntimeError):
         joint = event.get("joint", -1)
         name = joint_names[joint] if 0 <= joint < len(joint_names) else f"joint {joint}"
         where = f" ({name}: value {event['value']:.6g}, limit {event['limit']:.6g})" if joint >= 0 else ""
-        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}")
+        hint = " (robot.recover() brings a joint back inside its hard limits)" \
+            if event["reason"] == "hard_position_limit" and request in ("reset", "enable") else ""
+        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}{hint}")
         self.event = dict(event)
 
 
@@ -502,7 +504,8 @@ class Robot:
         self._request("disable", _core.RequestKind.DISABLE, wait, timeout, until=("DISABLED", "FAULT", "ESTOP"))
 
     def reset(self, *, wait: bool | None = None, timeout: float = 1.0) -> None:
-        """Clear a latched FAULT or ESTOP (refused while its cause persists).
+        """Clear a latched FAULT or ESTOP (refused while its cause persists; a joint outside its hard
+        limit: recover()).
 
         Drives that latch faults themselves (CiA 402) are asked to reset first (reset_drive_faults());
         in real time this waits for them, in stepped mode step a few cycles between the two.
@@ -518,7 +521,7 @@ class Robot:
     def recover(self, *, wait: bool | None = None, timeout: float | None = None) -> None:
         """Bring joints outside their hard limits back inside (the FAULT reset() refuses for that reason).
 
-        Accepted only in FAULT when joints beyond their hard limits are the one cause left: RECOVERY moves
+        Accepted only in FAULT or ESTOP (not in the e-stop's own cycle) when joints beyond their hard limits are the one cause left: RECOVERY moves
         them back toward their soft range at recovery_velocity_fraction of the velocity limit with torque
         capped at recovery_torque_fraction of the torque limit (every other joint holds where it is), then
         DAMPING and DISABLED (reason recovery_complete). A joint pushed further out by hold_window_rad, or

@@ -5,7 +5,7 @@
 //   ACTIVE/HOLD/ENABLING/RECOVERY --disable, overspeed, hold timeout, hold window--> DAMPING --damping_time--> DISABLED
 //   any --fault--> FAULT (latched)       any --estop--> ESTOP (latched)
 //   FAULT/ESTOP --reset, cause gone, controlled stop over--> DISABLED
-//   FAULT --recover, only joints outside their hard limits--> RECOVERY --all back inside--> DAMPING
+//   FAULT/ESTOP --recover, only joints outside their hard limits--> RECOVERY --all back inside--> DAMPING
 //
 // In the drive-safety vocabulary of IEC 61800-5-2:
 //   STO        DISABLED, FAULT of stop category 0, ESTOP category 0: zero torque, drive torque disabled
@@ -33,7 +33,8 @@
 //   past the wall at full speed). Enabling with a joint between its soft and hard limits starts
 //   the reference at the measurement and walks it back in under the same limits: nothing jumps.
 // - A joint outside its hard limit: FAULT (hard_position_limit, SS1). reset() and enable() are
-//   refused while it is outside; recover() is accepted when that is the only cause left: RECOVERY
+//   refused while it is outside; recover() (in FAULT or ESTOP) is accepted when that is the only
+//   cause left: RECOVERY
 //   walks every outside joint's reference back to its soft wall at recovery_velocity_fraction of
 //   its velocity limit, torque capped at recovery_torque_fraction of the torque limit for all
 //   joints, the others held where they are; when every joint is at least halfway from its hard
