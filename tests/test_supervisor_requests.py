@@ -262,3 +262,17 @@ def test_the_stop_bench_measures_every_joint(tmp_path):
         coasting = stops["fault_cat0"]["joints"][name]
         assert controlled["speed_rad_s"] >= 0.97 * controlled["velocity_limit_rad_s"], name
         assert controlled["stop_distance_rad"] < coasting["stop_distance_rad"] / 3, name
+
+
+def test_a_joint_past_its_hard_limit_while_moving_is_braked_not_left_to_coast(small_robot):
+    robot = small_robot
+    _moving(robot)
+    robot.mock_bus(2).set_joint_position(2, 1.05)  # past the hard limit (1.0), still moving in the model
+    state = robot.step(1)
+    assert state.supervisor_state == "FAULT" and state.reason == "hard_position_limit"
+    assert np.any(state.tau_command != 0.0), "category 1: SS1"
+    # The braking torque on the joint past its limit pushes it back (the soft wall is part of the shaping).
+    robot.step(5)
+    assert robot.state().tau_command[2] < 0.0
+    robot.step(round(robot.config.safety.damping_time_s * robot.rate_hz))
+    assert np.all(robot.state().tau_command == 0.0)
