@@ -163,10 +163,11 @@ std::string number(double x) {
 }
 
 // A ttl shorter than one period would expire before the loop could apply the setpoint.
-void check_ttl(const ControlLoop& loop, double ttl) {
+void check_ttl(const ControlLoop& loop, double ttl, bool zero_allowed = true) {
   if (!(ttl >= loop.period_s() - 1e-12))
     throw py::value_error("ttl: " + number(ttl) + " s is shorter than one loop period (" + number(loop.period_s()) +
-                          " s): the setpoint would expire before the loop applies it; allowed: 0 (never expires) or >= " +
+                          " s): the setpoint would expire before the loop applies it; allowed: " +
+                          (zero_allowed ? "0 (never expires) or " : "") + ">= " +
                           number(loop.period_s()) + " s");
 }
 
@@ -402,7 +403,7 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "refresh_watchdog",
           [](ControlLoop& loop, double t_written, double ttl) {
-            check_ttl(loop, ttl);
+            if (ttl > 0.0) check_ttl(loop, ttl, false);  // refresh_watchdog itself refuses ttl <= 0
             loop.refresh_watchdog(t_written, ttl);
           },
           py::arg("t_written"), py::arg("ttl"),
