@@ -351,7 +351,17 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       dq_ref_[j] = 0.0;
       ref_step_velocity_[j] = 0.0;
     }
-    interpolator_.reset(n_, t, q_ref_);
+    JointVector rest = q_ref_;
+    if (supervisor_.state() == SupervisorState::kRecovery) {
+      // RECOVERY's goal: a quarter of the soft margin inside the soft range (inside, where no wall
+      // torque acts once it ends), for joints outside it; the others hold where they are.
+      for (int j = 0; j < n_; ++j) {
+        const JointLimits& l = limits_[j];
+        if (rest[j] > l.q_soft_max) rest[j] = l.q_soft_max - 0.25 * (l.q_max - l.q_soft_max);
+        if (rest[j] < l.q_soft_min) rest[j] = l.q_soft_min + 0.25 * (l.q_soft_min - l.q_min);
+      }
+    }
+    interpolator_.reset(n_, t, rest);
     tau_ff_.fill(0.0);
     setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
     watchdog_applied_ = watchdog_.sequence;

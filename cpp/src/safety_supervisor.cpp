@@ -424,11 +424,11 @@ void SafetySupervisor::update_timers(const JointState& s, const JointVector& hol
         transition(SupervisorState::kDisabled, {Reason::kDampingComplete});
       break;
     case SupervisorState::kRecovery: {
-      // Complete when every joint is back at least halfway from its hard limit to its soft wall.
+      // Complete when every joint is back inside its soft range (where no wall torque acts).
       int outside = -1;
       for (int j = 0; j < n_ && outside < 0; ++j) {
         const JointLimits& l = limits_[j];
-        if (s.q[j] > 0.5 * (l.q_max + l.q_soft_max) || s.q[j] < 0.5 * (l.q_min + l.q_soft_min)) outside = j;
+        if (s.q[j] > l.q_soft_max || s.q[j] < l.q_soft_min) outside = j;
       }
       if (outside < 0) {
         transition(SupervisorState::kDamping, {Reason::kRecoveryComplete});
@@ -448,8 +448,11 @@ double SafetySupervisor::shape_torque(int j, double tau, double q, double tau_pr
   // reaching the full torque limit at the hard limit.
   const double margin_max = std::max(l.q_max - l.q_soft_max, 1e-9);
   const double margin_min = std::max(l.q_soft_min - l.q_min, 1e-9);
-  if (q > l.q_soft_max) tau = std::min(tau, -l.torque * std::min(1.0, (q - l.q_soft_max) / margin_max));
-  if (q < l.q_soft_min) tau = std::max(tau, l.torque * std::min(1.0, (l.q_soft_min - q) / margin_min));
+  // In RECOVERY the slowly walking reference brings the joint back; a wall torque would throw it in.
+  if (state_ != SupervisorState::kRecovery) {
+    if (q > l.q_soft_max) tau = std::min(tau, -l.torque * std::min(1.0, (q - l.q_soft_max) / margin_max));
+    if (q < l.q_soft_min) tau = std::max(tau, l.torque * std::min(1.0, (l.q_soft_min - q) / margin_min));
+  }
   // SLT: magnitude, then rate relative to last cycle's command.
   const double cap = state_ == SupervisorState::kRecovery ? params_.recovery_torque_fraction * l.torque : l.torque;
   tau = std::clamp(tau, -cap, cap);

@@ -521,11 +521,12 @@ class Robot:
     def recover(self, *, wait: bool | None = None, timeout: float | None = None) -> None:
         """Bring joints outside their hard limits back inside (the FAULT reset() refuses for that reason).
 
-        Accepted only in FAULT or ESTOP (not in the e-stop's own cycle) when joints beyond their hard limits are the one cause left: RECOVERY moves
-        them back toward their soft range at recovery_velocity_fraction of the velocity limit with torque
-        capped at recovery_torque_fraction of the torque limit (every other joint holds where it is), then
-        DAMPING and DISABLED (reason recovery_complete). A joint pushed further out by hold_window_rad, or
-        not back by recovery_timeout_s, is a FAULT (recovery_failed); disable() and estop() act as usual.
+        Accepted only in FAULT or ESTOP (not in the e-stop's own cycle) when joints beyond their hard
+        limits are the one cause left: RECOVERY moves them back into their soft range at
+        recovery_velocity_fraction of the velocity limit with torque capped at recovery_torque_fraction
+        of the torque limit (every other joint holds where it is); once all are inside their soft range,
+        DAMPING and DISABLED (reason recovery_complete). A joint pushed further out by hold_window_rad,
+        or not back by recovery_timeout_s, is a FAULT (recovery_failed); disable() and estop() act as usual.
         In real time, waits (GIL released) until DISABLED; timeout defaults to recovery_timeout_s + damping.
         """
         if timeout is None:

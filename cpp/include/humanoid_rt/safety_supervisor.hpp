@@ -35,10 +35,12 @@
 // - A joint outside its hard limit: FAULT (hard_position_limit, SS1). reset() and enable() are
 //   refused while it is outside; recover() (in FAULT or ESTOP) is accepted when that is the only
 //   cause left: RECOVERY
-//   walks every outside joint's reference back to its soft wall at recovery_velocity_fraction of
+//   walks every outside joint's reference back to a quarter of the soft margin inside its soft
+//   wall at recovery_velocity_fraction of
 //   its velocity limit, torque capped at recovery_torque_fraction of the torque limit for all
-//   joints, the others held where they are; when every joint is at least halfway from its hard
-//   limit to its soft wall: DAMPING (recovery_complete), then DISABLED. A joint pushed further
+//   joints, the others held where they are (the soft-wall torque is off in RECOVERY: it would
+//   throw the joint in faster than the walk); when every joint is inside its soft range:
+//   DAMPING (recovery_complete), then DISABLED. A joint pushed further
 //   out than hold_window_rad from where recovery began, or recovery not done by
 //   recovery_timeout_s: FAULT (recovery_failed). Setpoints are not taken in RECOVERY.
 // - Encoder jump: a reading that moved more than encoder_jump_rad + overspeed_factor * velocity
