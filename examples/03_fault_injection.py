@@ -1,5 +1,6 @@
 """03: inject faults on the mock bus and watch the supervisor: a drive error latches
-FAULT (torque off in the same cycle), reset is refused while it persists, accepted after.
+FAULT (torque off in the same cycle), reset is refused while it persists, accepted after;
+a joint pushed past its hard limit is brought back with recover().
 
     python examples/03_fault_injection.py
 """
@@ -25,3 +26,15 @@ with Robot("generic_humanoid") as robot:
     bus.clear_faults()
     robot.reset()
     print(f"after clearing the drive error, reset -> {robot.step(1).supervisor_state}")
+
+    # A joint outside its hard limit: reset() is refused while it is out there; recover() walks it
+    # back slowly with limited torque (RECOVERY), then DAMPING and DISABLED.
+    elbow = robot.joint_index("left_elbow")
+    robot.mock_bus(elbow).set_joint_position(elbow, robot.config.joints[elbow].limits.q_max + 0.2)
+    print(f"elbow pushed out: {robot.step(1).supervisor_state} ({robot.state().reason})")
+    robot.recover()
+    print(f"recover() -> {robot.step(1).supervisor_state}")
+    while robot.step(100).supervisor_state not in ("DISABLED", "FAULT"):
+        pass
+    print(f"-> {robot.state().supervisor_state}, elbow at {robot.state().q[elbow]:.3f} rad "
+          f"(hard limit {robot.config.joints[elbow].limits.q_max})")

@@ -40,6 +40,9 @@ SMALL_ROBOT = {
                 "velocity_rad_s": 5.0,
                 "torque_nm": 40.0,
                 "torque_rate_nm_s": 20000.0,
+                # High enough that the reference's acceleration limit (SLA) never acts in tests written
+                # before it existed; tests of SLA set their own.
+                "acceleration_rad_s2": 100000.0,
             },
             "gains": {"kp": 100.0, "kd": 4.0},
             "mock": {"inertia_kgm2": 0.05, "viscous_nm_s_rad": 0.05, "coulomb_nm": 0.1},

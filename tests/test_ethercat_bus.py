@@ -38,7 +38,8 @@ def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cs
                    # A software slave on a shared CI core can be late; stepped tests wait long.
                    "receive_timeout_us": 200_000, "frame_timeout_us": 20_000, **bus}],
         "joints": [{"name": f"leg{i}", "bus": "legs", "device_id": i + 1,
-                    "limits": {"position_rad": [-2.0, 2.0], "velocity_rad_s": 8.0, "torque_nm": 60.0},
+                    "limits": {"position_rad": [-2.0, 2.0], "velocity_rad_s": 8.0, "torque_nm": 60.0,
+                               "acceleration_rad_s2": 100000.0},
                     "gains": {"kp": 100.0, "kd": 4.0}, **(joints or {})} for i in range(n)],
     }
 

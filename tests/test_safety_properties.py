@@ -13,7 +13,9 @@ from conftest import small_robot_config
 from humanoid_rt import Robot
 
 N = 3
-TORQUE_ON_STATES = ("ENABLING", "ACTIVE", "HOLD", "DAMPING")
+TORQUE_ON_STATES = ("ENABLING", "ACTIVE", "HOLD", "DAMPING", "RECOVERY")
+# Faults that stop with SS1 (safety_supervisor.hpp, stop_category_for): damping, then STO.
+CONTROLLED_STOP_REASONS = ("over_temperature", "hard_position_limit", "non_finite_command", "recovery_failed")
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 vectors = lambda lo, hi: st.lists(st.floats(lo, hi), min_size=N, max_size=N)  # noqa: E731
@@ -60,6 +62,10 @@ def test_torque_clamp_rate_limit_and_soft_walls_hold_for_any_input(urdf_path, sc
     names = {code: name for name, code in robot.STATE_CODES.items()}
     torque_on = np.array([names[int(s)] in TORQUE_ON_STATES for s in tm["state"]])
     tau, q = tm["tau_command"], tm["q"]
+    # A FAULT that stops with SS1 damps until its STO: those rows are torque-on rows while torque flows.
+    controlled_stop = np.array([names[int(s)] == "FAULT" and robot.REASON_NAMES[int(r)] in CONTROLLED_STOP_REASONS
+                                for s, r in zip(tm["state"], tm["reason"])])
+    torque_on |= controlled_stop & np.any(tau != 0.0, axis=1)
     tau_max = robot.config.joint_array("limits.torque")
     step = robot.config.joint_array("limits.torque_rate") * robot.period_s
     soft_max = robot.config.joint_array("limits.q_soft_max")

@@ -122,9 +122,13 @@ def test_injected_fault_reaches_fault_within_one_cycle_and_latches(small_robot, 
     assert state.reason == reason
     if fault != "bus_timeout":
         assert state.last_event["joint"] == 2
-    assert np.all(state.tau_command == 0.0), "STO in the very cycle the fault is seen"
+    if fault == "temperature":  # drives still usable: a controlled stop (SS1), then STO after damping_time
+        assert np.any(state.tau_command != 0.0)
+    else:
+        assert np.all(state.tau_command == 0.0), "STO in the very cycle the fault is seen"
 
     robot.step(200)
+    assert np.all(robot.state().tau_command == 0.0)
     assert robot.state().supervisor_state == "FAULT", "latched"
     robot.reset()
     robot.step(1)
@@ -168,10 +172,13 @@ def test_frozen_encoder_detected_after_the_configured_cycles(small_robot):
     robot.mock_bus(1).freeze_encoder(1)
     first_frozen_cycle = robot.state().cycle + 1
     n = robot.config.safety.frozen_encoder_cycles
-    robot.step(n)
-    assert robot.state().supervisor_state == "ACTIVE"
-    state = robot.step(1)
-    assert state.cycle == first_frozen_cycle + n
+    # The drive's own velocity exposes the frozen reading (frozen_travel_rad) well before the
+    # torque criterion's frozen_encoder_cycles: at most n cycles.
+    for _ in range(n + 1):
+        if robot.step(1).supervisor_state != "ACTIVE":
+            break
+    state = robot.state()
+    assert state.cycle <= first_frozen_cycle + n
     assert state.supervisor_state == "FAULT" and state.reason == "encoder_frozen"
     assert state.last_event["joint"] == 1
 

@@ -9,6 +9,8 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -154,6 +156,38 @@ py::dict stress_spsc_ring(std::uint64_t iterations, std::size_t capacity) {
   return d;
 }
 
+std::string number(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", x);
+  return text;
+}
+
+// A ttl shorter than one period would expire before the loop could apply the setpoint.
+void check_ttl(const ControlLoop& loop, double ttl, bool zero_allowed = true) {
+  if (!(ttl >= loop.period_s() - 1e-12))
+    throw py::value_error("ttl: " + number(ttl) + " s is shorter than one loop period (" + number(loop.period_s()) +
+                          " s): the setpoint would expire before the loop applies it; allowed: " +
+                          (zero_allowed ? "0 (never expires) or " : "") + ">= " +
+                          number(loop.period_s()) + " s");
+}
+
+// Targets within a sane range of each joint's limits (the reference clamps to the soft range; values
+// far outside are a caller's bug, and refused here so that nothing huge reaches the interpolator).
+void check_targets(const ControlLoop& loop, const JointSetpoint& sp) {
+  for (int j = 0; j < loop.n_joints(); ++j) {
+    const JointLimits& l = loop.joint(j).limits;
+    const double span = 10.0 * (l.q_max - l.q_min);
+    const auto refuse = [j](const char* field, double value, double low, double high) {
+      throw py::value_error(std::string(field) + "[" + std::to_string(j) + "]: " + number(value) +
+                            " is out of range; allowed: " + number(low) + " .. " + number(high));
+    };
+    if (!(sp.q[j] >= l.q_min - span && sp.q[j] <= l.q_max + span)) refuse("q", sp.q[j], l.q_min - span, l.q_max + span);
+    if (sp.has_velocity && !(std::abs(sp.dq[j]) <= 10.0 * l.velocity))
+      refuse("dq", sp.dq[j], -10.0 * l.velocity, 10.0 * l.velocity);
+    if (!(std::abs(sp.tau_ff[j]) <= 10.0 * l.torque)) refuse("tau_ff", sp.tau_ff[j], -10.0 * l.torque, 10.0 * l.torque);
+  }
+}
+
 // One task slot from its Python dict (validated in Python); t_written and ttl are optional (0: not streamed).
 CartesianTask task_from_dict(const py::dict& d) {
   CartesianTask task;
@@ -182,7 +216,8 @@ PYBIND11_MODULE(_core, m) {
       .value("HOLD", SupervisorState::kHold)
       .value("DAMPING", SupervisorState::kDamping)
       .value("FAULT", SupervisorState::kFault)
-      .value("ESTOP", SupervisorState::kEstop);
+      .value("ESTOP", SupervisorState::kEstop)
+      .value("RECOVERY", SupervisorState::kRecovery);
   py::enum_<SetpointSource>(m, "SetpointSource", "Who wrote a setpoint (recorded with it in telemetry).")
       .value("API", SetpointSource::kApi)
       .value("TELEOP", SetpointSource::kTeleop)
@@ -200,7 +235,8 @@ PYBIND11_MODULE(_core, m) {
       .value("ENABLE", RequestKind::kEnable)
       .value("DISABLE", RequestKind::kDisable)
       .value("RESET", RequestKind::kReset)
-      .value("ESTOP", RequestKind::kEstop);
+      .value("ESTOP", RequestKind::kEstop)
+      .value("RECOVER", RequestKind::kRecover);
 
   py::class_<JointTransmission>(m, "JointTransmission")
       .def(py::init<>())
@@ -219,7 +255,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("velocity", &JointLimits::velocity)
       .def_readwrite("torque", &JointLimits::torque)
       .def_readwrite("torque_rate", &JointLimits::torque_rate)
-      .def_readwrite("damping_kd", &JointLimits::damping_kd);
+      .def_readwrite("damping_kd", &JointLimits::damping_kd)
+      .def_readwrite("acceleration", &JointLimits::acceleration)
+      .def_readwrite("kp_max", &JointLimits::kp_max)
+      .def_readwrite("kd_max", &JointLimits::kd_max);
 
   py::class_<SafetyParams>(m, "SafetyParams")
       .def(py::init<>())
@@ -233,7 +272,12 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("frozen_torque_nm", &SafetyParams::frozen_torque_nm)
       .def_readwrite("overspeed_factor", &SafetyParams::overspeed_factor)
       .def_readwrite("estop_category", &SafetyParams::estop_category)
-      .def_readwrite("temperature_limit_c", &SafetyParams::temperature_limit_c);
+      .def_readwrite("temperature_limit_c", &SafetyParams::temperature_limit_c)
+      .def_readwrite("frozen_travel_rad", &SafetyParams::frozen_travel_rad)
+      .def_readwrite("fault_stop_category", &SafetyParams::fault_stop_category)
+      .def_readwrite("recovery_velocity_fraction", &SafetyParams::recovery_velocity_fraction)
+      .def_readwrite("recovery_torque_fraction", &SafetyParams::recovery_torque_fraction)
+      .def_readwrite("recovery_timeout_s", &SafetyParams::recovery_timeout_s);
 
   py::class_<LoopOptions>(m, "LoopOptions")
       .def(py::init<>())
@@ -356,7 +400,13 @@ PYBIND11_MODULE(_core, m) {
           "Writes one task slot (the others stay as last written, by any producer). Keys as write_tasks.")
       .def("set_gravity_compensation", &ControlLoop::set_gravity_compensation, py::arg("on"))
       .def_property_readonly("n_tasks", &ControlLoop::n_tasks)
-      .def("refresh_watchdog", &ControlLoop::refresh_watchdog, py::arg("t_written"), py::arg("ttl"),
+      .def(
+          "refresh_watchdog",
+          [](ControlLoop& loop, double t_written, double ttl) {
+            if (ttl > 0.0) check_ttl(loop, ttl, false);  // refresh_watchdog itself refuses ttl <= 0
+            loop.refresh_watchdog(t_written, ttl);
+          },
+          py::arg("t_written"), py::arg("ttl"),
            "Keeps the watchdog alive like a setpoint (written at t_written, alive for ttl > 0) without a joint target.")
       // GIL released: CAN buses wait here for devices that may be served by Python threads.
       .def("configure", &ControlLoop::configure, py::call_guard<py::gil_scoped_release>())
@@ -380,6 +430,8 @@ PYBIND11_MODULE(_core, m) {
            })
       .def("stop", &ControlLoop::stop, py::call_guard<py::gil_scoped_release>())
       .def("step", &ControlLoop::step, py::arg("cycles") = 1, py::call_guard<py::gil_scoped_release>())
+      .def("stall", &ControlLoop::stall, py::arg("seconds"),
+           "Stepped mode: the next cycle runs `seconds` later than the period says (a stalled machine).")
       .def_property_readonly("running", &ControlLoop::running)
       .def_property_readonly("n_joints", &ControlLoop::n_joints)
       .def_property_readonly("period_s", &ControlLoop::period_s)
@@ -401,6 +453,8 @@ PYBIND11_MODULE(_core, m) {
             if (tau_ff) from_numpy(*tau_ff, n, sp.tau_ff, "tau_ff");
             if (!std::isfinite(t_target)) throw py::value_error("t_target: must be finite");
             if (!(ttl >= 0.0) || !std::isfinite(ttl)) throw py::value_error("ttl: must be >= 0 seconds (0 = never expires)");
+            if (ttl > 0.0) check_ttl(loop, ttl);
+            check_targets(loop, sp);
             sp.t_target = t_target;
             sp.ttl = ttl;
             sp.t_written = t_written;
@@ -419,6 +473,15 @@ PYBIND11_MODULE(_core, m) {
               if (g.kp[j] < 0.0 || g.kd[j] < 0.0)
                 throw py::value_error(std::string(g.kp[j] < 0.0 ? "kp[" : "kd[") + std::to_string(j) +
                                       "]: must be >= 0 (got " + std::to_string(g.kp[j] < 0.0 ? g.kp[j] : g.kd[j]) + ")");
+            for (int j = 0; j < loop.n_joints(); ++j) {
+              const JointLimits& l = loop.joint(j).limits;
+              if (g.kp[j] > l.kp_max)
+                throw py::value_error("kp[" + std::to_string(j) + "]: must be <= " + number(l.kp_max) +
+                                      " (the joint's kp_max; got " + number(g.kp[j]) + ")");
+              if (g.kd[j] > l.kd_max)
+                throw py::value_error("kd[" + std::to_string(j) + "]: must be <= " + number(l.kd_max) +
+                                      " (the joint's kd_max; got " + number(g.kd[j]) + ")");
+            }
             loop.write_gains(g);
           },
           py::arg("kp"), py::arg("kd"))
@@ -880,6 +943,25 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("count"), "Allocates on a thread marked real-time: proves the allocation monitor counts.");
   testing.def("realtime_allocations", &realtime_allocations);
+  testing.def(
+      "interpolate",
+      [](double q0, double v0, double q1, double v1, double t_target, double t) {
+        SetpointInterpolator interpolator;
+        JointVector start{}, velocity{}, q{}, dq{};
+        start[0] = q0;
+        velocity[0] = v0;
+        interpolator.reset(1, 0.0, start);
+        JointSetpoint target;
+        target.q[0] = q1;
+        target.dq[0] = v1;
+        target.has_velocity = true;
+        target.t_target = t_target;
+        interpolator.set_target(0.0, start, velocity, target);
+        interpolator.sample(t, q, dq);
+        return py::make_tuple(q[0], dq[0]);
+      },
+      py::arg("q0"), py::arg("v0"), py::arg("q1"), py::arg("v1"), py::arg("t_target"), py::arg("t"),
+      "One joint's interpolated (q, dq) at t for a segment from (q0, v0) at 0 to (q1, v1) at t_target.");
 
   // ---- teleop ----
   // The teleop codec as pure functions (tests, fuzzing) and the C++ receiver thread.

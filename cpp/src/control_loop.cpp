@@ -10,6 +10,7 @@
 
 #include "humanoid_rt/allocation_monitor.hpp"
 #include "humanoid_rt/joint_impedance.hpp"
+#include "humanoid_rt/reference_shaper.hpp"
 
 namespace humanoid_rt {
 
@@ -210,6 +211,12 @@ void ControlLoop::step(int cycles) {
   for (int i = 0; i < cycles; ++i) cycle(stepped_time(), 0);
 }
 
+void ControlLoop::stall(double seconds) {
+  if (running_.load()) throw std::logic_error("stall() is for stepped mode; the real-time loop is running");
+  if (!(seconds >= 0.0 && seconds <= 60.0)) throw std::invalid_argument("seconds: allowed: 0..60");
+  time_base_ += seconds;  // the next stepped cycle runs this much later than the period says
+}
+
 double ControlLoop::stepped_time() const {
   return time_base_ + static_cast<double>(cycle_ - cycle_base_) * period_s_;
 }
@@ -320,7 +327,12 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     status = worse(status, s);
   }
   transmission_.state_to_joint(n_, motor_state_, joint_state_);
-  supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_);
+  // When the buses were read: the clock in real time (a stalled machine shows here), t when stepped.
+  const double t_measured =
+      running_.load(std::memory_order_relaxed)
+          ? std::max(t, static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9)
+          : t;
+  supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_, t_measured);
 
   // 2. Requests: e-stop first, then the queue, then shutdown.
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
@@ -330,13 +342,26 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
   setpoint_buffer_.read(setpoint_);
   watchdog_buffer_.read(watchdog_);
-  if (supervisor_.entered_this_cycle(SupervisorState::kEnabling)) {
-    // Enable starts from the measured position at rest, with no feed-forward: nothing jumps.
+  if (supervisor_.entered_this_cycle(SupervisorState::kEnabling) ||
+      supervisor_.entered_this_cycle(SupervisorState::kRecovery)) {
+    // Enable (and recovery) starts from the measured position at rest, with no feed-forward: nothing
+    // jumps; a joint outside the soft range walks back in under the reference's limits.
     for (int j = 0; j < n_; ++j) {
       q_ref_[j] = joint_state_.q[j];
       dq_ref_[j] = 0.0;
+      ref_step_velocity_[j] = 0.0;
     }
-    interpolator_.reset(n_, t, q_ref_);
+    JointVector rest = q_ref_;
+    if (supervisor_.state() == SupervisorState::kRecovery) {
+      // RECOVERY's goal: a quarter of the soft margin inside the soft range (inside, where no wall
+      // torque acts once it ends), for joints outside it; the others hold where they are.
+      for (int j = 0; j < n_; ++j) {
+        const JointLimits& l = limits_[j];
+        if (rest[j] > l.q_soft_max) rest[j] = l.q_soft_max - 0.25 * (l.q_max - l.q_soft_max);
+        if (rest[j] < l.q_soft_min) rest[j] = l.q_soft_min + 0.25 * (l.q_soft_min - l.q_min);
+      }
+    }
+    interpolator_.reset(n_, t, rest);
     tau_ff_.fill(0.0);
     setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
     watchdog_applied_ = watchdog_.sequence;
@@ -387,31 +412,35 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
         dq_ref_[j] = std::clamp(joint_state_.dq[j], -limits_[j].velocity, limits_[j].velocity);
       }
     }
-    interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, kHoldSettleS);
+    // Settle at constant deceleration within every joint's acceleration limit (SLA).
+    double settle_s = kHoldSettleS;
+    for (int j = 0; j < n_; ++j) settle_s = std::max(settle_s, std::abs(dq_ref_[j]) / limits_[j].acceleration);
+    interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, settle_s);
   }
 
-  // 5. Reference: interpolated, then SLI (step <= velocity limit * dt) and SLP (inside the soft wall).
+  // 5. Reference: interpolated, then SLP (inside the soft wall, braking to it), SLA (acceleration)
+  //    and SLI (step <= velocity limit * dt): reference_shaper.hpp.
   const bool torque_on = supervisor_.torque_on();
   const bool tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
-                        state == SupervisorState::kHold;
+                        state == SupervisorState::kHold || state == SupervisorState::kRecovery;
   if (tracking) {
     JointVector q_raw, dq_raw;
     interpolator_.sample(t, q_raw, dq_raw);
     for (int j = 0; j < n_; ++j) {
       const JointLimits& l = limits_[j];
-      const double max_step = l.velocity * period_s_;
-      const double q_new = std::clamp(std::clamp(q_raw[j], q_ref_[j] - max_step, q_ref_[j] + max_step),
-                                      l.q_soft_min, l.q_soft_max);
-      // A clipped reference moves only as far as the clip allows: its velocity says so too,
-      // otherwise kd (dq_ref - dq) would keep pushing into the wall.
-      dq_ref_[j] = q_new == q_raw[j] ? std::clamp(dq_raw[j], -l.velocity, l.velocity) : (q_new - q_ref_[j]) / period_s_;
-      q_ref_[j] = q_new;
+      const ReferenceLimits reference_limits{l.q_soft_min, l.q_soft_max, supervisor_.reference_velocity(j), l.acceleration};
+      const ReferenceSample r = shape_reference(q_ref_[j], ref_step_velocity_[j], q_raw[j], dq_raw[j], reference_limits,
+                                                period_s_);
+      q_ref_[j] = r.q;
+      dq_ref_[j] = r.dq;
+      ref_step_velocity_[j] = r.v_step;
     }
   } else {
     // Not tracking: the reference follows the measurement so a later enable starts there.
     for (int j = 0; j < n_; ++j) {
       q_ref_[j] = std::isfinite(joint_state_.q[j]) ? joint_state_.q[j] : q_ref_[j];
       dq_ref_[j] = 0.0;
+      ref_step_velocity_[j] = 0.0;
     }
   }
 
@@ -431,12 +460,14 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
   if (whole_body_ && torque_on) {
-    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks;
+    // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
+    // (RECOVERY too: only the joints move, back into their range);
     // a streamed task written before the latest enable is stale and never acts again.
     static_assert(std::is_trivially_copyable_v<TaskSet>);
     tasks_effective_ = tasks_;
     for (auto& task : tasks_effective_.tasks)
-      if (damping || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_))
+        task.enabled = false;
     whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_effective_,
                          damping ? 1.0 : ramp, tau_whole_body_, snapshot_.tasks);
   } else {

@@ -33,8 +33,34 @@ void MockBus::set_actuator(int joint, const MockActuator& actuator, const JointT
   transmission_.set(joint, transmission);
 }
 
+int MockBus::checked(int joint) const {
+  const bool known = joints_.empty() ? (joint >= 0 && joint < kMaxJoints)
+                                     : std::find(joints_.begin(), joints_.end(), joint) != joints_.end();
+  if (known) return joint;
+  std::string allowed;
+  if (joints_.empty()) {
+    allowed = "0.." + std::to_string(kMaxJoints - 1);
+  } else {
+    for (int j : joints_) allowed += (allowed.empty() ? "" : ", ") + std::to_string(j);
+  }
+  throw std::out_of_range("joint: " + std::to_string(joint) + " is not on mock bus '" + name_ + "'; allowed: " + allowed);
+}
+
+double MockBus::finite(double value, const char* argument) {
+  if (!std::isfinite(value)) throw std::invalid_argument(std::string(argument) + ": must be finite; allowed: a finite number");
+  return value;
+}
+
+void MockBus::drop_replies(int joint, int cycles) {
+  const int j = checked(joint);
+  if (cycles < -1)
+    throw std::invalid_argument("cycles: " + std::to_string(cycles) + "; allowed: >= 0, or -1 (until cleared)");
+  faults_[j].drop_cycles.store(cycles);
+}
+
 void MockBus::set_joint_position(int joint, double q_joint) {
-  q_[joint] = q_joint;
+  joint = checked(joint);
+  q_[joint] = finite(q_joint, "q");
   dq_[joint] = 0.0;
 }
 

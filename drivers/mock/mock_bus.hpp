@@ -62,20 +62,26 @@ class MockBus final : public Bus {
   BusStatus write(double t, const JointCommand& motor_command) override;
   void deactivate() override;
 
-  // Fault injection: any non-RT thread.
-  void drop_replies(int joint, int cycles) { faults_[joint].drop_cycles.store(cycles); }  // -1 = until cleared
-  void freeze_encoder(int joint, bool frozen) { faults_[joint].frozen.store(frozen); }
-  void jump_encoder(int joint, double offset_rad) { faults_[joint].encoder_offset.store(offset_rad); }
-  void nan_position(int joint, bool on) { faults_[joint].nan_position.store(on); }
-  void set_drive_error(int joint, std::uint16_t code) { faults_[joint].drive_error.store(code); }
-  void set_temperature(int joint, double celsius) { faults_[joint].temperature_c.store(celsius); }
-  void set_external_torque(int joint, double nm) { faults_[joint].external_torque.store(nm); }
+  // Fault injection: any non-RT thread. Every call checks its arguments first (a joint this bus
+  // carries, finite values, cycles >= -1) and throws naming the argument and the allowed values:
+  // std::out_of_range for the joint, std::invalid_argument for the rest.
+  void drop_replies(int joint, int cycles);  // -1 = until cleared
+  void freeze_encoder(int joint, bool frozen) { faults_[checked(joint)].frozen.store(frozen); }
+  void jump_encoder(int joint, double offset_rad) {
+    faults_[checked(joint)].encoder_offset.store(finite(offset_rad, "offset_rad"));
+  }
+  void nan_position(int joint, bool on) { faults_[checked(joint)].nan_position.store(on); }
+  void set_drive_error(int joint, std::uint16_t code) { faults_[checked(joint)].drive_error.store(code); }
+  void set_temperature(int joint, double celsius) {
+    faults_[checked(joint)].temperature_c.store(finite(celsius, "celsius"));
+  }
+  void set_external_torque(int joint, double nm) { faults_[checked(joint)].external_torque.store(finite(nm, "nm")); }
   void set_bus_timeout(bool on) { bus_timeout_.store(on); }
   void clear_faults();
 
   // True joint-side physics state. Read only while the loop is stopped or between step() calls.
-  double true_position(int joint) const { return q_[joint]; }
-  double true_velocity(int joint) const { return dq_[joint]; }
+  double true_position(int joint) const { return q_[checked(joint)]; }
+  double true_velocity(int joint) const { return dq_[checked(joint)]; }
 
  private:
   struct Faults {
@@ -89,6 +95,9 @@ class MockBus final : public Bus {
   };
 
   void integrate(double dt, const JointCommand& joint_command);
+  // joint, if this bus carries it (any of 0..kMaxJoints-1 before configure()); else std::out_of_range.
+  int checked(int joint) const;
+  static double finite(double value, const char* argument);
 
   const std::string name_;
   const MockBusOptions options_;

@@ -85,6 +85,15 @@ class SafetyConfig:
     overspeed_factor: float = 1.2
     estop_category: int = 0  # IEC 60204-1 stop category
     temperature_limit_c: float = 90.0  # a drive reporting more is a FAULT
+    # Frozen encoder: the drive's velocity integrated while the reading stands still beyond this.
+    frozen_travel_rad: float = 0.01
+    # Faults that leave drives usable stop with SS1 (1) or every fault cuts torque at once (0).
+    fault_stop_category: int = 1
+    # recover(): joints outside their hard limits move back at this fraction of the velocity
+    # limit, with torque capped at this fraction of the torque limit, within recovery_timeout_s.
+    recovery_velocity_fraction: float = 0.1
+    recovery_torque_fraction: float = 0.3
+    recovery_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,9 @@ class JointLimits:
     velocity: float  # rad/s
     torque: float  # N m
     torque_rate: float  # N m / s
+    acceleration: float = 0.0  # rad / s^2, the reference's (SLA); also its braking into the soft wall
+    kp_max: float = 0.0  # N m / rad, the highest stiffness set_gains accepts
+    kd_max: float = 0.0  # N m s / rad, the highest damping set_gains accepts
 
     @property
     def q_soft_min(self) -> float:
@@ -379,6 +391,17 @@ _LOOP_KEYS: dict[str, tuple[_Parser, Any]] = {
     "telemetry_decimation": (_integer(1), LoopConfig.telemetry_decimation),
 }
 
+def _fraction(raw: Any) -> float:
+    allowed = "a number > 0 and <= 1"
+    value = _finite(raw, allowed)
+    if not 0 < value <= 1:
+        raise _Invalid("out of range", allowed)
+    return value
+
+
+_fraction.allowed = "a number > 0 and <= 1"  # for the "missing key" message
+
+
 _SAFETY_KEYS: dict[str, tuple[_Parser, Any]] = {
     "watchdog_ttl_s": (_number(above=0), SafetyConfig.watchdog_ttl_s),
     "hold_timeout_s": (_number(above=0), SafetyConfig.hold_timeout_s),
@@ -392,6 +415,11 @@ _SAFETY_KEYS: dict[str, tuple[_Parser, Any]] = {
     "overspeed_factor": (_number(at_least=1), SafetyConfig.overspeed_factor),
     "estop_category": (_one_of(0, 1), SafetyConfig.estop_category),
     "temperature_limit_c": (_number(above=0), SafetyConfig.temperature_limit_c),
+    "frozen_travel_rad": (_number(above=0), SafetyConfig.frozen_travel_rad),
+    "fault_stop_category": (_one_of(0, 1), SafetyConfig.fault_stop_category),
+    "recovery_velocity_fraction": (_fraction, SafetyConfig.recovery_velocity_fraction),
+    "recovery_torque_fraction": (_fraction, SafetyConfig.recovery_torque_fraction),
+    "recovery_timeout_s": (_number(above=0), SafetyConfig.recovery_timeout_s),
 }
 
 _BUS_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
@@ -467,15 +495,6 @@ _BUS_PARAM_KEYS["ethercat"] = _ETHERCAT_PARAM_KEYS
 
 
 # ---- CAN ----
-def _fraction(raw: Any) -> float:
-    allowed = "a number > 0 and <= 1"
-    value = _finite(raw, allowed)
-    if not 0 < value <= 1:
-        raise _Invalid("out of range", allowed)
-    return value
-
-
-_fraction.allowed = "a number > 0 and <= 1"  # for the "missing key" message
 _CAN_COMMON_KEYS: dict[str, tuple[_Parser, Any]] = {
     "fd": (_boolean, False),  # CAN-FD frames
     "bitrate": (_one_of(125000, 250000, 500000, 1000000), 1000000),  # nominal (arbitration) bit rate
@@ -512,12 +531,22 @@ class _Nested:
 
 _DEFAULT_SOFT_MARGIN_RAD = 0.05
 _DEFAULT_TORQUE_RATE_NM_S = 20000.0
+# Derived defaults (the key absent): the reference reaches its velocity limit in this time
+# (acceleration = velocity / time); the torque limit is reached at this position error (kp_max)
+# and at this fraction of the velocity limit as velocity error (kd_max).
+DEFAULT_ACCELERATION_TIME_S = 0.2
+GAIN_BOUND_POSITION_ERROR_RAD = 0.005
+GAIN_BOUND_VELOCITY_FRACTION = 0.05
 _LIMIT_KEYS: dict[str, tuple[_Parser, Any]] = {
     "position_rad": (_position_range, _REQUIRED),
     "soft_margin_rad": (_number(at_least=0), _DEFAULT_SOFT_MARGIN_RAD),
     "velocity_rad_s": (_number(above=0), _REQUIRED),
     "torque_nm": (_number(above=0), _REQUIRED),
     "torque_rate_nm_s": (_number(above=0), _DEFAULT_TORQUE_RATE_NM_S),
+    # Absent: derived (see DEFAULT_ACCELERATION_TIME_S and GAIN_BOUND_*).
+    "acceleration_rad_s2": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kp_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
+    "kd_max": (_optional(_number(above=0), "null or a finite number > 0"), None),
 }
 
 _GAIN_KEYS: dict[str, tuple[_Parser, Any]] = {
@@ -804,13 +833,18 @@ def _joint_limits(check: _Validator, parsed: dict[str, Any], path: str) -> Joint
             return None
     if _INVALID in parsed.values():
         return None
+    velocity, torque = parsed["velocity_rad_s"], parsed["torque_nm"]
+    acceleration, kp_max, kd_max = parsed["acceleration_rad_s2"], parsed["kp_max"], parsed["kd_max"]
     return JointLimits(
         q_min=position[0],
         q_max=position[1],
         soft_margin=margin,
-        velocity=parsed["velocity_rad_s"],
-        torque=parsed["torque_nm"],
+        velocity=velocity,
+        torque=torque,
         torque_rate=parsed["torque_rate_nm_s"],
+        acceleration=velocity / DEFAULT_ACCELERATION_TIME_S if acceleration is None else acceleration,
+        kp_max=torque / GAIN_BOUND_POSITION_ERROR_RAD if kp_max is None else kp_max,
+        kd_max=torque / (GAIN_BOUND_VELOCITY_FRACTION * velocity) if kd_max is None else kd_max,
     )
 
 
@@ -846,6 +880,8 @@ def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_
                 parsed["device_id"] = _INVALID
         if _INVALID in parsed.values() or None in (parsed["limits"], parsed["gains"], parsed["mock"]):
             continue
+        if not _gains_within_bounds(check, parsed["gains"], parsed["limits"], path):
+            continue
         joints.append(
             JointConfig(
                 name=parsed["name"],
@@ -863,6 +899,16 @@ def _parse_joints(check: _Validator, raw: Any, buses: list[BusConfig], bus_list_
             )
         )
     return joints
+
+
+def _gains_within_bounds(check: _Validator, gains: dict, limits: JointLimits, path: str) -> bool:
+    ok = True
+    for key, bound in (("kp", limits.kp_max), ("kd", limits.kd_max)):
+        if gains[key] > bound:
+            check.report(f"{path}.gains.{key}", f"above the joint's {key}_max",
+                         f"a number >= 0 and <= {bound:g} (limits.{key}_max)", gains[key])
+            ok = False
+    return ok
 
 
 def _string_list(raw: Any) -> tuple[str, ...]:
@@ -1048,6 +1094,9 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                     "velocity_rad_s": joint.limits.velocity,
                     "torque_nm": joint.limits.torque,
                     "torque_rate_nm_s": joint.limits.torque_rate,
+                    "acceleration_rad_s2": joint.limits.acceleration,
+                    "kp_max": joint.limits.kp_max,
+                    "kd_max": joint.limits.kd_max,
                 },
                 "gains": {"kp": joint.kp, "kd": joint.kd},
                 "command_mode": joint.command_mode,

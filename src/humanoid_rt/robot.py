@@ -82,7 +82,9 @@ class SafetyRefused(RuntimeError):
         joint = event.get("joint", -1)
         name = joint_names[joint] if 0 <= joint < len(joint_names) else f"joint {joint}"
         where = f" ({name}: value {event['value']:.6g}, limit {event['limit']:.6g})" if joint >= 0 else ""
-        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}")
+        hint = " (robot.recover() brings a joint back inside its hard limits)" \
+            if event["reason"] == "hard_position_limit" and request in ("reset", "enable") else ""
+        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}{hint}")
         self.event = dict(event)
 
 
@@ -92,7 +94,7 @@ class RobotState:
 
     cycle: int
     time: float  # loop time [s]
-    supervisor_state: str  # DISABLED, ENABLING, ACTIVE, HOLD, DAMPING, FAULT, ESTOP
+    supervisor_state: str  # DISABLED, ENABLING, ACTIVE, HOLD, DAMPING, FAULT, ESTOP, RECOVERY
     last_event: dict  # the transition that led here: reason, joint, value, limit, cycle
     q: np.ndarray  # measured position [rad]
     dq: np.ndarray  # measured velocity [rad/s]
@@ -169,6 +171,8 @@ def _joint_spec(joint) -> _core.JointSpec:
     limits.torque = joint.limits.torque
     limits.torque_rate = joint.limits.torque_rate
     limits.damping_kd = joint.kd
+    limits.acceleration = joint.limits.acceleration
+    limits.kp_max, limits.kd_max = joint.limits.kp_max, joint.limits.kd_max
     spec.limits = limits
     spec.kp, spec.kd = joint.kp, joint.kd
     spec.mode = _core.CommandMode.DRIVE_IMPEDANCE if joint.command_mode == "drive_impedance" else _core.CommandMode.TORQUE
@@ -180,7 +184,8 @@ def _safety_params(safety) -> _core.SafetyParams:
     for name in (
         "hold_timeout_s", "hold_window_rad", "damping_time_s", "enable_ramp_s", "max_missed_replies",
         "encoder_jump_rad", "frozen_encoder_cycles", "frozen_torque_nm", "overspeed_factor", "estop_category",
-        "temperature_limit_c",
+        "temperature_limit_c", "frozen_travel_rad", "fault_stop_category", "recovery_velocity_fraction",
+        "recovery_torque_fraction", "recovery_timeout_s",
     ):
         setattr(params, name, getattr(safety, name))
     return params
@@ -280,6 +285,12 @@ class Robot(LiveViews):
         self._events_lock = threading.Lock()
         self._telemetry = TelemetryFanout(self._loop.drain_telemetry, telemetry_capacity)
         self._gains = (self.config.joint_array("kp"), self.config.joint_array("kd"))
+        self._gain_bounds = (self.config.joint_array("limits.kp_max"), self.config.joint_array("limits.kd_max"))
+        # A sane range for targets (the reference clamps them to the soft range): see set_joint_targets.
+        q_min, q_max = self.config.joint_array("limits.q_min"), self.config.joint_array("limits.q_max")
+        self._target_range = (q_min - 10 * (q_max - q_min), q_max + 10 * (q_max - q_min))
+        self._velocity_limit = self.config.joint_array("limits.velocity")
+        self._torque_limit = self.config.joint_array("limits.torque")
         self._realtime_report: dict | None = None
         self._previous_sigterm = None
         self._teleop = None  # TeleopReceiver, see attach_teleop()
@@ -497,7 +508,8 @@ class Robot(LiveViews):
         self._request("disable", _core.RequestKind.DISABLE, wait, timeout, until=("DISABLED", "FAULT", "ESTOP"))
 
     def reset(self, *, wait: bool | None = None, timeout: float = 1.0) -> None:
-        """Clear a latched FAULT or ESTOP (refused while its cause persists).
+        """Clear a latched FAULT or ESTOP (refused while its cause persists; a joint outside its hard
+        limit: recover()).
 
         Drives that latch faults themselves (CiA 402) are asked to reset first (reset_drive_faults());
         in real time this waits for them, in stepped mode step a few cycles between the two.
@@ -509,6 +521,21 @@ class Robot(LiveViews):
                                                       for b in self.buses.values()):
                 time.sleep(0.002)
         self._request("reset", _core.RequestKind.RESET, wait, timeout, until=("DISABLED",))
+
+    def recover(self, *, wait: bool | None = None, timeout: float | None = None) -> None:
+        """Bring joints outside their hard limits back inside (the FAULT reset() refuses for that reason).
+
+        Accepted only in FAULT or ESTOP (not in the e-stop's own cycle) when joints beyond their hard
+        limits are the one cause left: RECOVERY moves them back into their soft range at
+        recovery_velocity_fraction of the velocity limit with torque capped at recovery_torque_fraction
+        of the torque limit (every other joint holds where it is); once all are inside their soft range,
+        DAMPING and DISABLED (reason recovery_complete). A joint pushed further out by hold_window_rad,
+        or not back by recovery_timeout_s, is a FAULT (recovery_failed); disable() and estop() act as usual.
+        In real time, waits (GIL released) until DISABLED; timeout defaults to recovery_timeout_s + damping.
+        """
+        if timeout is None:
+            timeout = self.config.safety.recovery_timeout_s + self.config.safety.damping_time_s + 1.0
+        self._request("recover", _core.RequestKind.RECOVER, wait, timeout, until=("DISABLED",))
 
     def reset_drive_faults(self) -> None:
         """Ask every drive in fault to reset (CiA 402: controlword bit 7 rising edge, from the loop)."""
@@ -536,6 +563,8 @@ class Robot(LiveViews):
                 if event["request_id"] == request_id:
                     if not event["accepted"]:
                         raise SafetyRefused(name, event, self.joint_names)
+                    if name == "enable" and event["from_state"] == event["to_state"] in ("ACTIVE", "HOLD"):
+                        return  # already enabled
                     answered_cycle = event["cycle"]
             # Judge the state only from a snapshot of a cycle after the answering one: the event ring can be
             # drained before the same cycle's snapshot is written, and before the first cycle's snapshot the
@@ -572,6 +601,14 @@ class Robot(LiveViews):
                                  f"(got {array[low[0]]})")
         return array
 
+    def _bounded(self, array: np.ndarray, name: str, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        bad = np.flatnonzero((array < low) | (array > high))
+        if bad.size:
+            j = bad[0]
+            raise ValueError(f"{name}[{j}] ({self.joint_names[j]}): {array[j]:g} is out of range; "
+                             f"allowed: {low[j]:g} .. {high[j]:g}")
+        return array
+
     def set_joint_targets(
         self,
         q,
@@ -590,7 +627,10 @@ class Robot(LiveViews):
         TTL; 0 = never expires). When it lapses the supervisor goes to HOLD, then DAMPING.
         source: who is commanding (api, skill, policy; teleop is the receiver's), recorded with
         every setpoint in telemetry.
-        Targets beyond the soft limits are clamped; the reference never exceeds the velocity limit.
+        Targets beyond the soft limits are clamped; the reference never exceeds the velocity and
+        acceleration limits. Refused with ValueError: a target q outside [q_min - 10 span, q_max + 10 span]
+        (span = q_max - q_min), |dq| above 10x the velocity limit, |tau_ff| above 10x the torque limit,
+        and 0 < ttl < one loop period (it would expire before the loop applies it).
         """
         if source not in SETPOINT_SOURCES:
             raise ValueError(f"source: unknown setpoint source {source!r}; allowed: {', '.join(SETPOINT_SOURCES)}")
@@ -607,10 +647,20 @@ class Robot(LiveViews):
             ttl = self.config.safety.watchdog_ttl_s
         if not (np.isfinite(ttl) and ttl >= 0):
             raise ValueError(f"ttl: must be >= 0 seconds, 0 = never expires (got {ttl!r})")
+        if 0 < ttl < self.period_s - 1e-12:
+            raise ValueError(f"ttl: {ttl:g} s is shorter than one loop period ({self.period_s:g} s): the setpoint "
+                             f"would expire before the loop applies it; allowed: 0 (never expires) or "
+                             f">= {self.period_s:g} s")
+        q = self._bounded(self._vector(q, "q"), "q", *self._target_range)
+        if dq is not None:
+            dq = self._bounded(self._vector(dq, "dq"), "dq", -10 * self._velocity_limit, 10 * self._velocity_limit)
+        if tau_ff is not None:
+            tau_ff = self._bounded(self._vector(tau_ff, "tau_ff"), "tau_ff", -10 * self._torque_limit,
+                                   10 * self._torque_limit)
         self._loop.write_setpoint(
-            self._vector(q, "q"),
-            None if dq is None else self._vector(dq, "dq"),
-            None if tau_ff is None else self._vector(tau_ff, "tau_ff"),
+            q,
+            dq,
+            tau_ff,
             t_target=float(t),
             ttl=float(ttl),
             t_written=now,
@@ -618,9 +668,18 @@ class Robot(LiveViews):
         )
 
     def set_gains(self, kp=None, kd=None) -> None:
-        """Change joint-impedance gains while running; None keeps the gains in force."""
+        """Change joint-impedance gains while running; None keeps the gains in force.
+
+        Each gain must be >= 0 and <= the joint's limits.kp_max / kd_max (ValueError names the joint).
+        """
         kp = self._gains[0] if kp is None else self._vector(kp, "kp", minimum=0.0)
         kd = self._gains[1] if kd is None else self._vector(kd, "kd", minimum=0.0)
+        for name, gains, bound in (("kp", kp, self._gain_bounds[0]), ("kd", kd, self._gain_bounds[1])):
+            high = np.flatnonzero(gains > bound)
+            if high.size:
+                j = high[0]
+                raise ValueError(f"{name}[{j}] ({self.joint_names[j]}): must be <= {bound[j]:g} "
+                                 f"(limits.{name}_max; got {gains[j]:g})")
         self._loop.write_gains(kp, kd)
         self._gains = (kp.copy(), kd.copy())
 

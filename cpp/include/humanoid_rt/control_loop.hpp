@@ -7,7 +7,7 @@
 // Both run the same cycle():
 //
 //   buses.read -> Transmission -> supervisor.check_measurements -> requests
-//   -> latest setpoint -> interpolator -> SLI/SLP on the reference
+//   -> latest setpoint -> interpolator -> SLP/SLA/SLI on the reference (reference_shaper.hpp)
 //   -> joint impedance (or damping) -> supervisor.shape_torque -> pack torque or
 //      drive-side (q, dq, kp, kd, tau_ff) -> Transmission -> buses.write
 //   -> state snapshot (triple buffer) + telemetry (SPSC ring)
@@ -94,6 +94,9 @@ class ControlLoop {
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
   void step(int cycles);        // stepped mode; throws while running in real time
+  // Stepped mode: the next cycle runs `seconds` later than the period says, as after a stall of
+  // the machine (the buses' physics advances over the gap; the supervisor sees the late read).
+  void stall(double seconds);
   void deactivate();
   bool running() const { return running_.load(); }
   bool configured() const { return configured_; }
@@ -185,6 +188,7 @@ class ControlLoop {
   std::uint64_t watchdog_applied_ = 0;          // sequence of the last refresh taken
   JointVector tau_joint_{}, kd_joint_{}, tau_whole_body_{};  // joint law, its damping gain, whole-body total
   JointVector q_ref_{}, dq_ref_{}, tau_previous_{};
+  JointVector ref_step_velocity_{};             // (q_ref - last q_ref) / dt: what SLA limits the change of
   JointVector tau_ff_{};                        // feed-forward of the applied setpoint (zero on enable)
   std::uint64_t cycle_ = 0;
   double t_ = 0.0;                              // t of the last cycle

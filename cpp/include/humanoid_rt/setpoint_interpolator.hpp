@@ -21,6 +21,10 @@
 // duration brings the reference from (p1, v1) to rest at p1: it passes p1 by at
 // most 4/27 |v1| T and comes back (a reversal, by design: the last target is
 // held exactly); then the reference holds p1.
+//
+// Overflow is impossible by construction: positions and velocities enter clamped to
+// +-kMaxMagnitude and segment durations to [kMinSegmentS, kMaxSegmentS], so every product in
+// the Hermite sum stays below 1e18 (the API refuses such targets long before; this is the floor).
 #pragma once
 
 #include <algorithm>
@@ -36,6 +40,10 @@ class SetpointInterpolator {
   static constexpr double kMinSegmentS = 0.002;
   // A previous target older than this is not used to estimate the stream velocity.
   static constexpr double kMaxStreamGapS = 0.25;
+  // Bounds on what enters the cubic [rad, rad/s, s].
+  static constexpr double kMaxMagnitude = 1e6;
+  static constexpr double kMaxSegmentS = 1e6;
+  static double bounded(double x) { return std::isfinite(x) ? std::clamp(x, -kMaxMagnitude, kMaxMagnitude) : 0.0; }
 
   // Loop thread only (all methods).
 
@@ -44,8 +52,8 @@ class SetpointInterpolator {
     n_ = n;
     t0_ = t;
     duration_ = kMinSegmentS;
-    p0_ = q;
-    p1_ = q;
+    for (int j = 0; j < n; ++j) p0_[j] = bounded(q[j]);
+    p1_ = p0_;
     v0_.fill(0.0);
     v1_.fill(0.0);
     has_previous_target_ = false;
@@ -54,7 +62,7 @@ class SetpointInterpolator {
 
   // Start a segment from (q_now, v_now) at t_now toward the target.
   void set_target(double t_now, const JointVector& q_now, const JointVector& v_now, const JointSetpoint& target) {
-    const double t1 = std::max(target.t_target, t_now + kMinSegmentS);
+    const double t1 = std::clamp(target.t_target, t_now + kMinSegmentS, t_now + kMaxSegmentS);
     // The previous target belongs to the same stream when target times advance about as fast as
     // the targets arrive (within half an interval); an isolated target says nothing about velocity.
     const double gap = target.t_target - previous_target_t_;
@@ -63,19 +71,19 @@ class SetpointInterpolator {
                                    gap <= kMaxStreamGapS && std::abs(gap - arrival_gap) <= 0.5 * gap;
     for (int j = 0; j < n_; ++j) {
       if (target.has_velocity)
-        v1_[j] = target.dq[j];
+        v1_[j] = bounded(target.dq[j]);
       else if (estimate_velocity)
-        v1_[j] = (target.q[j] - previous_target_q_[j]) / gap;
+        v1_[j] = bounded((bounded(target.q[j]) - previous_target_q_[j]) / gap);
       else
         v1_[j] = 0.0;
+      p0_[j] = bounded(q_now[j]);
+      v0_[j] = bounded(v_now[j]);
+      p1_[j] = bounded(target.q[j]);
     }
-    p0_ = q_now;
-    v0_ = v_now;
-    p1_ = target.q;
     t0_ = t_now;
     duration_ = t1 - t_now;
     settling_ = false;
-    previous_target_q_ = target.q;
+    previous_target_q_ = p1_;
     previous_target_t_ = target.t_target;
     previous_arrival_t_ = t_now;
     has_previous_target_ = true;
@@ -84,10 +92,12 @@ class SetpointInterpolator {
   // Stop the reference with constant deceleration over `duration` (HOLD): ending at
   // q + v T / 2 with zero velocity makes the Hermite cubic exactly q + v T s - v T s^2 / 2.
   void settle_from(double t_now, const JointVector& q_now, const JointVector& v_now, double duration) {
-    duration = std::max(duration, kMinSegmentS);
-    p0_ = q_now;
-    v0_ = v_now;
-    for (int j = 0; j < n_; ++j) p1_[j] = q_now[j] + 0.5 * v_now[j] * duration;
+    duration = std::clamp(duration, kMinSegmentS, kMaxSegmentS);
+    for (int j = 0; j < n_; ++j) {
+      p0_[j] = bounded(q_now[j]);
+      v0_[j] = bounded(v_now[j]);
+      p1_[j] = p0_[j] + 0.5 * v0_[j] * duration;
+    }
     v1_.fill(0.0);
     t0_ = t_now;
     duration_ = duration;

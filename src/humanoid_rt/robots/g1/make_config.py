@@ -25,6 +25,18 @@ BUS_OF_PREFIX = (("left_hip", "left_leg"), ("left_knee", "left_leg"), ("left_ank
 MOCK_INERTIA = {"hip": 0.15, "knee": 0.1, "ankle": 0.03, "waist": 0.3, "shoulder": 0.05, "elbow": 0.02, "wrist": 0.005}
 
 
+def _acceleration(velocity: float, effort: float, kp: float, inertia: float, margin: float) -> float:
+    """The reference's acceleration limit (SLA), also its braking into the soft wall.
+
+    A joint tracking a reference that brakes at a lags it by about a / w^2 (w = sqrt(kp / I)), so it
+    crosses the soft wall at about sqrt(2) a / w; the wall (full torque at the hard limit) stops it
+    within the soft margin when that speed is below half of sqrt(margin * effort / I). Capped at
+    reaching the velocity limit in 0.2 s, the loader's default.
+    """
+    w = math.sqrt(kp / inertia)
+    return round(min(velocity / 0.2, 0.5 * math.sqrt(margin * effort / inertia) * w / math.sqrt(2.0)), 1)
+
+
 def _group(name: str) -> str:
     return next(key for key in MOCK_INERTIA if key in name)
 
@@ -46,16 +58,18 @@ def build_config() -> dict:
         device_ids[bus] = device_ids.get(bus, 0) + 1
         inertia = MOCK_INERTIA[_group(name)]
         kp = min(4.0 * effort, 300.0)  # full torque at 0.25 rad of error, capped for the legs
+        margin = round(min(0.05, (upper - lower) / 4), 4)
         joints.append({
             "name": name,
             "bus": bus,
             "device_id": device_ids[bus],
             "limits": {
                 "position_rad": [lower, upper],
-                "soft_margin_rad": round(min(0.05, (upper - lower) / 4), 4),
+                "soft_margin_rad": margin,
                 "velocity_rad_s": velocity,
                 "torque_nm": effort,
                 "torque_rate_nm_s": 100.0 * effort,  # full torque in 10 ms
+                "acceleration_rad_s2": _acceleration(velocity, effort, kp, inertia, margin),
             },
             "gains": {"kp": kp, "kd": round(2.0 * math.sqrt(kp * inertia), 3)},
             "mock": {"inertia_kgm2": inertia, "viscous_nm_s_rad": 0.1, "coulomb_nm": round(0.01 * effort, 3)},
