@@ -66,6 +66,7 @@ const char* to_string(Reason r) {
     case Reason::kOverTemperature: return "over_temperature";
     case Reason::kHardPositionLimit: return "hard_position_limit";
     case Reason::kOverspeed: return "overspeed";
+    case Reason::kImuStale: return "imu_stale";
     case Reason::kRequestNotAllowedInState: return "request_not_allowed_in_state";
   }
   return "unknown";
@@ -158,6 +159,7 @@ void SafetySupervisor::acknowledge(const Cause& cause, std::uint32_t request_id,
 Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState& s) const {
   if (status == BusStatus::kTimeout) return {Reason::kBusTimeout};
   if (status == BusStatus::kError) return {Reason::kBusError};
+  if (sensor_cause_) return sensor_cause_;
   for (int j = 0; j < n_; ++j) {
     const JointLimits& l = limits_[j];
     if (!std::isfinite(s.q[j]) || !std::isfinite(s.dq[j]) || !std::isfinite(s.tau[j]))
