@@ -22,8 +22,9 @@ __all__ = ["make_base_estimator", "twin_contacts", "imu_options", "imu_sample", 
 #: Stopgap until the contact QP: the joints between the base and the feet get this many times their
 #: configured stiffness (damping: its square root) while standing. With the config's gains the fixed-base
 #: posture cannot hold the body up as an inverted pendulum on its ankles (the generic humanoid needs
-#: ankle stiffness > m g h ~ 560 Nm/rad against 2 x 150); x4 stands both bundled robots (README).
-STANDING_GAIN_SCALE = 4.0
+#: ankle stiffness > m g h ~ 560 Nm/rad against 2 x 150); x8 stands both bundled robots through arm
+#: motion (x4 stands them still but lets the generic one rock over its toes when the arms swing; README).
+STANDING_GAIN_SCALE = 8.0
 
 
 def make_base_estimator(config: RobotConfig, period_s: float, **options: float) -> "_core.BaseStateEstimator":
