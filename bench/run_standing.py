@@ -21,6 +21,7 @@ import numpy as np
 
 from humanoid_rt import Robot
 from humanoid_rt.config import example_robot_data_dir
+from humanoid_rt.floating_base import standing_gains
 
 ROBOTS = ("generic_humanoid", "g1")
 
@@ -41,6 +42,7 @@ def realtime_compute(name: str, floating: bool, seconds: float) -> dict:
 
 def stepped_twin(name: str, cycles: int) -> dict:
     robot = Robot(name, bus="mujoco", floating=True)
+    robot.set_gains(*standing_gains(robot))
     robot.enable()
     robot.step(500)
     start = time.perf_counter()

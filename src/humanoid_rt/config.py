@@ -432,9 +432,6 @@ _BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
         "position_noise_rad": (_number(at_least=0), 0.0),
         # Seeds a uint64 random generator in the core.
         "seed": (_integer(0, 2**64 - 1), 0),
-        # The simulated IMU (level, at rest; floating base, issue 13): Gaussian noise per axis.
-        "imu_gyro_noise_rad_s": (_number(at_least=0), 0.0),
-        "imu_accel_noise_m_s2": (_number(at_least=0), 0.0),
     },
     "mujoco": {
         "substeps": (_integer(1, 20), 1),

@@ -364,8 +364,6 @@ class Robot:
         options.latency_cycles = int(params.get("latency_cycles", 1))
         options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
         options.seed = int(params.get("seed", 0))
-        options.imu_gyro_noise_rad_s = float(params.get("imu_gyro_noise_rad_s", 0.0))
-        options.imu_accel_noise_m_s2 = float(params.get("imu_accel_noise_m_s2", 0.0))
         mock = _core.MockBus(bus_cfg.name, options)
         for j in joints:
             joint = self.config.joints[j]
@@ -767,7 +765,10 @@ class Robot:
         Keys: cycle, t, state (SupervisorState codes), reason, compute_ns, q, dq,
         tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays), and the applied
         setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
-        setpoint_t_written, setpoint_applied_t, setpoint_t_target.
+        setpoint_t_written, setpoint_applied_t, setpoint_t_target; and the base state estimator's
+        base_valid, base_position, base_velocity, base_angular_velocity ((k, 3)), base_orientation
+        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts);
+        all zero / False on a fixed base).
         This is one reader among the telemetry taps (see telemetry_tap()): a recorder
         draining its own tap takes nothing from it. The arrays are shared with the other
         readers, so they are read-only: copy one to change it.
