@@ -104,6 +104,23 @@ def test_twin_is_free_floating_and_stands_on_its_soles():
     robot.close()
 
 
+def test_floating_base_in_real_time():
+    """The same cycle on the real-time thread: estimator running, no allocation, no stale IMU."""
+    with Robot("generic_humanoid", floating=True, priority=0, lock_memory=False) as robot:
+        robot.start()
+        robot.enable(timeout=10.0)
+        base = robot.base_state()
+        assert base["valid"] and base["imu"]["sequence"] > 0
+        assert robot.state().supervisor_state == "ACTIVE"
+        assert robot.statistics()["realtime_allocations"] == 0
+
+
+def test_config_floating_twin_can_be_run_fixed():
+    robot = Robot(floating_twin_config("generic_humanoid"), floating=False)
+    assert not robot.floating and not robot.twin().floating and robot.base_estimator is None
+    robot.close()
+
+
 def test_fixed_base_twin_is_unchanged():
     robot = Robot("generic_humanoid", bus="mujoco")
     assert not robot.floating and not robot.twin().floating

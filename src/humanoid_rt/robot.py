@@ -301,8 +301,9 @@ class Robot:
         """The config's buses, or one bus of the `override` type carrying every joint."""
         buses = self.config.buses
         if override is None or all(b.type == override for b in buses):
-            if self.floating and any(b.type == "mujoco" for b in buses):
-                return tuple(BusConfig(name=b.name, type=b.type, params={**b.params, "floating": True})
+            if any(b.type == "mujoco" and bool(b.params.get("floating")) != self.floating for b in buses):
+                # The twin follows the robot's choice (Robot(floating=...) may override the config's).
+                return tuple(BusConfig(name=b.name, type=b.type, params={**b.params, "floating": self.floating})
                              if b.type == "mujoco" else b for b in buses)
             return buses
         return (BusConfig(name=override, type=override, params={"floating": True} if self.floating else {}),)
