@@ -38,15 +38,14 @@ struct BaseStateEstimator::Impl {
   std::vector<pinocchio::FrameIndex> contact_frames;
   Eigen::Matrix3d base_R_imu = Eigen::Matrix3d::Identity();
   Eigen::Vector3d base_p_imu = Eigen::Vector3d::Zero();
-  MatXX A;                        // process matrix
   MatYX H;                        // measurement matrix (constant, see header)
 
   // Loop thread only.
   pinocchio::Data data;
   Eigen::VectorXd q, v;           // sized at construction
   bool started = false;
-  VecX x, x_pred;
-  MatXX P, Q, tmp_xx;
+  VecX x;
+  MatXX P, tmp_xx;
   MatYX HP, KT;
   MatYY S;
   VecY y, innovation, R_diag;
@@ -112,8 +111,6 @@ struct BaseStateEstimator::Impl {
 
     nx = 6 + 3 * nc;
     ny = 7 * nc;
-    A.setIdentity(nx, nx);
-    A.block<3, 3>(0, 3) = dt * Eigen::Matrix3d::Identity();
     // Rows per contact i: 3 kinematics (f_i - p), 3 velocity (v), 1 height (f_i,z).
     H.setZero(ny, nx);
     for (int i = 0; i < nc; ++i) {
@@ -124,9 +121,7 @@ struct BaseStateEstimator::Impl {
       H(row + 6, f + 2) = 1.0;
     }
     x.setZero(nx);
-    x_pred.setZero(nx);
     P.setZero(nx, nx);
-    Q.setZero(nx, nx);
     tmp_xx.setZero(nx, nx);
     HP.setZero(ny, nx);
     KT.setZero(ny, nx);
@@ -220,21 +215,18 @@ void BaseStateEstimator::update(const JointVector& qj, const JointVector& dqj, c
     m.P.diagonal().tail(3 * nc).setConstant(1e-6);
     m.started = true;
   } else {
-    // Predict.
-    m.x_pred = m.A * m.x;
-    m.x_pred.head<3>() += 0.5 * m.dt * m.dt * accel_world;
-    m.x_pred.segment<3>(3) += m.dt * accel_world;
-    m.x = m.x_pred;
-    m.Q.setZero(nx, nx);
-    m.Q.diagonal().head<3>().setConstant(m.dt * o.base_position_noise * o.base_position_noise);
-    m.Q.diagonal().segment<3>(3).setConstant(m.dt * o.base_velocity_noise * o.base_velocity_noise);
+    // Predict. A = I + dt E (E moves v into p), so A x and A P A^T are row and column additions:
+    // rows p += dt rows v, then columns p += dt columns v (O(n^2) instead of two dense products).
+    m.x.head<3>() += m.dt * m.x.segment<3>(3) + 0.5 * m.dt * m.dt * accel_world;
+    m.x.segment<3>(3) += m.dt * accel_world;
+    m.P.topRows<3>() += m.dt * m.P.middleRows<3>(3);
+    m.P.leftCols<3>() += m.dt * m.P.middleCols<3>(3);
+    m.P.diagonal().head<3>().array() += m.dt * o.base_position_noise * o.base_position_noise;
+    m.P.diagonal().segment<3>(3).array() += m.dt * o.base_velocity_noise * o.base_velocity_noise;
     for (int i = 0; i < nc; ++i) {
       const double s = contact[i] ? o.foot_process_noise : o.swing_process_noise;
-      m.Q.diagonal().segment<3>(6 + 3 * i).setConstant(m.dt * s * s);
+      m.P.diagonal().segment<3>(6 + 3 * i).array() += m.dt * s * s;
     }
-    m.tmp_xx.noalias() = m.A * m.P;
-    m.P.noalias() = m.tmp_xx * m.A.transpose();
-    m.P += m.Q;
 
     // Measure.
     for (int i = 0; i < nc; ++i) {
@@ -249,9 +241,20 @@ void BaseStateEstimator::update(const JointVector& qj, const JointVector& dqj, c
       m.R_diag(row + 6) = sh * sh;
     }
     // Update: S = H P H^T + R; K^T = S^-1 H P (P symmetric); x += K (y - H x); P -= K H P.
+    // H selects and subtracts blocks (see the constructor), so H P and (H P) H^T are block copies.
     m.innovation.noalias() = m.y - m.H * m.x;
-    m.HP.noalias() = m.H * m.P;
-    m.S.noalias() = m.HP * m.H.transpose();
+    for (int i = 0; i < nc; ++i) {
+      const int row = 7 * i, f = 6 + 3 * i;
+      m.HP.middleRows<3>(row) = m.P.middleRows<3>(f) - m.P.topRows<3>();
+      m.HP.middleRows<3>(row + 3) = m.P.middleRows<3>(3);
+      m.HP.row(row + 6) = m.P.row(f + 2);
+    }
+    for (int i = 0; i < nc; ++i) {
+      const int col = 7 * i, f = 6 + 3 * i;
+      m.S.middleCols<3>(col) = m.HP.middleCols<3>(f) - m.HP.leftCols<3>();
+      m.S.middleCols<3>(col + 3) = m.HP.middleCols<3>(3);
+      m.S.col(col + 6) = m.HP.col(f + 2);
+    }
     m.S.diagonal() += m.R_diag;
     m.ldlt.compute(m.S);
     m.KT = m.ldlt.solve(m.HP);
