@@ -72,8 +72,28 @@ void ControlLoop::set_whole_body(std::shared_ptr<WholeBodyImpedance> controller)
   whole_body_ = std::move(controller);
 }
 
+void ControlLoop::set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles,
+                                   bool imu_from_device) {
+  if (configured_) throw std::logic_error("set_base_sensing() after configure()");
+  if (estimator && estimator->n_joints() != n_) throw std::invalid_argument("base estimator joint count differs");
+  if (imu_stale_cycles < 0) throw std::invalid_argument("model.imu.stale_cycles: must be >= 0");
+  estimator_ = std::move(estimator);
+  imu_stale_cycles_ = imu_stale_cycles;
+  imu_from_device_ = imu_from_device;
+}
+
+void ControlLoop::write_imu(ImuSample sample) {
+  std::lock_guard<std::mutex> lock(imu_mutex_);
+  sample.sequence = ++imu_write_sequence_;
+  imu_buffer_.write(sample);
+}
+
 void ControlLoop::configure() {
   if (running_.load()) throw std::logic_error("configure() while running");
+  if (estimator_ && !imu_from_device_ &&
+      std::none_of(buses_.begin(), buses_.end(), [](const BusSlot& slot) { return slot.bus->carries_imu(); }))
+    throw std::invalid_argument("model.imu: a floating base needs an IMU, and no bus of this robot carries one "
+                                "(allowed: a bus with an IMU such as mujoco or mock, or model.imu.source: device)");
   std::vector<int> owner(n_, -1);
   for (std::size_t b = 0; b < buses_.size(); ++b)
     for (int j : buses_[b].joints) {
@@ -332,7 +352,9 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       running_.load(std::memory_order_relaxed)
           ? std::max(t, static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9)
           : t;
+  if (estimator_) read_base_sensors(t);
   supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_, t_measured);
+  if (estimator_) estimate_base();
 
   // 2. Requests: e-stop first, then the queue, then shutdown.
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
@@ -527,6 +549,11 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   snapshot_.q_ref = q_ref_;
   snapshot_.dq_ref = dq_ref_;
   snapshot_.tau_command = tau_previous_;
+  if (estimator_) {
+    snapshot_.base = base_state_;
+    snapshot_.imu = base_sensors_.imu;
+    snapshot_.feet = base_sensors_.feet;
+  }
   state_buffer_.write(snapshot_);
 
   if (cycle_ % static_cast<std::uint64_t>(options_.telemetry_decimation) == 0) {
@@ -546,11 +573,39 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     sample_.setpoint_t_written = setpoint_in_use_.t_written;
     sample_.setpoint_applied_t = setpoint_applied_t_;
     sample_.setpoint_t_target = setpoint_in_use_.t_target;
+    if (estimator_) sample_.base = base_state_;
     telemetry_.push(sample_);
   }
   loop_time_.store(t, std::memory_order_relaxed);
   ++cycle_;
   cycles_.store(cycle_, std::memory_order_relaxed);
+}
+
+void ControlLoop::read_base_sensors(double t) {
+  if (imu_from_device_) {
+    imu_buffer_.read(base_sensors_.imu);
+  } else {
+    for (auto& slot : buses_)
+      if (slot.bus->read_base_sensors(t, base_sensors_)) break;
+  }
+  const std::uint64_t sequence = base_sensors_.imu.sequence;
+  imu_missed_cycles_ = sequence > imu_sequence_seen_ ? 0 : imu_missed_cycles_ + 1;
+  imu_sequence_seen_ = sequence;
+  supervisor_.set_sensor_cause(imu_missed_cycles_ > imu_stale_cycles_
+                                   ? Cause{Reason::kImuStale, -1, double(imu_missed_cycles_), double(imu_stale_cycles_)}
+                                   : Cause{});
+}
+
+void ControlLoop::estimate_base() {
+  // Measurements the supervisor faults on never enter the filter (it would keep the NaN forever).
+  for (int j = 0; j < n_; ++j)
+    if (!std::isfinite(joint_state_.q[j]) || !std::isfinite(joint_state_.dq[j])) return;
+  if (imu_sequence_seen_ == 0) return;  // no IMU sample yet
+  const ImuSample& imu = base_sensors_.imu;
+  for (int k = 0; k < 3; ++k)
+    if (!std::isfinite(imu.gyro[k]) || !std::isfinite(imu.accel[k]) || !std::isfinite(imu.orientation[k + 1])) return;
+  if (!std::isfinite(imu.orientation[0])) return;
+  estimator_->update(joint_state_.q, joint_state_.dq, base_sensors_, base_state_);
 }
 
 }  // namespace humanoid_rt

@@ -73,6 +73,7 @@ const char* to_string(Reason r) {
     case Reason::kOverTemperature: return "over_temperature";
     case Reason::kHardPositionLimit: return "hard_position_limit";
     case Reason::kOverspeed: return "overspeed";
+    case Reason::kImuStale: return "imu_stale";
     case Reason::kRequestNotAllowedInState: return "request_not_allowed_in_state";
   }
   return "unknown";
@@ -84,6 +85,7 @@ StopCategory stop_category_for(Reason fault) {
     case Reason::kHardPositionLimit:
     case Reason::kNonFiniteCommand:
     case Reason::kRecoveryFailed:
+    case Reason::kImuStale:  // the drives are fine: a standing robot brakes rather than drops
       return StopCategory::kControlled;
     default:
       return StopCategory::kTorqueOff;
@@ -197,6 +199,8 @@ Cause SafetySupervisor::find_persistent_cause(BusStatus status, const JointState
   };
   if (status == BusStatus::kTimeout && found({Reason::kBusTimeout})) return {Reason::kBusTimeout};
   if (status == BusStatus::kError && found({Reason::kBusError})) return {Reason::kBusError};
+  // A stale IMU leaves the drives usable: a controlled stop (see stop_category_for), not a torque-off cause.
+  if (!torque_off_only && sensor_cause_ && found(sensor_cause_)) return sensor_cause_;
   for (int j = 0; j < n_; ++j) {
     const JointLimits& l = limits_[j];
     Cause c;

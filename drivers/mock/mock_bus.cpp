@@ -183,4 +183,19 @@ BusStatus MockBus::write(double /*t*/, const JointCommand& motor_command) {
   return bus_timeout_.load(std::memory_order_relaxed) ? BusStatus::kTimeout : BusStatus::kOk;
 }
 
+bool MockBus::read_base_sensors(double t, BaseSensors& out) {
+  out.n_feet = 0;
+  if (imu_dropped_.load(std::memory_order_relaxed)) return true;  // the last sample stays, its sequence too
+  ImuSample& imu = out.imu;
+  imu.sequence = ++imu_sequence_;
+  imu.t = t;
+  imu.orientation = {1.0, 0.0, 0.0, 0.0};
+  for (int k = 0; k < 3; ++k) {
+    imu.gyro[k] = options_.imu_gyro_noise_rad_s > 0.0 ? options_.imu_gyro_noise_rad_s * noise_(rng_) : 0.0;
+    imu.accel[k] = (k == 2 ? 9.81 : 0.0) +
+                   (options_.imu_accel_noise_m_s2 > 0.0 ? options_.imu_accel_noise_m_s2 * noise_(rng_) : 0.0);
+  }
+  return true;
+}
+
 }  // namespace humanoid_rt

@@ -42,6 +42,9 @@ struct MockBusOptions {
   std::uint64_t seed = 0;
   int substeps = 4;
   double ambient_temperature_c = 35.0;
+  // Simulated IMU (issue 13): the mock robot stands level and at rest; Gaussian noise per axis.
+  double imu_gyro_noise_rad_s = 0.0;
+  double imu_accel_noise_m_s2 = 0.0;
 };
 
 class MockBus final : public Bus {
@@ -78,6 +81,12 @@ class MockBus final : public Bus {
   void set_external_torque(int joint, double nm) { faults_[checked(joint)].external_torque.store(finite(nm, "nm")); }
   void set_bus_timeout(bool on) { bus_timeout_.store(on); }
   void clear_faults();
+  void drop_imu(bool dropped) { imu_dropped_.store(dropped); }  // the IMU stops delivering samples
+
+  // Simulated IMU: level (identity orientation), at rest (gyro 0, specific force +9.81 z), plus noise.
+  // No foot sensors: an estimator on the mock bus uses its contact schedule.
+  bool carries_imu() const override { return true; }
+  bool read_base_sensors(double t, BaseSensors& out) override;
 
   // True joint-side physics state. Read only while the loop is stopped or between step() calls.
   double true_position(int joint) const { return q_[checked(joint)]; }
@@ -119,6 +128,8 @@ class MockBus final : public Bus {
 
   std::array<Faults, kMaxJoints> faults_;        // written by any non-RT thread, read by the RT thread
   std::atomic<bool> bus_timeout_{false};
+  std::atomic<bool> imu_dropped_{false};         // any non-RT thread writes, the RT thread reads
+  std::uint64_t imu_sequence_ = 0;               // RT thread only
 };
 
 }  // namespace humanoid_rt

@@ -23,6 +23,22 @@ MujocoBus::MujocoBus(std::string name, const std::string& mjcf_xml, const Mujoco
   mj_deleteSpec(spec);
   data_ = mj_makeData(model_);
   if (!data_) throw std::runtime_error("mj_makeData failed");
+  for (int j = 0; j < model_->njnt; ++j)
+    if (model_->jnt_type[j] == mjJNT_FREE) {
+      free_qpos_ = model_->jnt_qposadr[j];
+      free_dof_ = model_->jnt_dofadr[j];
+      break;
+    }
+  auto sensor = [this](const char* name) {
+    const int id = mj_name2id(model_, mjOBJ_SENSOR, name);
+    return id < 0 ? -1 : model_->sensor_adr[id];
+  };
+  imu_quat_ = sensor("humanoid_rt_imu_quat");
+  imu_gyro_ = sensor("humanoid_rt_imu_gyro");
+  imu_accel_ = sensor("humanoid_rt_imu_accel");
+  if ((imu_quat_ < 0) != (imu_gyro_ < 0) || (imu_quat_ < 0) != (imu_accel_ < 0))
+    throw std::invalid_argument("MJCF: the humanoid_rt_imu sensors (quat, gyro, accel) come together or not at all");
+  floor_geom_ = mj_name2id(model_, mjOBJ_GEOM, "floor");
 }
 
 MujocoBus::~MujocoBus() {
@@ -118,5 +134,117 @@ std::vector<double> MujocoBus::qpos() const { return std::vector<double>(data_->
 double MujocoBus::simulation_time() const { return data_->time; }
 double MujocoBus::timestep() const { return model_->opt.timestep; }
 int MujocoBus::contact_count() const { return data_->ncon; }
+
+}  // namespace humanoid_rt
+
+namespace humanoid_rt {
+
+void MujocoBus::set_feet(const std::vector<std::string>& bodies) {
+  if (static_cast<int>(bodies.size()) > kMaxContacts)
+    throw std::invalid_argument("model.contacts: at most " + std::to_string(kMaxContacts) + " contact points");
+  std::vector<int> ids;
+  for (const auto& body : bodies) {
+    const int id = mj_name2id(model_, mjOBJ_BODY, body.c_str());
+    if (id < 0) throw std::invalid_argument("model.contacts: the MuJoCo model has no body '" + body + "'");
+    ids.push_back(id);
+  }
+  foot_bodies_ = ids;
+}
+
+bool MujocoBus::read_base_sensors(double t, BaseSensors& out) {
+  if (imu_quat_ < 0) return false;
+  // MuJoCo evaluates sensors inside mj_step before integrating: they describe the start of the
+  // last physics step (one step of latency, as a real IMU has some).
+  if (!imu_dropped_.load(std::memory_order_relaxed)) {
+    ImuSample& imu = out.imu;
+    imu.sequence = ++imu_sequence_;
+    imu.t = t;
+    const mjtNum* s = data_->sensordata;
+    double q[4] = {s[imu_quat_], s[imu_quat_ + 1], s[imu_quat_ + 2], s[imu_quat_ + 3]};
+    if (options_.imu_orientation_noise_rad > 0.0) {
+      // A small random rotation (rotation vector with Gaussian components) in the IMU frame.
+      double v[3], dq[4] = {1.0, 0.0, 0.0, 0.0}, qn[4];
+      for (double& component : v) component = options_.imu_orientation_noise_rad * noise_(rng_);
+      mju_quatIntegrate(dq, v, 1.0);
+      mju_mulQuat(qn, q, dq);
+      mju_normalize4(qn);
+      for (int k = 0; k < 4; ++k) q[k] = qn[k];
+    }
+    for (int k = 0; k < 4; ++k) imu.orientation[k] = q[k];
+    for (int k = 0; k < 3; ++k) {
+      imu.gyro[k] = s[imu_gyro_ + k] + options_.imu_gyro_bias_rad_s[k];
+      if (options_.imu_gyro_noise_rad_s > 0.0) imu.gyro[k] += options_.imu_gyro_noise_rad_s * noise_(rng_);
+      imu.accel[k] = s[imu_accel_ + k] + options_.imu_accel_bias_m_s2[k];
+      if (options_.imu_accel_noise_m_s2 > 0.0) imu.accel[k] += options_.imu_accel_noise_m_s2 * noise_(rng_);
+    }
+  }
+  // Foot forces: every contact between a foot body and the floor, in world axes, on the foot.
+  out.n_feet = static_cast<int>(foot_bodies_.size());
+  for (int i = 0; i < out.n_feet; ++i) out.feet[i] = FootSample{};
+  for (int c = 0; c < data_->ncon; ++c) {
+    const mjContact& contact = data_->contact[c];
+    const int b1 = model_->geom_bodyid[contact.geom[0]], b2 = model_->geom_bodyid[contact.geom[1]];
+    for (int i = 0; i < out.n_feet; ++i) {
+      const bool foot1 = b1 == foot_bodies_[i], foot2 = b2 == foot_bodies_[i];
+      if (!foot1 && !foot2) continue;
+      mjtNum local[6], world[3];
+      mj_contactForce(model_, data_, c, local);
+      // contact.frame rows are the normal and two tangents (world axes); the force is geom1's on geom2.
+      mju_mulMatTVec(world, contact.frame, local, 3, 3);
+      const double sign = foot2 ? 1.0 : -1.0;
+      for (int k = 0; k < 3; ++k) out.feet[i].force[k] += sign * world[k];
+    }
+  }
+  for (int i = 0; i < out.n_feet; ++i) out.feet[i].normal_force = out.feet[i].force[2];
+  return true;
+}
+
+std::vector<double> MujocoBus::base_pose() const {
+  if (free_qpos_ < 0) return {};
+  return std::vector<double>(data_->qpos + free_qpos_, data_->qpos + free_qpos_ + 7);
+}
+
+std::vector<double> MujocoBus::base_twist() const {
+  if (free_dof_ < 0) return {};
+  return std::vector<double>(data_->qvel + free_dof_, data_->qvel + free_dof_ + 6);
+}
+
+double MujocoBus::floor_height() const { return floor_geom_ < 0 ? 0.0 : model_->geom_pos[3 * floor_geom_ + 2]; }
+
+void MujocoBus::set_base_pose(const std::vector<double>& pose) {
+  if (free_qpos_ < 0) throw std::logic_error("set_base_pose(): the twin has a fixed base (floating: false)");
+  if (pose.size() != 7) throw std::invalid_argument("pose: 7 values (x, y, z, qw, qx, qy, qz)");
+  for (int k = 0; k < 7; ++k) data_->qpos[free_qpos_ + k] = pose[k];
+  mju_normalize4(data_->qpos + free_qpos_ + 3);
+  for (int k = 0; k < 6; ++k) data_->qvel[free_dof_ + k] = 0.0;
+  mj_forward(model_, data_);
+}
+
+double MujocoBus::rest_on_floor() {
+  if (free_qpos_ < 0) throw std::logic_error("rest_on_floor(): the twin has a fixed base (floating: false)");
+  mj_forward(model_, data_);
+  double lowest = 1e300;
+  for (int g = 0; g < model_->ngeom; ++g) {
+    if (g == floor_geom_ || model_->geom_bodyid[g] == 0) continue;
+    const mjtNum* p = data_->geom_xpos + 3 * g;
+    const mjtNum* R = data_->geom_xmat + 9 * g;
+    const mjtNum* size = model_->geom_size + 3 * g;
+    double low = p[2] - model_->geom_rbound[g];
+    switch (model_->geom_type[g]) {
+      case mjGEOM_SPHERE: low = p[2] - size[0]; break;
+      case mjGEOM_CAPSULE: low = p[2] - std::abs(R[8]) * size[1] - size[0]; break;
+      case mjGEOM_BOX:  // the lowest corner: sum of |z components| of the half axes
+        low = p[2] - std::abs(R[6]) * size[0] - std::abs(R[7]) * size[1] - std::abs(R[8]) * size[2];
+        break;
+      default: break;
+    }
+    lowest = std::min(lowest, low);
+  }
+  if (lowest > 1e299) return 0.0;
+  const double shift = floor_height() - lowest;
+  data_->qpos[free_qpos_ + 2] += shift;
+  mj_forward(model_, data_);
+  return shift;
+}
 
 }  // namespace humanoid_rt

@@ -15,6 +15,7 @@
 // arena is sized at mj_makeData). Sensor noise is configured, not injected later.
 #pragma once
 
+#include <atomic>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,6 +33,13 @@ struct MujocoBusOptions {
   double position_noise_rad = 0.0;  // Gaussian noise on reported positions
   double velocity_noise_rad_s = 0.0;
   std::uint64_t seed = 0;
+  // Floating-base sensing (issue 13): IMU noise and bias (the twin's IMU is MuJoCo's gyro,
+  // accelerometer and frame-orientation sensors on the site humanoid_rt_imu; see mujoco_model.py).
+  double imu_gyro_noise_rad_s = 0.0;          // Gaussian, per axis
+  std::array<double, 3> imu_gyro_bias_rad_s{};
+  double imu_accel_noise_m_s2 = 0.0;
+  std::array<double, 3> imu_accel_bias_m_s2{};
+  double imu_orientation_noise_rad = 0.0;     // a random small rotation per sample
 };
 
 class MujocoBus final : public Bus {
@@ -59,6 +67,26 @@ class MujocoBus final : public Bus {
   double timestep() const;
   int contact_count() const;
 
+  // Floating base (issue 13), configuration time: the feet whose contact force read_base_sensors()
+  // reports (MuJoCo body names, in the order of model.contacts). The IMU is present when the model
+  // has the humanoid_rt_imu sensors.
+  void set_feet(const std::vector<std::string>& bodies);
+  bool carries_imu() const override { return imu_quat_ >= 0; }
+  bool read_base_sensors(double t, BaseSensors& out) override;
+  // Fault injection, any non-RT thread: the IMU stops delivering new samples (a dropped IMU).
+  void drop_imu(bool dropped) { imu_dropped_.store(dropped); }
+  // Ground truth for tests (loop stopped or between step() calls): the free joint's pose
+  // (position [m], quaternion w-x-y-z) and twist (linear velocity in world axes, angular
+  // velocity in base axes), empty on a fixed base; the floor's height.
+  bool floating() const { return free_qpos_ >= 0; }
+  std::vector<double> base_pose() const;
+  std::vector<double> base_twist() const;
+  double floor_height() const;
+  // Sets the free joint's pose (position, quaternion w-x-y-z) at rest; non-RT, loop stopped.
+  void set_base_pose(const std::vector<double>& pose);
+  // Lifts or lowers the floating base so the lowest robot geometry touches the floor; returns the shift [m].
+  double rest_on_floor();
+
  private:
   struct JointMap {
     int qpos_address = -1;
@@ -81,6 +109,14 @@ class MujocoBus final : public Bus {
   bool started_ = false;
   std::mt19937_64 rng_;
   std::normal_distribution<double> noise_{0.0, 1.0};
+
+  // Floating-base sensing: sensor addresses and foot bodies fixed at construction / set_feet().
+  int free_qpos_ = -1, free_dof_ = -1;        // the free joint's qpos / qvel address (-1: fixed base)
+  int imu_quat_ = -1, imu_gyro_ = -1, imu_accel_ = -1;  // sensordata addresses (-1: no IMU)
+  int floor_geom_ = -1;
+  std::vector<int> foot_bodies_;
+  std::uint64_t imu_sequence_ = 0;            // loop thread only
+  std::atomic<bool> imu_dropped_{false};      // any thread writes, loop thread reads
 };
 
 }  // namespace humanoid_rt

@@ -30,6 +30,8 @@ __all__ = [
     "DEVICE_TYPES",
     "DeviceConfig",
     "ConfigError",
+    "ContactConfig",
+    "ImuConfig",
     "ConfigIssue",
     "JointConfig",
     "JointLimits",
@@ -44,7 +46,10 @@ __all__ = [
 
 BUS_TYPES = ("mock", "mujoco", "ethercat", "can", "can-virtual")
 CAN_BUS_TYPES = ("can", "can-virtual")  # ---- CAN ----
-BASE_TYPES = ("fixed",)
+BASE_TYPES = ("fixed", "floating")
+# ---- floating base (issue 13) ----
+IMU_SOURCES = ("bus", "device")  # the IMU reaches the loop from a bus that carries one, or from a device thread
+MAX_CONTACTS = 4  # contact points of the base estimator (the core's kMaxContacts)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
 EXAMPLE_ROBOT_DATA_PREFIX = "example-robot-data:"
 LOOP_RATES_HZ = (250, 500, 1000, 2000, 4000)
@@ -183,6 +188,24 @@ class CanJointConfig:
 
 
 @dataclass(frozen=True)
+class ImuConfig:
+    """The base IMU (floating base, issue 13)."""
+
+    frame: str  # URDF link or frame fixed to the root link where the IMU sits
+    stale_cycles: int = 10  # no new sample for more than this many loop cycles: FAULT (imu_stale)
+    source: str = "bus"  # bus: a bus that carries an IMU (mujoco, mock); device: written by a device thread
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    """A foot's contact with the ground: the point the estimator tracks and the twin's sole box."""
+
+    frame: str  # URDF link or frame of the foot
+    sole: tuple[float, float]  # sole length (x) and width (y) of the frame [m]
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # sole centre (bottom surface) in the frame [m]
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     urdf_path: Path  # absolute
     # "fixed": the URDF root (pelvis) is held, as on a gantry or a crane; the model is fixed-base.
@@ -191,6 +214,10 @@ class ModelConfig:
     task_frames: tuple[str, ...] = ()
     gravity_compensation: bool = True
     urdf_source: str = field(default="", compare=False)  # as written in the config (kept for dump_config)
+    # Floating base (issue 13): "floating" runs the base state estimator in the loop on the IMU and
+    # the contacts; both must be given. The MuJoCo twin is then free-floating (buses' floating param).
+    imu: ImuConfig | None = None
+    contacts: tuple[ContactConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -443,6 +470,14 @@ _BUS_PARAM_KEYS: dict[str, dict[str, tuple[_Parser, Any]]] = {
         "armature_kgm2": (_number(at_least=0), 0.01),
         # A floor plane at the soles (at the zero pose); the base is held above it.
         "floor": (_boolean, True),
+        # Floating base (issue 13): the URDF root gets a free joint instead of a weld (needs model.imu and
+        # model.contacts); the IMU's noise and bias.
+        "floating": (_boolean, False),
+        "imu_gyro_noise_rad_s": (_number(at_least=0), 0.0),
+        "imu_gyro_bias_rad_s": (lambda raw: list(_vector3(raw)), [0.0, 0.0, 0.0]),
+        "imu_accel_noise_m_s2": (_number(at_least=0), 0.0),
+        "imu_accel_bias_m_s2": (lambda raw: list(_vector3(raw)), [0.0, 0.0, 0.0]),
+        "imu_orientation_noise_rad": (_number(at_least=0), 0.0),
     },
 }
 
@@ -451,6 +486,40 @@ _MODEL_KEYS: dict[str, tuple[_Parser, Any]] = {
     "base": (_one_of(*BASE_TYPES), "fixed"),
     "tasks": (lambda raw: _string_list(raw), ()),
     "gravity_compensation": (_boolean, True),
+    # Validated by _parse_floating_base with their own tables.
+    "imu": (lambda raw: raw, None),
+    "contacts": (lambda raw: raw, ()),
+}
+
+_IMU_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "frame": (_text, _REQUIRED),
+    "stale_cycles": (_integer(0, 100000), ImuConfig.stale_cycles),
+    "source": (_one_of(*IMU_SOURCES), ImuConfig.source),
+}
+
+
+@_allowing("[x, y, z] with finite numbers")
+def _vector3(raw: Any) -> tuple[float, float, float]:
+    if not isinstance(raw, (list, tuple)) or len(raw) != 3:
+        raise _Invalid("not a list of three numbers", "[x, y, z] with finite numbers")
+    return tuple(_finite(value, "[x, y, z] with finite numbers") for value in raw)
+
+
+@_allowing("[length, width] with finite numbers > 0 (metres)")
+def _sole(raw: Any) -> tuple[float, float]:
+    allowed = "[length, width] with finite numbers > 0 (metres)"
+    if not isinstance(raw, (list, tuple)) or len(raw) != 2:
+        raise _Invalid("not a list of two numbers", allowed)
+    values = tuple(_finite(value, allowed) for value in raw)
+    if not all(value > 0 for value in values):
+        raise _Invalid("not > 0", allowed)
+    return values
+
+
+_CONTACT_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "frame": (_text, _REQUIRED),
+    "sole": (_sole, _REQUIRED),
+    "offset": (_vector3, ContactConfig.offset),
 }
 
 # ---- EtherCAT bus params (issue 5): drivers/ethercat, firmware_interfaces/ethercat ----
@@ -965,8 +1034,44 @@ def _parse_model(check: _Validator, raw: Any, base_dir: Path) -> ModelConfig | N
     if len(model["tasks"]) > MAX_TASKS:
         check.report("model.tasks", f"more than {MAX_TASKS} task frames", f"at most {MAX_TASKS} frames",
                      list(model["tasks"]))
+    imu, contacts = _parse_floating_base(check, model, links)
     return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],
-                       gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"])
+                       gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"],
+                       imu=imu, contacts=contacts)
+
+
+def _parse_floating_base(check: _Validator, model: dict, links: set) -> tuple[ImuConfig | None, tuple]:
+    """model.imu and model.contacts (issue 13): frames must exist; a floating base needs both."""
+    imu = None
+    if model["imu"] is not None:
+        values = check.values(model["imu"], "model.imu", _IMU_KEYS)
+        if _INVALID not in values:
+            if values["frame"] not in links:
+                check.report("model.imu.frame", "not a link of the URDF", "one of: " + ", ".join(sorted(links)),
+                             values["frame"])
+            else:
+                imu = ImuConfig(**values)
+    contacts = []
+    raw_contacts = model["contacts"]
+    if raw_contacts not in (None, (), []):
+        for index, raw in enumerate(check.items(raw_contacts, "model.contacts", "contact", maximum=MAX_CONTACTS)):
+            path = f"model.contacts[{index}]"
+            values = check.values(raw, path, _CONTACT_KEYS)
+            if _INVALID in values.values():
+                continue
+            if values["frame"] not in links:
+                check.report(f"{path}.frame", "not a link of the URDF", "one of: " + ", ".join(sorted(links)),
+                             values["frame"])
+                continue
+            contacts.append(ContactConfig(**values))
+    if model["base"] == "floating":
+        if model["imu"] is None:
+            check.report("model.imu", "missing: a floating base needs an IMU to estimate its orientation",
+                         "a mapping with keys: frame, stale_cycles, source", None)
+        if raw_contacts in (None, (), []):
+            check.report("model.contacts", "missing: a floating base needs its feet's contact frames",
+                         f"a list of 1..{MAX_CONTACTS} mappings with keys: frame, sole, offset", None)
+    return imu, tuple(contacts)
 
 
 def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path | None) -> RobotConfig | None:
@@ -997,6 +1102,14 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     if loop is not None and safety is not None:
         _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
     devices = _parse_devices(check, top["devices"]) if top["devices"] is not _INVALID else []
+    for index, bus in enumerate(buses):  # ---- floating base (issue 13) ----
+        if model is not None and bus.type == "mujoco" and bus.params.get("floating"):
+            if model.imu is None:
+                check.report("model.imu", f"missing: buses[{index}].floating: true needs an IMU",
+                             "a mapping with keys: frame, stale_cycles, source", None)
+            if not model.contacts:
+                check.report("model.contacts", f"missing: buses[{index}].floating: true needs the feet's contact frames",
+                             f"a list of 1..{MAX_CONTACTS} mappings with keys: frame, sole, offset", None)
     if check.issues:
         return None
     return RobotConfig(
@@ -1076,6 +1189,10 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
             "base": config.model.base,
             "tasks": list(config.model.task_frames),
             "gravity_compensation": config.model.gravity_compensation,
+            **({"imu": {f.name: getattr(config.model.imu, f.name) for f in fields(ImuConfig)}}
+               if config.model.imu is not None else {}),
+            **({"contacts": [{"frame": c.frame, "sole": list(c.sole), "offset": list(c.offset)}
+                             for c in config.model.contacts]} if config.model.contacts else {}),
         },
         "loop": {f.name: getattr(config.loop, f.name) for f in fields(LoopConfig)},
         "safety": {f.name: getattr(config.safety, f.name) for f in fields(SafetyConfig)},

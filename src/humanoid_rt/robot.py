@@ -105,6 +105,7 @@ class RobotState:
     temperature_c: np.ndarray
     drive_error: np.ndarray
     fresh: np.ndarray  # a reply arrived this cycle
+    base: dict | None = None  # floating base: the estimator's state (Robot.base_state()); None on a fixed base
 
     @property
     def reason(self) -> str:
@@ -202,6 +203,9 @@ class Robot(LiveViews):
         telemetry_capacity: samples the telemetry ring holds before it counts overflows.
         robot_id: this unit's name in a fleet (Zenoh key space, metrics, episode catalogue); default
             $HUMANOID_RT_ROBOT_ID, else "<config name>-<hostname>". See resolve_robot_id().
+        floating: run the robot as a floating base (issue 13): the base state estimator runs in the loop on
+            the IMU (model.imu) and feet (model.contacts), and a MuJoCo twin gets a free joint instead of a
+            weld. Default: the config's model.base, or a mujoco bus's `floating` param.
     """
 
     STATE_CODES = STATE_CODES
@@ -218,6 +222,7 @@ class Robot(LiveViews):
         lock_memory: bool | None = None,
         telemetry_capacity: int = 8192,
         robot_id: str | None = None,
+        floating: bool | None = None,
     ):
         self.config = config if isinstance(config, RobotConfig) else load_config(config)
         self.robot_id = resolve_robot_id(robot_id, self.config.name)
@@ -251,6 +256,7 @@ class Robot(LiveViews):
         self._index = {name: i for i, name in enumerate(self.joint_names)}
         self._loop = _core.ControlLoop(options, [_joint_spec(j) for j in self.config.joints],
                                        _safety_params(self.config.safety))
+        self.floating = self._floating_base(floating)
         bus_configs = self._bus_configs(bus)
         self.notes: list[str] = []
 
@@ -264,6 +270,13 @@ class Robot(LiveViews):
         if self.config.model.gravity_compensation and not plant_has_gravity:
             self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
         self._loop.set_whole_body(self.model)
+        self.base_estimator: _core.BaseStateEstimator | None = None
+        if self.floating:  # ---- floating base (issue 13) ----
+            from .floating_base import make_base_estimator
+
+            self.base_estimator = make_base_estimator(self.config, self.period_s)
+            imu = self.config.model.imu
+            self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
 
         self.buses: dict[str, _core.Bus] = {}
         overridden = bus_configs is not self.config.buses
@@ -301,8 +314,25 @@ class Robot(LiveViews):
         """The config's buses, or one bus of the `override` type carrying every joint."""
         buses = self.config.buses
         if override is None or all(b.type == override for b in buses):
+            if any(b.type == "mujoco" and bool(b.params.get("floating")) != self.floating for b in buses):
+                # The twin follows the robot's choice (Robot(floating=...) may override the config's).
+                return tuple(BusConfig(name=b.name, type=b.type, params={**b.params, "floating": self.floating})
+                             if b.type == "mujoco" else b for b in buses)
             return buses
-        return (BusConfig(name=override, type=override, params={}),)
+        return (BusConfig(name=override, type=override, params={"floating": True} if self.floating else {}),)
+
+    def _floating_base(self, requested: bool | None) -> bool:
+        """Whether this robot runs as a floating base; a floating base needs model.imu and model.contacts."""
+        model = self.config.model
+        floating = requested if requested is not None else (
+            model.base == "floating" or any(b.type == "mujoco" and b.params.get("floating") for b in self.config.buses))
+        if floating and model.imu is None:
+            raise ValueError("model.imu: missing: a floating base needs an IMU to estimate its orientation; allowed: "
+                             "a mapping with keys: frame, stale_cycles, source (in the robot config)")
+        if floating and not model.contacts:
+            raise ValueError("model.contacts: missing: a floating base needs its feet's contact frames; allowed: "
+                             "a list of mappings with keys: frame, sole, offset (in the robot config)")
+        return bool(floating)
 
     def _make_bus(self, bus_cfg: BusConfig, joints: Sequence[int]) -> _core.Bus:
         params = bus_cfg.params
@@ -319,11 +349,22 @@ class Robot(LiveViews):
             options.velocity_noise_rad_s = float(params.get("velocity_noise_rad_s", 0.0))
             options.seed = int(params.get("seed", 0))
             twin_joints = [TwinJoint(self.config.joints[j].name, self.config.joints[j].limits.torque) for j in joints]
+            floating = bool(params.get("floating", False))
+            if floating:  # ---- floating base (issue 13) ----
+                from .floating_base import imu_options, twin_contacts
+
+                imu_options(options, params)
+            contacts = twin_contacts(self.config) if floating else ()
             self.mjcf = build_mjcf(self.config.urdf_path, twin_joints, timestep=self.period_s / options.substeps,
                                    joint_damping=float(params.get("joint_damping_nm_s_rad", 0.5)),
                                    armature=float(params.get("armature_kgm2", 0.01)),
-                                   floor=bool(params.get("floor", True)))
+                                   floor=bool(params.get("floor", True)), contacts=contacts,
+                                   imu_frame=self.config.model.imu.frame if floating else None)
             twin = _core.MujocoBus(bus_cfg.name, self.mjcf, options)
+            if floating:
+                from .sim.mujoco_model import foot_bodies
+
+                twin.set_feet(foot_bodies(self.mjcf, contacts))
             for j in joints:
                 joint = self.config.joints[j]
                 twin.set_joint(j, joint.name, actuator_name(joint.name),
@@ -754,6 +795,20 @@ class Robot(LiveViews):
         return {frame: {k: np.array(v) for k, v in tasks[i].items() if k != "enabled"}
                 for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
+    # ------------------------------------------------------------- floating base
+    def base_state(self) -> dict:
+        """The base state estimator's latest output (floating base, issue 13): position, velocity (world),
+        orientation (w, x, y, z), angular_velocity (base axes), foot_position (n_contacts, 3), contact,
+        covariance_diagonal, the IMU sample it used and the measured foot forces. valid is False until
+        the estimator has run (or when the robot is not floating)."""
+        return self._loop.read_base_state()
+
+    def write_imu(self, orientation, gyro, accel) -> None:
+        """A real IMU's sample from its device thread (model.imu.source: device); wait-free for the loop."""
+        from .floating_base import imu_sample
+
+        self._loop.write_imu(*imu_sample(orientation, gyro, accel), t=self.now())
+
     # ------------------------------------------------------------------- reading
     def state(self) -> RobotState:
         s = self._loop.read_state()
@@ -761,6 +816,7 @@ class Robot(LiveViews):
             cycle=s["cycle"], time=s["t"], supervisor_state=s["state"].name, last_event=s["last_event"],
             q=s["q"], dq=s["dq"], tau=s["tau_measured"], tau_command=s["tau_command"], q_ref=s["q_ref"],
             dq_ref=s["dq_ref"], temperature_c=s["temperature_c"], drive_error=s["drive_error"], fresh=s["fresh"],
+            base=self._loop.read_base_state() if self.floating else None,
         )
 
     def statistics(self) -> dict:
@@ -773,7 +829,10 @@ class Robot(LiveViews):
         Keys: cycle, t, state (SupervisorState codes), reason, compute_ns, q, dq,
         tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays), and the applied
         setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
-        setpoint_t_written, setpoint_applied_t, setpoint_t_target.
+        setpoint_t_written, setpoint_applied_t, setpoint_t_target; and the base state estimator's
+        base_valid, base_position, base_velocity, base_angular_velocity ((k, 3)), base_orientation
+        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts);
+        all zero / False on a fixed base).
         This is one reader among the telemetry taps (see telemetry_tap()): a recorder
         draining its own tap takes nothing from it. The arrays are shared with the other
         readers, so they are read-only: copy one to change it.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "humanoid_rt/base_sensors.hpp"
 #include "humanoid_rt/types.hpp"
 
 namespace humanoid_rt {
@@ -37,6 +38,13 @@ class Bus {
   virtual BusStatus read(double t, JointState& motor_state) = 0;
   virtual BusStatus write(double t, const JointCommand& motor_command) = 0;
   virtual void deactivate() = 0;
+
+  // Floating-base sensing (issue 13), RT, called right after read(): a bus that carries an IMU
+  // (and foot force sensors) fills `out` and returns true. The default is a bus without one
+  // (CAN, EtherCAT): false, `out` untouched. A stale IMU repeats its last sequence number.
+  virtual bool read_base_sensors(double t, BaseSensors& out) { return false; }
+  // Non-RT: whether read_base_sensors() ever returns true on this bus.
+  virtual bool carries_imu() const { return false; }
 };
 
 }  // namespace humanoid_rt

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "humanoid_rt/base_estimator.hpp"
 #include "humanoid_rt/bus.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 #include "humanoid_rt/realtime_thread.hpp"
@@ -90,6 +91,10 @@ class ControlLoop {
   void add_bus(std::shared_ptr<Bus> bus, const std::vector<int>& joint_indices);
   // Whole-body impedance on a robot model: gravity compensation, Cartesian tasks, null-space posture.
   void set_whole_body(std::shared_ptr<WholeBodyImpedance> controller);
+  // Floating base (issue 13): the base state estimator runs every cycle on the IMU and foot sensors
+  // of the first bus that carries them, or (imu_from_device) on samples written with write_imu()
+  // by a device thread. No new IMU sample for more than imu_stale_cycles cycles: FAULT (imu_stale).
+  void set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles, bool imu_from_device);
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -104,6 +109,8 @@ class ControlLoop {
   // --- producers: any non-RT thread ---
   std::uint64_t write_setpoint(JointSetpoint setpoint);  // stamps sequence (and t_written when < 0); returns the sequence
   void write_gains(JointGains gains);
+  // A real IMU's sample from its device thread (wait-free for the loop); stamps the sequence.
+  void write_imu(ImuSample sample);
   // Cartesian tasks (need set_whole_body()). Producers share one producer-side TaskSet under
   // tasks_mutex_ and publish all of it: write_tasks() replaces every slot and the gravity flag,
   // write_task() only its slot (Python's set_frame_target and the teleop receiver drive
@@ -150,6 +157,8 @@ class ControlLoop {
   void realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline);
   double stepped_time() const;  // t of the next stepped cycle
   bool safe_to_exit() const;
+  void read_base_sensors(double t);  // floating base: IMU + feet, stale-IMU supervision
+  void estimate_base();              // floating base: the estimator's update
 
   const LoopOptions options_;
   const int n_;
@@ -166,6 +175,9 @@ class ControlLoop {
   std::vector<BusSlot> buses_;                  // fixed before configure()
   bool configured_ = false;
   std::shared_ptr<WholeBodyImpedance> whole_body_;  // fixed before configure(); compute() on the loop thread
+  std::shared_ptr<BaseStateEstimator> estimator_;   // fixed before configure(); update() on the loop thread
+  int imu_stale_cycles_ = 0;                        // fixed before configure()
+  bool imu_from_device_ = false;                    // fixed before configure()
 
   // Loop thread only.
   SafetySupervisor supervisor_;
@@ -197,6 +209,10 @@ class ControlLoop {
   Request pending_requests_[16]{};
   TelemetrySample sample_{};
   StateSnapshot snapshot_{};
+  BaseSensors base_sensors_{};                  // floating base: the latest IMU and foot samples
+  BaseState base_state_{};                      // the estimator's output
+  std::uint64_t imu_sequence_seen_ = 0;         // sequence of the last IMU sample taken
+  int imu_missed_cycles_ = 0;                   // consecutive cycles without a new IMU sample
 
   // Shared.
   TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
@@ -204,6 +220,9 @@ class ControlLoop {
   TripleBuffer<TaskSet> tasks_buffer_;           // producers (under tasks_mutex_) -> loop
   TripleBuffer<WatchdogRefresh> watchdog_buffer_;  // producers (under watchdog_mutex_) -> loop
   TripleBuffer<StateSnapshot> state_buffer_;     // loop -> readers (under state_mutex_)
+  TripleBuffer<ImuSample> imu_buffer_;           // device thread (under imu_mutex_) -> loop
+  std::mutex imu_mutex_;
+  std::uint64_t imu_write_sequence_ = 0;        // under imu_mutex_
   SpscRing<TelemetrySample> telemetry_;          // loop -> one reader (under telemetry_mutex_)
   SpscRing<Request> requests_;                   // producers (under request_mutex_) -> loop
   std::mutex setpoint_mutex_, gains_mutex_, tasks_mutex_, watchdog_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;

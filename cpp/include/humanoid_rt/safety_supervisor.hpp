@@ -118,6 +118,7 @@ enum class Reason : std::uint16_t {
   kHardPositionLimit = 29,
   kOverspeed = 30,
   kRecoveryFailed = 31,
+  kImuStale = 32,  // floating base: no new IMU sample for more than the configured cycles
   kRequestNotAllowedInState = 40,
 };
 
@@ -229,6 +230,9 @@ class SafetySupervisor {
   // Shapes joint j's torque (SLP/SDI walls, SLT clamp and rate). torque_on() must be true.
   double shape_torque(int j, double tau, double q, double tau_previous) const;
   void fault_non_finite_command(int joint, double value);
+  // A persistent cause found outside the joints (a stale IMU), set every cycle before
+  // check_measurements(): it faults like a bus timeout and refuses enable/reset while it lasts.
+  void set_sensor_cause(const Cause& cause) { sensor_cause_ = cause; }
 
   // --- queries (loop thread) ---
   SupervisorState state() const { return state_; }
@@ -297,6 +301,7 @@ class SafetySupervisor {
   JointVector recovery_start_q_{};   // measured q when RECOVERY began
   bool have_last_q_ = false;
   SafetyEvent last_event_{};
+  Cause sensor_cause_{};  // see set_sensor_cause()
 
   SpscRing<SafetyEvent> events_;  // producer: loop thread; consumer: Python
 };

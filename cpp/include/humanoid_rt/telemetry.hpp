@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "humanoid_rt/base_sensors.hpp"
 #include "humanoid_rt/safety_supervisor.hpp"
 #include "humanoid_rt/types.hpp"
 #include "humanoid_rt/whole_body_impedance.hpp"
@@ -29,6 +30,7 @@ struct TelemetrySample {
   double setpoint_t_written = 0.0;
   double setpoint_applied_t = 0.0;
   double setpoint_t_target = 0.0;
+  BaseState base{};  // floating base: the estimator's state and covariance diagonal (valid = false without one)
 };
 
 // The latest state, published through a triple buffer every cycle.
@@ -45,6 +47,9 @@ struct StateSnapshot {
   std::array<std::uint16_t, kMaxJoints> drive_error{};
   JointFlags fresh{};
   std::array<TaskStatus, kMaxTasks> tasks{};  // whole-body task errors (enabled tasks only)
+  BaseState base{};  // floating base: the estimator's state (valid = false without one)
+  ImuSample imu{};   // floating base: the IMU sample the estimator used
+  std::array<FootSample, kMaxContacts> feet{};  // and the foot forces (when the sensors measure them)
 };
 
 }  // namespace humanoid_rt

@@ -58,12 +58,15 @@ def make_scanner() -> FrameScanner:
 class WitMotionIMU(StreamDevice):
     kind = "witmotion_imu"
     COLUMNS = {"accel": (np.float64, (3,)), "gyro": (np.float64, (3,)), "quat": (np.float64, (4,))}
-    EXTRA_COUNTERS = ("other_packets",)
+    EXTRA_COUNTERS = ("other_packets", "imu_sink_rejected")
 
     def __init__(self, name: str, url: str, *, baudrate: int = 115200, rate_hz: float = 200.0, **kwargs):
         super().__init__(name, url, baudrate=baudrate, rate_hz=rate_hz, **kwargs)
         self._accel = np.full(3, np.nan)  # NaN until the device has sent one: never a made-up zero
         self._gyro = np.full(3, np.nan)
+        # Floating base (issue 13): called from the device thread with (quat, gyro, accel) for each complete
+        # sample, e.g. Robot.write_imu (floating_base.connect_imu_device). None: samples are only buffered.
+        self.imu_sink = None
 
     def _make_scanner(self) -> FrameScanner:
         return make_scanner()
@@ -75,8 +78,14 @@ class WitMotionIMU(StreamDevice):
         elif kind == ANGULAR_VELOCITY:
             self._gyro = np.array(raw[:3]) * UNITS[ANGULAR_VELOCITY]
         elif kind == QUATERNION:
-            self.samples.append(t_ns, {"accel": self._accel, "gyro": self._gyro,
-                                       "quat": np.array(raw) * UNITS[QUATERNION]})
+            quaternion = np.array(raw) * UNITS[QUATERNION]
+            self.samples.append(t_ns, {"accel": self._accel, "gyro": self._gyro, "quat": quaternion})
+            sink = self.imu_sink
+            if sink is not None and np.all(np.isfinite(self._accel)) and np.all(np.isfinite(self._gyro)):
+                try:
+                    sink(quaternion, self._gyro, self._accel)
+                except ValueError as error:  # e.g. a zero quaternion: never into the loop, counted
+                    self._count("imu_sink_rejected", str(error))
             return 1
         else:  # angles, magnetometer, time, ...: valid packets this device does not record
             self._count("other_packets")

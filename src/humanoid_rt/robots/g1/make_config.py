@@ -78,7 +78,12 @@ def build_config() -> dict:
         "name": "unitree_g1_29dof",
         "model": {"urdf": EXAMPLE_ROBOT_DATA_PREFIX + URDF, "base": "fixed",
                   "tasks": ["left_rubber_hand", "right_rubber_hand", "left_ankle_roll_link", "right_ankle_roll_link"],
-                  "gravity_compensation": True},
+                  "gravity_compensation": True,
+                  # Floating base (issue 13): the IMU in the pelvis; the soles span the URDF's four contact
+                  # spheres of each ankle roll link (x -0.05..0.12, y +-0.03, radius 0.005, bottom z -0.035).
+                  "imu": {"frame": "pelvis", "stale_cycles": 10, "source": "bus"},
+                  "contacts": [{"frame": f"{side}_ankle_roll_link", "sole": [0.18, 0.07], "offset": [0.035, 0.0, -0.035]}
+                               for side in ("left", "right")]},
         "loop": {"rate_hz": 1000, "priority": 80, "cpu": None, "lock_memory": True, "telemetry_decimation": 1},
         "buses": [{"name": bus, "type": "mock", "latency_cycles": 1, "position_noise_rad": 1.0e-5, "seed": i + 1}
                   for i, bus in enumerate(dict.fromkeys(j["bus"] for j in joints))],

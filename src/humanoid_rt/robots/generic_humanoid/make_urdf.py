@@ -157,6 +157,9 @@ ROOT_LINK = "pelvis"
 ROOT_MASS = 7.0
 ROOT_SHAPE = box(0.16, 0.28, 0.14)
 
+# The sole: the ankle roll link's box (length x width), its bottom face at the left_foot/right_foot frames.
+SOLE_SIZE = (0.22, 0.10)
+
 # Hip joint centres 0.20 m apart; thigh and shank 0.40 m; ankle 0.06 m above the sole.
 LEFT_LEG = [
     Joint("left_hip_yaw", "pelvis", "left_hip_yaw_link", (0.0, 0.10, -0.08), "z",
@@ -170,7 +173,7 @@ LEFT_LEG = [
     Joint("left_ankle_pitch", "left_shank_link", "left_ankle_pitch_link", (0.0, 0.0, -0.40), "y",
           (-0.80, 0.90), "A150", 0.5, cylinder(0.03, 0.06, axis="y")),
     Joint("left_ankle_roll", "left_ankle_pitch_link", "left_ankle_roll_link", (0.0, 0.0, 0.0), "x",
-          (-0.35, 0.35), "A120", 1.2, box(0.22, 0.10, 0.04, (0.03, 0.0, -0.04))),
+          (-0.35, 0.35), "A120", 1.2, box(*SOLE_SIZE, 0.04, (0.03, 0.0, -0.04))),
 ]
 
 WAIST = [
@@ -367,7 +370,11 @@ def build_robot_yaml() -> str:
     config = {
         "name": ROBOT_NAME,
         "model": {"urdf": URDF_FILE, "base": "fixed", "tasks": ["left_hand", "right_hand", "left_foot", "right_foot"],
-                  "gravity_compensation": True},
+                  "gravity_compensation": True,
+                  # Floating base (issue 13): the IMU on the pelvis and the soles (the ankle roll links' boxes).
+                  "imu": _Inline(frame="imu", stale_cycles=10, source="bus"),
+                  "contacts": [_Inline(frame=f"{side}_foot", sole=list(SOLE_SIZE), offset=[0.0, 0.0, 0.0])
+                               for side in ("left", "right")]},
         "loop": {
             "rate_hz": 1000,
             "priority": 80,

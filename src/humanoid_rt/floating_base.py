@@ -1,0 +1,117 @@
+"""Floating base (issue 13, first part): the pieces that turn a robot config's IMU and contacts into the
+loop's base state estimator, the twin's IMU options, and a real IMU's path into the loop.
+
+The estimator itself is C++ (cpp/include/humanoid_rt/base_estimator.hpp explains its Kalman filter);
+it runs inside every loop cycle. What comes next on top of it (a contact QP whole-body controller, stops
+that keep a standing robot up) is described in the README's "Floating base" section.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import _core
+from .config import RobotConfig
+from .sim.mujoco_model import TwinContact
+
+__all__ = ["make_base_estimator", "twin_contacts", "imu_options", "imu_sample", "connect_imu_device",
+           "support_joints", "standing_gains", "STANDING_GAIN_SCALE"]
+
+#: Stopgap until the contact QP: the joints between the base and the feet get this many times their
+#: configured stiffness (damping: its square root) while standing. With the config's gains the fixed-base
+#: posture cannot hold the body up as an inverted pendulum on its ankles (the generic humanoid needs
+#: ankle stiffness > m g h ~ 560 Nm/rad against 2 x 150); x8 stands both bundled robots through arm
+#: motion (x4 stands them still but lets the generic one rock over its toes when the arms swing; README).
+STANDING_GAIN_SCALE = 8.0
+
+
+def make_base_estimator(config: RobotConfig, period_s: float, **options: float) -> "_core.BaseStateEstimator":
+    """The loop's estimator for this robot: its URDF as a free-flyer, its IMU frame and contact points.
+
+    options: BaseEstimatorOptions fields (noise densities, contact_force_threshold_n, ...), for tuning.
+    """
+    model = config.model
+    if model.imu is None:
+        raise ValueError("model.imu: missing: a floating base needs an IMU; allowed: a mapping with keys: "
+                         "frame, stale_cycles, source")
+    if not model.contacts:
+        raise ValueError("model.contacts: missing: a floating base needs its feet's contact frames; allowed: "
+                         "a list of mappings with keys: frame, sole, offset")
+    estimator_options = _core.BaseEstimatorOptions()
+    for name, value in options.items():
+        if not hasattr(estimator_options, name):
+            raise ValueError(f"{name}: not an estimator option; allowed: "
+                             + ", ".join(n for n in dir(estimator_options) if not n.startswith("_")))
+        setattr(estimator_options, name, float(value))
+    contacts = [_core.ContactPointSpec(c.frame, list(c.offset)) for c in model.contacts]
+    return _core.BaseStateEstimator(str(config.urdf_path), list(config.joint_names), model.imu.frame, contacts,
+                                    period_s, estimator_options)
+
+
+def twin_contacts(config: RobotConfig) -> tuple[TwinContact, ...]:
+    """The sole boxes of the MuJoCo twin, from model.contacts."""
+    return tuple(TwinContact(c.frame, tuple(c.sole), tuple(c.offset)) for c in config.model.contacts)
+
+
+def imu_options(options: "_core.MujocoBusOptions", params: Mapping[str, Any]) -> None:
+    """The twin's IMU noise and bias from the mujoco bus params."""
+    options.imu_gyro_noise_rad_s = float(params.get("imu_gyro_noise_rad_s", 0.0))
+    options.imu_gyro_bias_rad_s = [float(v) for v in params.get("imu_gyro_bias_rad_s", (0.0, 0.0, 0.0))]
+    options.imu_accel_noise_m_s2 = float(params.get("imu_accel_noise_m_s2", 0.0))
+    options.imu_accel_bias_m_s2 = [float(v) for v in params.get("imu_accel_bias_m_s2", (0.0, 0.0, 0.0))]
+    options.imu_orientation_noise_rad = float(params.get("imu_orientation_noise_rad", 0.0))
+
+
+def imu_sample(orientation, gyro, accel) -> tuple[list[float], list[float], list[float]]:
+    """Checked IMU values: a unit quaternion (w, x, y, z), gyro [rad/s] and specific force [m/s^2]."""
+    quaternion = np.asarray(orientation, dtype=np.float64).reshape(-1)
+    gyro = np.asarray(gyro, dtype=np.float64).reshape(-1)
+    accel = np.asarray(accel, dtype=np.float64).reshape(-1)
+    for name, value, size in (("orientation", quaternion, 4), ("gyro", gyro, 3), ("accel", accel, 3)):
+        if value.shape != (size,) or not np.all(np.isfinite(value)):
+            raise ValueError(f"{name}: {size} finite numbers (got {value.tolist()!r})")
+    norm = np.linalg.norm(quaternion)
+    if not 0.5 < norm < 1.5:
+        raise ValueError(f"orientation: a unit quaternion (w, x, y, z) (got norm {norm:.3g})")
+    return (quaternion / norm).tolist(), gyro.tolist(), accel.tolist()
+
+
+def connect_imu_device(robot, device) -> None:
+    """Feed a serial IMU (devices.witmotion.WitMotionIMU) into the loop: every complete sample its device
+    thread decodes is written to the loop's wait-free IMU buffer (model.imu.source: device)."""
+    imu = robot.config.model.imu
+    if imu is None or imu.source != "device":
+        raise ValueError("model.imu.source: must be 'device' to take samples from a device thread "
+                         f"(got {None if imu is None else imu.source!r}); allowed: bus, device")
+    device.imu_sink = robot.write_imu
+
+
+def support_joints(config: RobotConfig) -> list[str]:
+    """The robot's joints between the base and any contact frame (legs), in config order."""
+    import pinocchio
+
+    model = pinocchio.buildModelFromUrdf(str(config.urdf_path))
+    chain: set[str] = set()
+    for contact in config.model.contacts:
+        joint = model.frames[model.getFrameId(contact.frame)].parentJoint
+        while joint > 0:
+            chain.add(model.names[joint])
+            joint = model.parents[joint]
+    return [name for name in config.joint_names if name in chain]
+
+
+def standing_gains(robot, scale: float = STANDING_GAIN_SCALE) -> tuple[np.ndarray, np.ndarray]:
+    """(kp, kd) for standing on the fixed-base whole-body controller: the config's gains with the support
+    joints' stiffness times `scale` (damping times sqrt(scale), keeping the damping ratio). Set them with
+    robot.set_gains(*standing_gains(robot)) before enable(). A stopgap, documented as the contact QP's
+    precursor: stiff legs hold a standing robot as a rigid body on its soles; nothing balances it."""
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale: a finite number > 0 (got {scale!r})")
+    kp, kd = robot.config.joint_array("kp"), robot.config.joint_array("kd")
+    for name in support_joints(robot.config):
+        index = robot.joint_index(name)
+        kp[index] *= scale
+        kd[index] *= np.sqrt(scale)
+    return kp, kd
