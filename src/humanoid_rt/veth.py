@@ -18,6 +18,7 @@ import itertools
 import os
 import subprocess
 import time
+from abc import ABC, abstractmethod
 from typing import Sequence
 
 _counter = itertools.count()
@@ -76,6 +77,30 @@ def add_namespace(namespace: str) -> None:
 def delete_namespace(namespace: str) -> None:
     """Delete it (and the veth ends inside it); no error if it is already gone."""
     subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+
+
+class SetUp(ABC):
+    """`with X() as x:` runs x.start() (closing what it made if start fails) and x.close() at the end, also on
+    exceptions: the shape of every namespace set-up here, so none is left behind by a failing test."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Create the namespaces, links and processes."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Delete whatever start() created (also after a partial start); safe to call twice."""
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class VethLink:
@@ -140,7 +165,7 @@ class VethLink:
             self.created = False
 
 
-class VethNamespace:
+class VethNamespace(SetUp):
     """A namespace joined to this one by a veth pair with a /30 between them; processes started inside with
     popen() are killed on close. Addresses come from 10.147.0.0/16, one /30 per pair, chosen from this process
     id and a counter so parallel runs do not collide.
@@ -164,17 +189,6 @@ class VethNamespace:
                              address_b=f"{self.inside_address}/30" if addresses else None)
         self.processes: list[subprocess.Popen] = []
         self._created_ns = False
-
-    def __enter__(self) -> "VethNamespace":
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         add_namespace(self.namespace)

@@ -20,12 +20,12 @@ import sys
 
 # The primitives live in humanoid_rt/veth.py (shared with the Zenoh lab and the remote-policy tests);
 # NeedsRoot, have_privileges and _child_env stay importable from here.
-from ..veth import NeedsRoot, VethNamespace, child_env as _child_env, have_privileges, require_privileges
+from ..veth import NeedsRoot, SetUp, VethNamespace, child_env as _child_env, have_privileges, require_privileges
 
 __all__ = ["NeedsRoot", "VirtualEthercat", "have_privileges"]
 
 
-class VirtualEthercat:
+class VirtualEthercat(SetUp):
     """A veth pair, a namespace and an emulated line of `slaves` CiA 402 drives on its far end."""
 
     # SCHED_FIFO priority of the emulator's frame thread: below the loop's default 80 (the master
@@ -47,17 +47,6 @@ class VirtualEthercat:
         self.echo = echo  # reflect frames unprocessed (the raw-link reference of bench/run_ethercat.py)
         self.priority = priority
         self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> "VirtualEthercat":
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
         self.net.start()

@@ -24,12 +24,12 @@ import subprocess
 import sys
 from typing import Sequence
 
-from ..veth import NeedsRoot, VethLink, add_namespace, child_env, delete_namespace, in_namespace, require_privileges
+from ..veth import NeedsRoot, SetUp, VethLink, add_namespace, child_env, delete_namespace, in_namespace, require_privileges
 
 _counter = itertools.count()
 
 
-class Lab:
+class Lab(SetUp):
     def __init__(self, spokes: Sequence[str] = ("robot", "operator", "policy"), *, name: str | None = None,
                  host_spoke: str | None = None, subnet: int | None = None):
         require_privileges()
@@ -58,22 +58,11 @@ class Lab:
     def hub_address(self, spoke: str) -> str:
         return f"10.{self.subnet}.{self._index(spoke)}.1"
 
-    def __enter__(self) -> "Lab":
-        try:
-            self.up()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _add_namespace(self, namespace: str) -> None:
         add_namespace(namespace)
         self._namespaces.append(namespace)
 
-    def up(self) -> None:
+    def start(self) -> None:
         self._add_namespace(self.hub)
         for spoke in self.spokes:
             namespace = self.namespace(spoke)
@@ -133,7 +122,7 @@ def main(args) -> int:
         return 0
     try:
         lab = Lab(spokes, name=args.name, subnet=213)
-        lab.up()
+        lab.start()
     except (NeedsRoot, RuntimeError) as error:
         print(f"humanoid-rt netns: {error}", file=sys.stderr)
         return 2
