@@ -253,8 +253,6 @@ def add_command(commands) -> None:
         "no GPU: humanoid_rt.remote.reference_policy:replay (the bundled wave skill) and :mlp (a tiny seeded MLP).")
     serve.add_argument("policy", metavar="MODULE:CALLABLE", help="the policy callable to serve")
     serve.add_argument("--name", default="default", help="server name, the key chunk robots ask for (default: default)")
-    serve.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file (the base the "
-                       "options below override)")
     # The session options of every Zenoh command (mode, endpoints, TLS/mTLS); multicast scouting off unless
     # asked: robots reach a policy server by its endpoint or through a router.
     zenoh_session.add_arguments(serve, default_mode="peer", multicast=False)

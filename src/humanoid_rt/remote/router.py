@@ -156,7 +156,6 @@ def add_commands(commands) -> None:
                                  description="Runs a Zenoh router until Ctrl-C/SIGTERM. The router config (JSON5: "
                                  "listen endpoints, TLS files, access_control) comes from --zenoh-config; write one "
                                  "with `humanoid-rt zenoh-acl`.")
-    router.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file")
     session.add_arguments(router, default_mode="router")
 
     acl = commands.add_parser("zenoh-acl", help="write a router config with mTLS and per-operator access control",

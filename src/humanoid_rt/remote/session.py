@@ -128,13 +128,18 @@ def endpoints_only(connect: Sequence[str] = (), listen: Sequence[str] = (), mode
 
 
 # ------------------------------------------------------------------------------------ command line
-def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer", multicast: bool = True) -> None:
-    """The options every Zenoh command takes (`--zenoh-config` is the JSON5 base file).
+def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer", multicast: bool = True,
+                  config_file: bool = True) -> None:
+    """The options every Zenoh command takes; config_file: also `--zenoh-config JSON5`, the base file they
+    override (`run` names its file with `--zenoh [CONFIG]` instead).
 
     multicast=False: this command does not scout by UDP multicast unless asked (`--multicast`), as a server
     that robots reach by explicit endpoints should not announce itself on every interface.
     """
     group = parser.add_argument_group("zenoh")
+    if config_file:
+        group.add_argument("--zenoh-config", default=None, metavar="JSON5",
+                           help="Zenoh config file: the base the options below override (ACL, queues, ...)")
     group.add_argument("--zenoh-mode", choices=MODES, default=None,
                        help=f"peer (LAN, direct), client (through a router) or router (default {default_mode}, "
                        "or the config file's)")
@@ -156,6 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer"
 
 
 def options_from_args(args, config_file: str | Path | None = None) -> SessionOptions:
+    if config_file is None:  # the command's own --zenoh-config (add_arguments), if it has one
+        config_file = getattr(args, "zenoh_config", None)
     mode = args.zenoh_mode
     if mode is None:
         mode = _mode_in_file(config_file) or args._zenoh_default_mode
