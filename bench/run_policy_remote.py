@@ -28,7 +28,8 @@ import time
 import numpy as np
 
 from humanoid_rt.ethercat.netns import have_privileges
-from humanoid_rt.remote.policy_server import INFER_KEY, open_session, server_info
+from humanoid_rt.remote.policy_server import INFER_KEY, server_info
+from humanoid_rt.remote.session import endpoints_only, open_session
 from humanoid_rt.remote.policy_wire import Observation, check_answers, decode_chunk, encode_observation
 
 JOINTS = tuple(f"joint_{i}" for i in range(8))
@@ -101,7 +102,7 @@ def measure(session, requests: int, size: int) -> dict:
 def run_setup(requests: int, listen_address: str, popen) -> dict:
     port = free_port()
     server = start_server(f"tcp/{listen_address}:{port}", popen)
-    session = open_session(connect=[f"tcp/{listen_address}:{port}"])
+    session = open_session(endpoints_only(connect=[f"tcp/{listen_address}:{port}"]))
     try:
         if server_info(session, NAME, timeout=20.0) is None:
             raise RuntimeError("the policy server did not answer within 20 s")
@@ -121,7 +122,7 @@ def stream_with_paused_server(seconds: float) -> dict:
 
     port = free_port()
     server = start_server(f"tcp/127.0.0.1:{port}", subprocess.Popen, "humanoid_rt.remote.reference_policy:replay")
-    session = open_session(connect=[f"tcp/127.0.0.1:{port}"])
+    session = open_session(endpoints_only(connect=[f"tcp/127.0.0.1:{port}"]))
     phases = {}
     try:
         if server_info(session, NAME, timeout=20.0) is None:
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
     result["setups"]["loopback"] = run_setup(args.requests, "127.0.0.1", subprocess.Popen)
     ok, reason = have_privileges()
     if ok:
-        from humanoid_rt.remote.policy_netns import VethNamespace
+        from humanoid_rt.veth import VethNamespace
 
         with VethNamespace() as ns:
             result["setups"]["veth"] = run_setup(args.requests, ns.inside_address, ns.popen)

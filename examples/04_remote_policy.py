@@ -4,6 +4,9 @@
                      --listen tcp/127.0.0.1:7447
     terminal 2:  python examples/04_remote_policy.py --connect tcp/127.0.0.1:7447 --server ref
 
+Both take the session options of every humanoid-rt Zenoh command (--zenoh-mode, --connect, --listen,
+--tls-ca/--tls-cert/--tls-key for an mTLS router; see firmware_interfaces/zenoh/SECURITY.md).
+
 Real time (root for SCHED_FIFO; falls back without). Pause the server (kill -STOP <pid>) and the arm
 holds at the last action while the loop runs on; kill -CONT and it picks the wave up where time is.
 """
@@ -12,20 +15,25 @@ import argparse
 import time
 
 from humanoid_rt import Robot
-from humanoid_rt.remote.policy_server import open_session, server_info
+from humanoid_rt.remote import session as zenoh_session
+from humanoid_rt.remote.policy_server import server_info
 from humanoid_rt.remote.reference_policy import replay
 from humanoid_rt.remote.remote_chunks import RemotePolicy
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-parser.add_argument("--connect", default="tcp/127.0.0.1:7447", help="the server's Zenoh endpoint")
 parser.add_argument("--server", default="ref", help="the server's --name")
 parser.add_argument("--seconds", type=float, default=6.0)
+zenoh_session.add_arguments(parser, multicast=False)  # --connect ENDPOINT: the server's (or a router's)
 args = parser.parse_args()
+args.connect = args.connect or ["tcp/127.0.0.1:7447"]
 
-session = open_session(connect=[args.connect])
+try:
+    session = zenoh_session.open_session(zenoh_session.options_from_args(args))
+except (ValueError, ConnectionError) as error:
+    raise SystemExit(f"zenoh session: {error}")
 info = server_info(session, args.server, timeout=10.0)
 if info is None:
-    raise SystemExit(f"no policy server {args.server!r} at {args.connect} (start it first: see this file's docstring)")
+    raise SystemExit(f"no policy server {args.server!r} at {', '.join(args.connect)} (start it first: see this file's docstring)")
 print("server:", info["policy"], info["key"])
 
 with Robot("generic_humanoid") as robot:

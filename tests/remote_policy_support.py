@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from humanoid_rt import Robot
-from humanoid_rt.remote.policy_server import open_session, server_info
+from humanoid_rt.remote.policy_server import server_info
+from humanoid_rt.remote.session import endpoints_only, open_session
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
@@ -58,7 +59,7 @@ def stop_process(process: subprocess.Popen) -> str:
 
 def connected_session(port: int, name: str, address: str = "127.0.0.1"):
     """A client session connected to the server's listen endpoint, once the server answers (20 s at most)."""
-    session = open_session(connect=[endpoint(port, address)])
+    session = open_session(endpoints_only(connect=[endpoint(port, address)]))
     info = server_info(session, name, timeout=20.0)
     assert info is not None, f"policy server {name!r} on {endpoint(port, address)} did not answer within 20 s"
     return session

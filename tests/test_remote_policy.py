@@ -14,7 +14,8 @@ from remote_policy_support import collect, connected_session, endpoint, free_por
 
 from humanoid_rt.policy import ChunkExecutor, TelemetryHistory
 from humanoid_rt.remote import policy_wire
-from humanoid_rt.remote.policy_server import PolicyServer, open_session, run_policy
+from humanoid_rt.remote.policy_server import PolicyServer, run_policy
+from humanoid_rt.remote.session import endpoints_only, open_session
 from humanoid_rt.remote.policy_wire import Chunk, decode_observation, encode_chunk
 from humanoid_rt.remote.reference_policy import SkillReplay, TinyMLP, mlp, replay
 from humanoid_rt.remote.remote_chunks import RemoteChunkSource, RemotePolicy
@@ -24,7 +25,7 @@ from humanoid_rt.remote.remote_chunks import RemoteChunkSource, RemotePolicy
 def network():
     """(server session listening on a free loopback port, port); the client connects with connected_session."""
     port = free_port()
-    session = open_session(listen=[endpoint(port)])
+    session = open_session(endpoints_only(listen=[endpoint(port)]))
     yield session, port
     session.close()
 
@@ -196,7 +197,7 @@ def test_bad_replies_are_refused_counted_and_change_nothing(network, small_robot
     case = {"name": "garbage"}
     queryable = _raw_server(session, "raw", lambda obs: BAD_REPLIES[case["name"]][0](obs) if case["name"] in
                             BAD_REPLIES else ("ok", _good(obs)))
-    client = open_session(connect=[endpoint(port)])
+    client = open_session(endpoints_only(connect=[endpoint(port)]))
     try:
         enable_active(small_robot)
         executor = ChunkExecutor(small_robot)
@@ -229,7 +230,7 @@ def test_a_silent_server_never_blocks_the_caller_and_the_executor_holds(network,
         return "ok", _good(obs, actions=np.linspace(obs.q, obs.q + 0.1, 8))
 
     queryable = _raw_server(session, "quiet", first_only)
-    client = open_session(connect=[endpoint(port)])
+    client = open_session(endpoints_only(connect=[endpoint(port)]))
     try:
         enable_active(small_robot)
         executor = ChunkExecutor(small_robot, underrun="hold")
@@ -257,7 +258,7 @@ def test_a_silent_server_never_blocks_the_caller_and_the_executor_holds(network,
 
 
 def test_no_server_at_all_counts_no_reply_and_sends_nothing(small_robot):
-    client = open_session()  # connected to nothing
+    client = open_session(endpoints_only())  # connected to nothing
     try:
         enable_active(small_robot)
         executor = ChunkExecutor(small_robot)
@@ -273,7 +274,7 @@ def test_no_server_at_all_counts_no_reply_and_sends_nothing(small_robot):
 def test_a_reply_entirely_in_the_past_is_dropped_by_the_stale_rule(network, small_robot):
     session, port = network
     queryable = _raw_server(session, "late", lambda obs: ("ok", _good(obs, t0=obs.t - 5.0)))
-    client = open_session(connect=[endpoint(port)])
+    client = open_session(endpoints_only(connect=[endpoint(port)]))
     try:
         enable_active(small_robot)
         executor = ChunkExecutor(small_robot)

@@ -120,7 +120,7 @@ def test_server_in_its_own_network_namespace_across_a_veth_pair():
     ok, reason = have_privileges()
     if not ok:
         pytest.skip(reason)
-    from humanoid_rt.remote.policy_netns import VethNamespace
+    from humanoid_rt.veth import VethNamespace
 
     port = free_port()
     with VethNamespace() as ns:

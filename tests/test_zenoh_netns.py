@@ -4,6 +4,7 @@ behind their own veth links, mTLS with per-node certificates and an ACL per robo
   host ns (this process: a stepped robot `zbot-1`, the fleet view `desk`) --veth--+
   hrt-*-robot (a real-time robot process `zbot-2`: humanoid-rt run --zenoh) --veth--+-- hrt-*-router (zenoh-router)
   hrt-*-operator (operators `op-1`: zbot-1 + zbot-2, `op-2`: zbot-2 only)     --veth--+
+  hrt-*-policy (policy server `gpu-1`: humanoid-rt policy-serve --name gpu-1)   --veth--+
 
 No IP forwarding: everything between namespaces goes through the router process. No timing is asserted;
 waits have generous timeouts. Robot and fleet numbers (how fast a killed robot disappears) are printed.
@@ -82,9 +83,11 @@ class Net:
     def __init__(self, lab: Lab, certs):
         self.lab, self.certs = lab, certs
         self.router: subprocess.Popen | None = None
+        # zbot-3 is a robot of the fleet without policy-use; gpu-1 may serve humanoid_rt/policy/gpu-1/** only.
         self.config = write_router_config(
-            certs / "router.json5", listen=[f"tls/0.0.0.0:{PORT}"], tls_dir=certs, robots=["zbot-1", "zbot-2"],
-            operators={"op-1": ["zbot-1", "zbot-2"], "op-2": ["zbot-2"]}, viewers=["desk"])
+            certs / "router.json5", listen=[f"tls/0.0.0.0:{PORT}"], tls_dir=certs,
+            robots=["zbot-1", "zbot-2", "zbot-3"], operators={"op-1": ["zbot-1", "zbot-2"], "op-2": ["zbot-2"]},
+            viewers=["desk"], policy_servers=["gpu-1"], policy_users=["zbot-1", "zbot-2"])
 
     def endpoint_of(self, spoke: str) -> str:
         return f"tls/{self.lab.hub_address(spoke)}:{PORT}"
@@ -121,11 +124,11 @@ class Net:
 def net(tmp_path_factory):
     certs = tmp_path_factory.mktemp("zenoh-certs")
     ca = make_ca(certs)
-    for name in ("router", "zbot-1", "zbot-2", "op-1", "op-2", "desk"):
+    for name in ("router", "zbot-1", "zbot-2", "zbot-3", "op-1", "op-2", "desk", "gpu-1"):
         make_certificate(certs, name, ca=ca)
     rogue = tmp_path_factory.mktemp("rogue-ca")
     make_certificate(rogue, "op-1", ca=make_ca(rogue, name="someone else's CA"))  # right name, wrong CA
-    with Lab(["operator", "robot"], host_spoke="host") as lab:
+    with Lab(["operator", "robot", "policy"], host_spoke="host") as lab:
         net = Net(lab, certs)
         net.rogue = rogue
         net.start_router()
@@ -210,6 +213,52 @@ def test_clients_without_a_certificate_of_the_fleet_ca_are_refused(net):
         with pytest.raises(ConnectionError):
             open_session(options).close()
             pytest.fail(f"{what}: session opened")
+
+
+def test_a_policy_server_serves_robots_with_policy_use_through_the_mtls_router(net):
+    from remote_policy_support import lockstep, start_server_process, stop_process
+
+    from humanoid_rt.policy import ChunkExecutor
+    from humanoid_rt.remote.policy_server import server_info
+    from humanoid_rt.remote.reference_policy import replay
+    from humanoid_rt.remote.remote_chunks import RemoteChunkSource
+
+    # The server is a client of the router too, with its own certificate: the session flags of every command.
+    server = start_server_process([sys.executable, "-m", "humanoid_rt.cli", "policy-serve",
+                                  "humanoid_rt.remote.reference_policy:replay", "--name", "gpu-1",
+                                  *net.args("gpu-1", "policy")],
+                                 popen=lambda argv, **kw: net.lab.popen("policy", argv, **kw))
+    robot = Robot("generic_humanoid", robot_id="zbot-1")
+    try:
+        enable_active(robot)
+        joints = list(replay.skill.joints)
+        session = open_session(net.options("zbot-1", "host"))
+        try:
+            assert server_info(session, "gpu-1", timeout=20.0) is not None, "gpu-1 not reachable through the router"
+            executor = ChunkExecutor(robot, joints=joints, max_acceleration=60.0)
+            with RemoteChunkSource(executor, "gpu-1", session=session, timeout=2.0, retry_s=0.1) as source:
+                lockstep(robot, executor, source, 1.0)
+                assert source.statistics()["chunks_applied"] >= 1 and executor.chunks_received >= 1
+        finally:
+            session.close()
+        # zbot-3 has a certificate of the fleet CA but no policy-use: its queries go nowhere, no chunk arrives,
+        # every request is counted as unanswered and its arm stays where it was.
+        robot.close()
+        robot = Robot("generic_humanoid", robot_id="zbot-3")
+        enable_active(robot)
+        before = robot.state().q_ref.copy()
+        executor = ChunkExecutor(robot, joints=joints, max_acceleration=60.0)
+        with RemoteChunkSource(executor, "gpu-1", options=net.options("zbot-3", "host"), timeout=0.3,
+                               retry_s=0.1) as source:
+            lockstep(robot, executor, source, 0.5)
+            stats = source.statistics()
+        assert stats["chunks_applied"] == 0 and executor.chunks_received == 0
+        assert stats["requests"] >= 2 and stats["no_reply"] == stats["requests"], stats
+        assert robot.state().supervisor_state == "ACTIVE"
+        assert np.array_equal(robot.state().q_ref, before)
+    finally:
+        robot.close()
+        stop_process(server)
 
 
 class RobotProcess:
@@ -316,6 +365,6 @@ def test_link_loss_and_router_loss_hold_the_robot_it_recovers_and_a_killed_robot
 
 
 def _env():
-    from humanoid_rt.ethercat.netns import _child_env
+    from humanoid_rt.veth import child_env as _child_env
 
     return _child_env()

@@ -309,6 +309,19 @@ def test_router_acl_gives_each_operator_only_its_robots(tmp_path):
     assert zenoh.Config.from_file(str(config)).get_json("access_control/enabled") in (True, "true")
     with pytest.raises(ValueError, match="robot id"):
         access_control(["a/b"], {})
+    # policy-use is granted per robot; a policy server may serve under its own name only.
+    acl = access_control(["r1", "r2"], {}, policy_servers=["gpu-1"], policy_users=["r1"])
+    policies = {p["subjects"][0]: set(p["rules"]) for p in acl["policies"]}
+    assert policies["robot r1"] == {"robot-r1", "observed", "policy-use", "policy-use-replies"}
+    assert policies["robot r2"] == {"robot-r2", "observed"}
+    assert policies["policy gpu-1"] == {"policy-serve-gpu-1", "policy-serve-gpu-1-queries"}
+    rules = {r["id"]: r for r in acl["rules"]}
+    assert rules["policy-use"]["messages"] == ["query"] and rules["policy-use"]["flows"] == ["ingress"]
+    assert rules["policy-serve-gpu-1"]["key_exprs"] == ["humanoid_rt/policy/gpu-1/**"]
+    with pytest.raises(ValueError, match=r"policy-use: robots \['r3'\] not declared"):
+        access_control(["r1"], {}, policy_users=["r3"])
+    with pytest.raises(ValueError, match="robot id: 'policy' is reserved"):
+        access_control(["policy"], {})
 
 
 def test_a_node_that_cannot_connect_leaves_the_robot_as_it_was(small_robot):

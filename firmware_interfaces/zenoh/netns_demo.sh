@@ -21,7 +21,7 @@ up)
   $HRT zenoh-certs "$DIR/certs" --router router --robot robot-1 --operator op-alice --node gpu-1 > /dev/null
   [ -f "$DIR/teleop.key" ] || $HRT teleop-keygen "$DIR/teleop.key" > /dev/null
   $HRT zenoh-acl "$DIR/router.json5" --tls-dir "$DIR/certs" --listen tls/0.0.0.0:7447 \
-      --robot robot-1 --operator op-alice=robot-1 --policy-server gpu-1 > /dev/null
+      --robot robot-1 --operator op-alice=robot-1 --policy-server gpu-1 --policy-use robot-1 > /dev/null
   ip netns exec "$ROUTER_NS" $HRT zenoh-router --zenoh-config "$DIR/router.json5" > "$DIR/router.log" 2>&1 &
   echo $! > "$DIR/router.pid"
   tls() { echo "--zenoh-mode client --connect tls/10.213.$1.1:7447 --no-multicast --tls-ca $DIR/certs/ca.pem --tls-cert $DIR/certs/$2.pem --tls-key $DIR/certs/$2.key"; }
@@ -32,7 +32,7 @@ lab $LAB is up (router pid $(cat "$DIR/router.pid"), files in $DIR). In three te
 sudo ip netns exec hrt-$LAB-robot $HRT run --robot-id robot-1 --zenoh --key-file $DIR/teleop.key $(tls 1 robot-1)
 
 # policy server (namespace hrt-$LAB-policy)
-sudo ip netns exec hrt-$LAB-policy $HRT policy-serve humanoid_rt.remote.reference_policy:replay $(tls 3 gpu-1)
+sudo ip netns exec hrt-$LAB-policy $HRT policy-serve humanoid_rt.remote.reference_policy:replay --name gpu-1 $(tls 3 gpu-1)
 
 # operator station (namespace hrt-$LAB-operator): watch the fleet, then drive robot-1 by its id
 sudo ip netns exec hrt-$LAB-operator $HRT fleet $(tls 2 op-alice)

@@ -55,6 +55,9 @@ REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.ite
 
 
 _ROBOT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: Ids a robot may not have: humanoid_rt/policy/<server>/... belongs to the remote policy servers
+#: (firmware_interfaces/zenoh/KEYS.md), so a robot called "policy" would share their keys.
+RESERVED_ROBOT_IDS = ("policy",)
 
 
 def resolve_robot_id(robot_id: str | None, config_name: str) -> str:
@@ -72,6 +75,9 @@ def resolve_robot_id(robot_id: str | None, config_name: str) -> str:
     if not isinstance(robot_id, str) or not _ROBOT_ID_PATTERN.fullmatch(robot_id):
         raise ValueError(f"{source}: {robot_id!r} is not a robot id; allowed: 1-64 characters of "
                          "letters, digits, '_', '.', '-', starting with a letter or digit")
+    if robot_id in RESERVED_ROBOT_IDS:
+        raise ValueError(f"{source}: {robot_id!r} is reserved (humanoid_rt/{robot_id}/... are the policy servers' "
+                         f"Zenoh keys); not allowed: {', '.join(RESERVED_ROBOT_IDS)}")
     return robot_id
 
 

@@ -13,53 +13,19 @@ and leftovers are attributable.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import select
 import subprocess
 import sys
-import time
 
-_counter = itertools.count()
+# The primitives live in humanoid_rt/veth.py (shared with the Zenoh lab and the remote-policy tests);
+# NeedsRoot, have_privileges and _child_env stay importable from here.
+from ..veth import NeedsRoot, SetUp, VethNamespace, child_env as _child_env, have_privileges, require_privileges
 
-
-class NeedsRoot(RuntimeError):
-    pass
-
-
-def have_privileges() -> tuple[bool, str]:
-    """(ok, reason): creating namespaces and raw sockets needs root (CAP_NET_ADMIN + CAP_NET_RAW)."""
-    if os.geteuid() != 0:
-        return False, "creating network namespaces, veth pairs and raw EtherCAT sockets needs root " \
-                      "(CAP_NET_ADMIN and CAP_NET_RAW); run with sudo"
-    try:
-        subprocess.run(["ip", "-V"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as error:
-        return False, f"the `ip` tool (iproute2) is needed: {error}"
-    return True, ""
+__all__ = ["NeedsRoot", "VirtualEthercat", "have_privileges"]
 
 
-def _ip(*args: str) -> None:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {result.stderr.strip()}")
-
-
-def _quiet_ipv6(*prefix: str, interface: str) -> None:
-    # The kernel would otherwise send IPv6 router solicitations on the link; harmless, but not EtherCAT.
-    subprocess.run([*prefix, "sysctl", "-q", "-w", f"net.ipv6.conf.{interface}.disable_ipv6=1"], capture_output=True)
-
-
-def _child_env() -> dict:
-    # The emulator must import this very copy of humanoid_rt (installed or a source checkout).
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = package_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
-class VirtualEthercat:
+class VirtualEthercat(SetUp):
     """A veth pair, a namespace and an emulated line of `slaves` CiA 402 drives on its far end."""
 
     # SCHED_FIFO priority of the emulator's frame thread: below the loop's default 80 (the master
@@ -69,43 +35,21 @@ class VirtualEthercat:
 
     def __init__(self, slaves: int = 12, period_s: float = 0.001, drives: list[dict] | None = None,
                  echo: bool = False, priority: int = PRIORITY):
-        ok, reason = have_privileges()
-        if not ok:
-            raise NeedsRoot(reason)
-        tag = f"{os.getpid() % 100000}{next(_counter)}"
-        self.namespace = f"hrt-ecat-{tag}"
-        self.master_interface = f"hrt-m{tag}"[:15]
-        self.slave_interface = f"hrt-s{tag}"[:15]
+        require_privileges()
+        # A raw Ethernet link (no IP addresses): master end here, slave end in hrt-ecat-<tag>.
+        self.net = VethNamespace("ecat", interface_prefixes=("hrt-m", "hrt-s"), addresses=False)
+        self.namespace = self.net.namespace
+        self.master_interface = self.net.outside_interface
+        self.slave_interface = self.net.inside_interface
         self.slaves = slaves
         self.period_s = period_s
         self.drives = drives or []
         self.echo = echo  # reflect frames unprocessed (the raw-link reference of bench/run_ethercat.py)
         self.priority = priority
         self.process: subprocess.Popen | None = None
-        self._created_ns = self._created_link = False
-
-    def __enter__(self) -> "VirtualEthercat":
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def start(self) -> None:
-        _ip("netns", "add", self.namespace)
-        self._created_ns = True
-        _ip("link", "add", self.master_interface, "type", "veth", "peer", "name", self.slave_interface)
-        self._created_link = True
-        _ip("link", "set", self.slave_interface, "netns", self.namespace)
-        _quiet_ipv6(interface=self.master_interface)
-        _quiet_ipv6("ip", "netns", "exec", self.namespace, interface=self.slave_interface)
-        _ip("link", "set", self.master_interface, "up")
-        _ip("-n", self.namespace, "link", "set", self.slave_interface, "up")
-        _ip("-n", self.namespace, "link", "set", "lo", "up")
+        self.net.start()
         self._start_emulator()
 
     def restart(self, echo: bool) -> None:
@@ -116,31 +60,20 @@ class VirtualEthercat:
 
     def _start_emulator(self) -> None:
         self.process = subprocess.Popen(
-            ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "humanoid_rt.ethercat.emulator",
+            self.net.command([sys.executable, "-m", "humanoid_rt.ethercat.emulator",
              "--interface", self.slave_interface, "--slaves", str(self.slaves), "--period", repr(self.period_s),
-             "--drives", json.dumps(self.drives), "--priority", str(self.priority), *(["--echo"] if self.echo else [])],
+             "--drives", json.dumps(self.drives), "--priority", str(self.priority), *(["--echo"] if self.echo else [])]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
             env=_child_env(),
         )
         ready = self._readline(timeout=20.0)
         if not ready.get("ready"):
             raise RuntimeError(f"EtherCAT emulator did not start: {ready}")
-        self._wait_for_carrier()
-
-    def _wait_for_carrier(self) -> None:
-        # Wait for the veth carrier, so the first frames are not lost while the link comes up.
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            with open(f"/sys/class/net/{self.master_interface}/operstate") as f:
-                if f.read().strip() == "up":
-                    return
-            time.sleep(0.01)
+        self.net.link.wait_for_carrier()  # so the first frames are not lost while the link comes up
 
     def set_link(self, up: bool) -> None:
-        """Take the master end of the veth pair down (a pulled cable) or up again."""
-        _ip("link", "set", self.master_interface, "up" if up else "down")
-        if up:
-            self._wait_for_carrier()
+        """Take the master end of the veth pair down (a pulled cable) or up again (waits for the carrier)."""
+        self.net.set_link(up)
 
     def _readline(self, timeout: float) -> dict:
         assert self.process is not None and self.process.stdout is not None
@@ -166,13 +99,7 @@ class VirtualEthercat:
 
     def close(self) -> None:
         self._stop_emulator()
-        if self._created_link:
-            # Deleting either end deletes the pair; the master end is in this namespace.
-            subprocess.run(["ip", "link", "del", self.master_interface], capture_output=True)
-            self._created_link = False
-        if self._created_ns:
-            subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
-            self._created_ns = False
+        self.net.close()
 
     def _stop_emulator(self) -> None:
         if self.process is None:

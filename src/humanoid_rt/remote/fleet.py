@@ -142,7 +142,6 @@ def add_command(commands) -> None:
                                 description="Subscribes to every robot's liveliness token, state and health "
                                 "(humanoid_rt/*/alive, state, health) and redraws a table every --interval s. "
                                 "--once prints one snapshot after --wait s; --json prints it as JSON.")
-    fleet.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file")
     fleet.add_argument("--once", action="store_true", help="print one snapshot and exit")
     fleet.add_argument("--json", action="store_true", help="JSON output (with --once: one object)")
     fleet.add_argument("--wait", type=float, default=1.5, help="seconds to listen before a --once snapshot (default 1.5)")

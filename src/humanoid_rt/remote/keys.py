@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..robot import _ROBOT_ID_PATTERN
+from ..robot import _ROBOT_ID_PATTERN, RESERVED_ROBOT_IDS
 
 ROOT = "humanoid_rt"
 #: Command streams and the teleop packet kinds each one carries (PROTOCOL.md `kind`).
 COMMAND_KINDS = {"joints": (1,), "frames": (2,), "hands": (3,)}
 REQUESTS = ("enable", "disable", "reset", "estop")
 #: Reserved chunk: humanoid_rt/policy/<server>/infer belongs to the policy servers, not a robot.
-RESERVED_IDS = ("policy",)
+RESERVED_IDS = RESERVED_ROBOT_IDS
+#: The policy servers' keys (firmware_interfaces/zenoh/POLICY.md): queryables a robot asks.
+POLICY_PREFIX = f"{ROOT}/policy"
+POLICY_INFER = POLICY_PREFIX + "/{name}/infer"
+POLICY_INFO = POLICY_PREFIX + "/{name}/info"
 
 
 def check_robot_id(robot_id: str) -> str:
-    if not isinstance(robot_id, str) or not _ROBOT_ID_PATTERN.fullmatch(robot_id) or robot_id in RESERVED_IDS:
-        raise ValueError(f"robot id: {robot_id!r}; allowed: 1-64 characters of letters, digits, '-', '_', '.' "
-                         f"(not {', '.join(RESERVED_IDS)})")
+    if not isinstance(robot_id, str) or not _ROBOT_ID_PATTERN.fullmatch(robot_id):
+        raise ValueError(f"robot id: {robot_id!r}; allowed: 1-64 characters of letters, digits, '-', '_', '.'")
+    if robot_id in RESERVED_IDS:
+        raise ValueError(f"robot id: {robot_id!r} is reserved ({POLICY_PREFIX}/... are the policy servers' keys); "
+                         f"not allowed: {', '.join(RESERVED_IDS)}")
     return robot_id
 
 

@@ -22,27 +22,24 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Sequence
 
-from ..ethercat.netns import NeedsRoot, _child_env, _ip, _quiet_ipv6, have_privileges
+from ..veth import NeedsRoot, SetUp, VethLink, add_namespace, child_env, delete_namespace, in_namespace, require_privileges
 
 _counter = itertools.count()
 
 
-class Lab:
+class Lab(SetUp):
     def __init__(self, spokes: Sequence[str] = ("robot", "operator", "policy"), *, name: str | None = None,
                  host_spoke: str | None = None, subnet: int | None = None):
-        ok, reason = have_privileges()
-        if not ok:
-            raise NeedsRoot(reason)
+        require_privileges()
         self.name = name or f"t{os.getpid() % 100000}x{next(_counter)}"
         self.spokes = list(spokes) + ([host_spoke] if host_spoke else [])
         self.host_spoke = host_spoke
         self.subnet = subnet if subnet is not None else 150 + (os.getpid() + next(_counter)) % 100
         self.hub = f"hrt-{self.name}-router"
         self._namespaces: list[str] = []
-        self._links: dict[str, tuple[str, str]] = {}
+        self._links: dict[str, VethLink] = {}
 
     def namespace(self, spoke: str) -> str | None:
         """The spoke's namespace (None: the calling process's own namespace)."""
@@ -61,63 +58,33 @@ class Lab:
     def hub_address(self, spoke: str) -> str:
         return f"10.{self.subnet}.{self._index(spoke)}.1"
 
-    def __enter__(self) -> "Lab":
-        try:
-            self.up()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _add_namespace(self, namespace: str) -> None:
-        _ip("netns", "add", namespace)
+        add_namespace(namespace)
         self._namespaces.append(namespace)
-        _ip("-n", namespace, "link", "set", "lo", "up")
 
-    def up(self) -> None:
+    def start(self) -> None:
         self._add_namespace(self.hub)
         for spoke in self.spokes:
             namespace = self.namespace(spoke)
             if namespace is not None:
                 self._add_namespace(namespace)
             k = self._index(spoke)
-            hub_end, spoke_end = f"hz{self.name[-9:]}{k}a"[-15:], f"hz{self.name[-9:]}{k}b"[-15:]
-            _ip("link", "add", hub_end, "netns", self.hub, "type", "veth", "peer", "name", spoke_end,
-                *(["netns", namespace] if namespace else []))
-            self._links[spoke] = (hub_end, spoke_end)
-            spoke_cmd = ["ip", "netns", "exec", namespace] if namespace else []
-            _quiet_ipv6("ip", "netns", "exec", self.hub, interface=hub_end)
-            _quiet_ipv6(*spoke_cmd, interface=spoke_end)
-            _ip("-n", self.hub, "addr", "add", f"{self.hub_address(spoke)}/24", "dev", hub_end)
-            _ip(*(["-n", namespace] if namespace else []), "addr", "add", f"{self.address(spoke)}/24", "dev", spoke_end)
-            _ip("-n", self.hub, "link", "set", hub_end, "up")
-            _ip(*(["-n", namespace] if namespace else []), "link", "set", spoke_end, "up")
+            link = VethLink(f"hz{self.name[-9:]}{k}a"[-15:], f"hz{self.name[-9:]}{k}b"[-15:],
+                            namespace_a=self.hub, namespace_b=namespace,
+                            address_a=f"{self.hub_address(spoke)}/24", address_b=f"{self.address(spoke)}/24")
+            link.create()
+            self._links[spoke] = link
 
     def set_link(self, spoke: str, up: bool) -> None:
         """Take the spoke's link down (a pulled cable) or up again (both ends, as a cable would)."""
-        hub_end, spoke_end = self._links[spoke]
-        namespace = self.namespace(spoke)
-        _ip("-n", self.hub, "link", "set", hub_end, "up" if up else "down")
-        _ip(*(["-n", namespace] if namespace else []), "link", "set", spoke_end, "up" if up else "down")
-        if up:
-            deadline = time.monotonic() + 5.0
-            while time.monotonic() < deadline:
-                state = subprocess.run(["ip", "-n", self.hub, "-o", "link", "show", hub_end],
-                                       capture_output=True, text=True).stdout
-                if "LOWER_UP" in state:
-                    return
-                time.sleep(0.01)
+        self._links[spoke].set_link(up, both_ends=True)
 
     def command(self, spoke: str, argv: Sequence[str]) -> list[str]:
-        namespace = self.namespace(spoke)
-        return (["ip", "netns", "exec", namespace] if namespace else []) + list(argv)
+        return in_namespace(self.namespace(spoke), argv)
 
     def popen(self, spoke: str, argv: Sequence[str], **kwargs) -> subprocess.Popen:
         """Start a process in the spoke's namespace (`router` for the hub) with this humanoid_rt importable."""
-        kwargs.setdefault("env", _child_env())
+        kwargs.setdefault("env", child_env())
         return subprocess.Popen(self.command(spoke, argv), **kwargs)
 
     def describe(self) -> dict:
@@ -127,9 +94,9 @@ class Lab:
 
     def close(self) -> None:
         if self.host_spoke and self.host_spoke in self._links:
-            subprocess.run(["ip", "link", "del", self._links[self.host_spoke][1]], capture_output=True)
+            self._links[self.host_spoke].delete()  # its end in this namespace outlives the router's namespace
         for namespace in reversed(self._namespaces):
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+            delete_namespace(namespace)
         self._namespaces, self._links = [], {}
 
 
@@ -150,12 +117,12 @@ def main(args) -> int:
     spokes = [s for s in args.spokes.split(",") if s]
     if args.action == "down":
         for namespace in [f"hrt-{args.name}-router", *(f"hrt-{args.name}-{s}" for s in spokes)]:
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+            delete_namespace(namespace)
         print(f"netns: deleted lab {args.name}")
         return 0
     try:
         lab = Lab(spokes, name=args.name, subnet=213)
-        lab.up()
+        lab.start()
     except (NeedsRoot, RuntimeError) as error:
         print(f"humanoid-rt netns: {error}", file=sys.stderr)
         return 2

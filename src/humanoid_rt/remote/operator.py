@@ -141,7 +141,6 @@ def add_command(commands) -> None:
     p.add_argument("action", choices=REQUESTS)
     p.add_argument("--key-file", required=True, help="the robot's teleop key file (hex)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer (default 10)")
-    p.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file")
     session.add_arguments(p, default_mode="peer")
 
 

@@ -2,7 +2,8 @@
 
     humanoid-rt policy-serve humanoid_rt.remote.reference_policy:replay --name ref --listen tcp/0.0.0.0:7447
 
-    server = PolicyServer(my_policy, name="ref", session=open_session(listen=["tcp/127.0.0.1:7447"]))
+    session = open_session(endpoints_only(listen=["tcp/127.0.0.1:7447"]))   # humanoid_rt.remote.session
+    server = PolicyServer(my_policy, name="ref", session=session)
     server.start() ... server.stop()
 
 Key space (firmware_interfaces/zenoh/POLICY.md):
@@ -29,29 +30,17 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
+from . import session as zenoh_session
+from .keys import POLICY_INFER, POLICY_INFO
 from .policy_wire import (ROBOT_ID, VERSION, Chunk, ErrorReply, Observation, WireError, decode_observation,
                           encode_chunk, encode_error)
 
-INFER_KEY = "humanoid_rt/policy/{name}/infer"
-INFO_KEY = "humanoid_rt/policy/{name}/info"
+INFER_KEY, INFO_KEY = POLICY_INFER, POLICY_INFO  # the key space is keys.py's
 DEFAULT_DT = 0.05
-
-
-def open_session(connect: Sequence[str] = (), listen: Sequence[str] = (), mode: str = "peer"):
-    """A Zenoh session with explicit endpoints and multicast scouting off (no traffic to other hosts unless
-    an endpoint names them). A small stand-in for humanoid_rt.remote.session until the two are merged."""
-    import zenoh
-
-    config = zenoh.Config()
-    config.insert_json5("mode", json.dumps(mode))
-    config.insert_json5("scouting/multicast/enabled", "false")
-    config.insert_json5("connect/endpoints", json.dumps(list(connect)))
-    config.insert_json5("listen/endpoints", json.dumps(list(listen)))
-    return zenoh.open(config)
 
 
 def check_server_name(name: str) -> str:
@@ -264,11 +253,9 @@ def add_command(commands) -> None:
         "no GPU: humanoid_rt.remote.reference_policy:replay (the bundled wave skill) and :mlp (a tiny seeded MLP).")
     serve.add_argument("policy", metavar="MODULE:CALLABLE", help="the policy callable to serve")
     serve.add_argument("--name", default="default", help="server name, the key chunk robots ask for (default: default)")
-    serve.add_argument("--connect", action="append", default=[], metavar="ENDPOINT",
-                       help="Zenoh endpoint to connect to, e.g. tcp/10.0.0.2:7447 (repeatable)")
-    serve.add_argument("--listen", action="append", default=[], metavar="ENDPOINT",
-                       help="Zenoh endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable)")
-    serve.add_argument("--mode", default="peer", choices=("peer", "client"), help="Zenoh mode (default peer)")
+    # The session options of every Zenoh command (mode, endpoints, TLS/mTLS); multicast scouting off unless
+    # asked: robots reach a policy server by its endpoint or through a router.
+    zenoh_session.add_arguments(serve, default_mode="peer", multicast=False)
     serve.add_argument("--dt", type=float, default=DEFAULT_DT,
                        help=f"action spacing [s] when the policy returns a bare array (default {DEFAULT_DT})")
 
@@ -283,10 +270,10 @@ def main(args) -> int:
         print(f"humanoid-rt policy-serve: {error}", file=sys.stderr)
         return 2
     try:
-        session = open_session(args.connect, args.listen, args.mode)
-    except Exception as error:  # zenoh.ZError: a bad or busy endpoint
+        session = zenoh_session.open_session(zenoh_session.options_from_args(args, args.zenoh_config))
+    except (ValueError, ConnectionError) as error:  # a bad option or file, a bad or busy endpoint
         print(f"humanoid-rt policy-serve: cannot open the Zenoh session ({error}); check --connect/--listen "
-              "(e.g. tcp/127.0.0.1:7447)", file=sys.stderr)
+              "(e.g. tcp/127.0.0.1:7447) and the --tls-* files", file=sys.stderr)
         return 2
     def _interrupt(signum, frame):
         raise KeyboardInterrupt

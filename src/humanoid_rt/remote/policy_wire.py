@@ -31,6 +31,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..robot import _ROBOT_ID_PATTERN
+
 MAGIC = b"HRTP"
 VERSION = 1
 KIND_OBSERVATION, KIND_CHUNK, KIND_ERROR = 1, 2, 3
@@ -43,7 +45,7 @@ MAX_HORIZON = 10_000
 MAX_DIMS = 5
 DTYPES = ("<f8", "<f4", "|u1", "<u2", "<i4", "<i8")
 ERROR_REASONS = ("policy_exception", "bad_request", "bad_output")
-ROBOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # the same rule as humanoid_rt.robot.resolve_robot_id
+ROBOT_ID = _ROBOT_ID_PATTERN  # the rule of humanoid_rt.robot.resolve_robot_id (also a policy server's name)
 EXTRA_NAME = re.compile(r"[a-z][a-z0-9_.]{0,63}")
 JOINT_NAME = re.compile(r"[^\x00-\x1f]{1,128}")
 OBSERVATION_ARRAYS = ("q", "dq", "tau", "leftover")

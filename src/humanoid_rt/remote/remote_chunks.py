@@ -2,6 +2,8 @@
 
     executor = ChunkExecutor(robot, joints=[...], underrun="hold")
     source = RemoteChunkSource(executor, server="ref", connect=["tcp/10.0.0.2:7447"])
+    source = RemoteChunkSource(executor, server="ref", options=SessionOptions(mode="client", connect=(...),
+                               tls_ca=..., tls_cert=..., tls_key=...))   # through an mTLS router
     every stream interval:  source.tick(); executor.update()        # stepped, or RemotePolicy's thread
     ...
     source.close()
@@ -37,7 +39,8 @@ import numpy as np
 
 from ..policy.chunks import ChunkExecutor
 from ..policy.observations import TelemetryHistory
-from .policy_server import INFER_KEY, check_server_name, open_session
+from .policy_server import INFER_KEY, check_server_name
+from .session import SessionOptions, endpoints_only, open_session
 from .policy_wire import (Chunk, Observation, WireError, check_answers, decode_chunk, decode_error,
                           encode_observation)
 
@@ -47,7 +50,7 @@ ZENOH_TIMEOUT = b"Timeout"
 
 class RemoteChunkSource:
     def __init__(self, executor: ChunkExecutor, server: str = "default", *, session=None,
-                 connect: Sequence[str] = (), listen: Sequence[str] = (), history: TelemetryHistory | None = None,
+                 options: SessionOptions | None = None, connect: Sequence[str] = (), listen: Sequence[str] = (), history: TelemetryHistory | None = None,
                  threshold: float = 0.5, timeout: float = 1.0, retry_s: float = 0.2,
                  extras: Callable[[float], dict] | None = None, window: tuple[int, float] | None = None,
                  robot_id: str | None = None):
@@ -72,8 +75,16 @@ class RemoteChunkSource:
         # application already has if something else (a recorder) needs the samples (its on_drain).
         span = 1.0 if window is None else max(1.0, window[0] * window[1] + 0.5)
         self.history = history or TelemetryHistory(self.robot, seconds=span)
+        if session is not None and (options is not None or connect or listen):
+            raise ValueError("session: give an open session, or options / connect / listen to open one, not both")
+        if options is not None and (connect or listen):
+            raise ValueError("options: the endpoints go in options.connect / options.listen, not also connect / listen")
         self._own_session = session is None
-        self.session = open_session(connect, listen) if session is None else session
+        # session: the caller's; options: any session (TLS/mTLS, router, ...); connect/listen: a peer that reaches
+        # only the endpoints it names (no multicast scouting).
+        if session is None:
+            session = open_session(options if options is not None else endpoints_only(connect, listen))
+        self.session = session
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: Observation | None = None  # handed to the request thread

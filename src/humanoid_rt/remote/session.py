@@ -15,6 +15,7 @@ import argparse
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Sequence
 
 MODES = ("peer", "client", "router")
 PROTOCOLS = ("tcp", "tls", "udp", "quic", "unixsock-stream")
@@ -120,10 +121,25 @@ def open_session(options: SessionOptions | None = None):
                               f"(connect {list(options.connect)}, listen {list(options.listen)}): {error}") from None
 
 
+def endpoints_only(connect: Sequence[str] = (), listen: Sequence[str] = (), mode: str = "peer") -> SessionOptions:
+    """Options for a session that reaches only the endpoints it names: no multicast scouting, so nothing
+    goes to other hosts unless an endpoint names them (tests, benches, a robot pointed at one server)."""
+    return SessionOptions(mode=mode, connect=tuple(connect), listen=tuple(listen), multicast_scouting=False)
+
+
 # ------------------------------------------------------------------------------------ command line
-def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer") -> None:
-    """The options every Zenoh command takes (`--zenoh-config` is the JSON5 base file)."""
+def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer", multicast: bool = True,
+                  config_file: bool = True) -> None:
+    """The options every Zenoh command takes; config_file: also `--zenoh-config JSON5`, the base file they
+    override (`run` names its file with `--zenoh [CONFIG]` instead).
+
+    multicast=False: this command does not scout by UDP multicast unless asked (`--multicast`), as a server
+    that robots reach by explicit endpoints should not announce itself on every interface.
+    """
     group = parser.add_argument_group("zenoh")
+    if config_file:
+        group.add_argument("--zenoh-config", default=None, metavar="JSON5",
+                           help="Zenoh config file: the base the options below override (ACL, queues, ...)")
     group.add_argument("--zenoh-mode", choices=MODES, default=None,
                        help=f"peer (LAN, direct), client (through a router) or router (default {default_mode}, "
                        "or the config file's)")
@@ -131,22 +147,33 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_mode: str = "peer"
                        help="endpoint to connect to, e.g. tcp/10.0.0.1:7447 or tls/router:7447 (repeatable)")
     group.add_argument("--listen", action="append", default=[], metavar="ENDPOINT",
                        help="endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable)")
-    group.add_argument("--no-multicast", action="store_true", help="do not scout for peers by UDP multicast")
+    group.add_argument("--no-multicast", action="store_true", help="do not scout for peers by UDP multicast"
+                       + ("" if multicast else " (the default here)"))
+    if not multicast:
+        group.add_argument("--multicast", action="store_true",
+                           help="scout for peers and routers by UDP multicast (off by default for this command)")
     group.add_argument("--tls-ca", default=None, metavar="PEM", help="CA certificate to trust")
     group.add_argument("--tls-cert", default=None, metavar="PEM", help="this node's certificate (mTLS)")
     group.add_argument("--tls-key", default=None, metavar="PEM", help="this node's private key")
     group.add_argument("--lease", type=float, default=None, metavar="S",
                        help="declare a silent link dead after this many seconds (Zenoh default 10)")
-    parser.set_defaults(_zenoh_default_mode=default_mode)
+    parser.set_defaults(_zenoh_default_mode=default_mode, _zenoh_multicast_default=multicast)
 
 
 def options_from_args(args, config_file: str | Path | None = None) -> SessionOptions:
+    if config_file is None:  # the command's own --zenoh-config (add_arguments), if it has one
+        config_file = getattr(args, "zenoh_config", None)
     mode = args.zenoh_mode
     if mode is None:
         mode = _mode_in_file(config_file) or args._zenoh_default_mode
+    if args.no_multicast:
+        multicast = False
+    elif getattr(args, "multicast", False):
+        multicast = True
+    else:  # None: Zenoh's own default (on for peers)
+        multicast = None if getattr(args, "_zenoh_multicast_default", True) else False
     return SessionOptions(
-        mode=mode, connect=tuple(args.connect), listen=tuple(args.listen),
-        multicast_scouting=False if args.no_multicast else None, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+        mode=mode, connect=tuple(args.connect), listen=tuple(args.listen), multicast_scouting=multicast, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
         tls_key=args.tls_key, lease_s=args.lease, config_file=str(config_file) if config_file else None)
 
 

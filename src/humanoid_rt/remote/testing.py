@@ -31,7 +31,6 @@ def main(argv=None) -> int:
     from .keys import robot_id_of
 
     parser = argparse.ArgumentParser(prog="python -m humanoid_rt.remote.testing")
-    parser.add_argument("--zenoh-config", default=None)
     zenoh_session.add_arguments(parser, default_mode="client")
     args = parser.parse_args(argv)
     try:

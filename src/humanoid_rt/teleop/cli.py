@@ -66,7 +66,7 @@ def add_commands(commands, bundled: str) -> None:
     run.add_argument("--state-rate", type=_rate, default=100.0, metavar="HZ", help="Zenoh state rate (default 100)")
     from ..remote import session as zenoh_session
 
-    zenoh_session.add_arguments(run, default_mode="peer")
+    zenoh_session.add_arguments(run, default_mode="peer", config_file=False)  # the file is --zenoh's
     run.add_argument("--json", type=Path, default=None, metavar="PATH",
                      help="at the end (also after Ctrl-C), write a report: the setpoints the loop applied (count, "
                      "per source, the last one) and the teleop counters")
@@ -81,7 +81,6 @@ def add_commands(commands, bundled: str) -> None:
     target.add_argument("--to", type=_url, metavar="udp://HOST:PORT", help="the robot's teleop address")
     target.add_argument("--zenoh", metavar="ROBOT_ID", help="send over Zenoh to this robot (found by id; "
                         "its joint names come from its info unless --robot is given)")
-    send.add_argument("--zenoh-config", default=None, metavar="JSON5", help="Zenoh config file (with --zenoh)")
     zenoh_session.add_arguments(send, default_mode="peer")
     send.add_argument("--key-file", type=Path, required=True, help="pre-shared key file (hex)")
     source = send.add_mutually_exclusive_group(required=True)
