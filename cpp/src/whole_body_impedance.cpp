@@ -8,7 +8,6 @@
 #include <pinocchio/algorithm/frames.hpp>
 #include <pinocchio/algorithm/jacobian.hpp>
 #include <pinocchio/algorithm/kinematics.hpp>
-#include <pinocchio/algorithm/rnea.hpp>
 #include <pinocchio/multibody/data.hpp>
 #include <pinocchio/multibody/model.hpp>
 #include <pinocchio/parsers/urdf.hpp>
@@ -36,6 +35,7 @@ struct WholeBodyImpedance::Impl {
   Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
   Eigen::MatrixXd JJt;       // 6k x 6k
   Eigen::VectorXd y;         // 6k
+  Eigen::Matrix<double, 6, Eigen::Dynamic> subtree_wrench;  // 6 x njoints, gravity_from_placements()
 
   // Loop thread only: where each task's reference moves from and to.
   struct TaskMotion {
@@ -118,6 +118,29 @@ struct WholeBodyImpedance::Impl {
     J_stack = Eigen::MatrixXd::Zero(6 * kMaxTasks, model.nv);
     JJt = Eigen::MatrixXd::Zero(6 * kMaxTasks, 6 * kMaxTasks);
     y = Eigen::VectorXd::Zero(6 * kMaxTasks);
+    subtree_wrench = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, model.njoints);
+  }
+
+  // g(q) from the joint placements and world-frame joint axes that computeJointJacobians() left in
+  // `d` (d.oMi, d.J), without a second pass over the kinematic tree. RNEA at rest is a backward sum:
+  // the base accelerating up at -gravity loads each body with the wrench m (-g) at its centre of mass
+  // (world axes, about the world origin); a joint carries its subtree's wrenches, and its torque is
+  // that wrench along its axis, tau_i = S_i^T F_subtree(i). Bodies come after their parents in
+  // Pinocchio's joint order, so one reverse sweep accumulates every subtree.
+  void gravity_from_placements(const pinocchio::Data& d, Eigen::VectorXd& g,
+                               Eigen::Matrix<double, 6, Eigen::Dynamic>& wrench) const {
+    const Eigen::Vector3d lift = -model.gravity.linear();
+    wrench.setZero();
+    for (pinocchio::JointIndex i = static_cast<pinocchio::JointIndex>(model.njoints) - 1; i >= 1; --i) {
+      const pinocchio::Inertia& body = model.inertias[i];
+      const Eigen::Vector3d force = body.mass() * lift;
+      const Eigen::Vector3d com = d.oMi[i].act(body.lever());
+      wrench.col(i).head<3>() += force;
+      wrench.col(i).tail<3>() += com.cross(force);
+      const int v = model.joints[i].idx_v();
+      g[v] = d.J.col(v).dot(wrench.col(i));
+      wrench.col(model.parents[i]) += wrench.col(i);
+    }
   }
 
   Eigen::VectorXd model_q(const std::vector<double>& q_config) const {
@@ -148,6 +171,17 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
                                  double scale, JointVector& tau_out,
                                  std::array<TaskStatus, kMaxTasks>& status) {
   Impl& m = *impl_;
+  bool any_task = false;
+  for (std::size_t i = 0; i < m.frame_ids.size(); ++i) any_task = any_task || tasks.tasks[i].enabled;
+  if (!any_task && !tasks.gravity_compensation) {
+    // No model term acts: the joint law passes through (its damping is not moved anywhere).
+    for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
+      m.motion[i].enabled = false;
+      status[i].enabled = false;
+    }
+    for (int j = 0; j < m.n; ++j) tau_out[j] = tau_posture[j];
+    return;
+  }
   for (int j = 0; j < m.n; ++j) {
     m.q[m.q_index[j]] = q[j];
     m.dq[m.v_index[j]] = dq[j];
@@ -155,18 +189,15 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.kd[m.v_index[j]] = kd_posture[j];
   }
   m.damping.array() = -m.kd.array() * m.dq.array();  // with tasks: relative to their reference motion (below)
+  // One pass over the tree: placements and world-frame joint axes; gravity and the task Jacobians both use them.
+  pinocchio::computeJointJacobians(m.model, m.data, m.q);
   if (tasks.gravity_compensation)
-    m.tau.noalias() = pinocchio::computeGeneralizedGravity(m.model, m.data, m.q);
+    m.gravity_from_placements(m.data, m.tau, m.subtree_wrench);
   else
     m.tau.setZero();
+  if (any_task) pinocchio::updateFramePlacements(m.model, m.data);
 
   int rows = 0;
-  bool any_task = false;
-  for (std::size_t i = 0; i < m.frame_ids.size(); ++i) any_task = any_task || tasks.tasks[i].enabled;
-  if (any_task) {
-    pinocchio::computeJointJacobians(m.model, m.data, m.q);  // also the joint placements
-    pinocchio::updateFramePlacements(m.model, m.data);
-  }
   for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
     const CartesianTask& task = tasks.tasks[i];
     Impl::TaskMotion& motion = m.motion[i];
@@ -246,7 +277,8 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     // N^T tau_p = tau_p - J^T (J J^T + lambda^2 I)^-1 J tau_p, on the top `rows` block of preallocated buffers.
     auto J = m.J_stack.topRows(rows);
     auto JJt = m.JJt.topLeftCorner(rows, rows);
-    JJt.noalias() = J * J.transpose();
+    // 6k x 6k with k <= 8 tasks: a coefficient-wise product (a general GEMM's packing costs more here).
+    JJt.noalias() = J.lazyProduct(J.transpose());
     JJt.diagonal().array() += kNullspaceDamping * kNullspaceDamping;
     auto y = m.y.head(rows);
     y.noalias() = J * m.tau_posture;
@@ -268,7 +300,11 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
 
 std::vector<double> WholeBodyImpedance::gravity(const std::vector<double>& q) const {
   std::lock_guard<std::mutex> lock(impl_->analysis_mutex);
-  const Eigen::VectorXd g = pinocchio::computeGeneralizedGravity(impl_->model, impl_->analysis_data, impl_->model_q(q));
+  // The same computation as the loop's (tests compare it with Pinocchio's computeGeneralizedGravity).
+  pinocchio::computeJointJacobians(impl_->model, impl_->analysis_data, impl_->model_q(q));
+  Eigen::VectorXd g = Eigen::VectorXd::Zero(impl_->model.nv);
+  Eigen::Matrix<double, 6, Eigen::Dynamic> wrench(6, impl_->model.njoints);
+  impl_->gravity_from_placements(impl_->analysis_data, g, wrench);
   std::vector<double> out(impl_->n);
   for (int j = 0; j < impl_->n; ++j) out[j] = g[impl_->v_index[j]];
   return out;

@@ -128,7 +128,21 @@ class ControlLoop {
 
   // --- consumers: any non-RT thread ---
   StateSnapshot read_state();
+  // Calls read(const StateSnapshot&) on the newest snapshot in place, under the readers' mutex: for
+  // readers that take a few fields (only n_joints entries of each array) without copying all ~6 KB.
+  template <typename Read>
+  void visit_state(Read&& read) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    read(state_buffer_.latest());
+  }
   std::size_t drain_telemetry(TelemetrySample* out, std::size_t max_count);
+  // Calls visit(const TelemetrySample&, index) on up to max_count samples in the ring, in place, then
+  // frees them; returns how many. For readers that copy n_joints entries straight into their columns.
+  template <typename Visit>
+  std::size_t consume_telemetry(std::size_t max_count, Visit&& visit) {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    return telemetry_.consume(max_count, visit);
+  }
   std::size_t telemetry_available() const { return telemetry_.size(); }
   std::size_t drain_events(SafetyEvent* out, std::size_t max_count);
   LoopStatistics statistics() const;
@@ -191,8 +205,7 @@ class ControlLoop {
   double time_base_ = 0.0;                      // stepped time: time_base_ + (cycle_ - cycle_base_) * period
   std::uint64_t cycle_base_ = 0;                // (moved on after a real-time run, so time never goes back)
   Request pending_requests_[16]{};
-  TelemetrySample sample_{};
-  StateSnapshot snapshot_{};
+  std::array<TaskStatus, kMaxTasks> task_status_{};  // whole-body task errors of the last cycle
 
   // Shared.
   TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
