@@ -13,8 +13,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -25,6 +23,7 @@ from ..config import load_config
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
 from .latency import cyclictest, histogram_percentiles, percentiles, python_baseline_loop, ratios
+from .soak import soak  # noqa: F401 - `humanoid-rt bench --soak` imports it from here
 
 RATES_HZ = (1000, 2000, 4000)
 #: What `--bus` takes: simulated buses, the virtual CAN/EtherCAT lines (the real drivers against our
@@ -203,75 +202,3 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
     json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     echo(f"written to {json_path}")
     return result
-
-
-def soak(minutes: float, json_path: Path, echo=print) -> dict:
-    """The loop, a 100 Hz teleop stream and the recorder (one episode a minute, each checked whole, then
-    deleted so disk use stays flat) for `minutes`; RSS, overruns, drops, events."""
-    from ..recording import Recorder
-    from ..recording.reader import read_episode
-    from ..teleop import TeleopClient
-
-    key = os.urandom(32)
-    samples, episodes = [], []
-    with Robot("generic_humanoid") as robot, tempfile.TemporaryDirectory() as session:
-        robot.start()
-        robot.enable()
-        receiver = robot.attach_teleop(key=key)
-        recorder = Recorder(robot, session)
-        base = robot.state().q.copy()
-        elbow = robot.joint_index("right_elbow")
-
-        def target(t):
-            q = base.copy()
-            q[elbow] += 0.2 * np.sin(2 * np.pi * 0.25 * t)
-            return q
-
-        def check_and_delete(summary):
-            path = Path(session) / summary["file"]
-            cycles = read_episode(path, topics=["/joints"]).streams["/joints"]["cycle"]
-            missing = int(cycles[-1] - cycles[0] + 1 - len(cycles)) if len(cycles) else 0
-            episodes.append({"episode": summary["episode"], "samples": int(len(cycles)), "missing": missing,
-                             "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size})
-            path.unlink()
-
-        end = time.monotonic() + minutes * 60
-        with TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
-            while time.monotonic() < end:
-                recorder.start("soak", skill="teleop_elbow_sine", operator="humanoid-rt bench --soak")
-                episode_end = min(end, time.monotonic() + 60)
-                while time.monotonic() < episode_end:
-                    client.stream(target, 100.0, duration=min(5.0, episode_end - time.monotonic()))
-                    samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
-                                    "overruns": robot.statistics()["overruns"]})
-                check_and_delete(recorder.end("success"))
-        recorder.close()
-        stats, teleop = robot.statistics(), robot.teleop_statistics()
-        events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
-    result = {
-        "command": f"humanoid-rt bench --soak {minutes} --json {json_path}",
-        "minutes": minutes, "samples": samples,
-        "rss_growth_kib": samples[-1]["rss_kib"] - samples[0]["rss_kib"] if samples else 0,
-        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "cycles": stats["cycles"], "overruns": stats["overruns"], "telemetry_overflows": stats["telemetry_overflows"],
-        "realtime_allocations": stats["realtime_allocations"],
-        "teleop": {k: teleop[k] for k in ("accepted", "rejected_total", "gaps")},
-        "recording": {"episodes": episodes,
-                      "samples": sum(e["samples"] for e in episodes),
-                      "missing_or_dropped": sum(e["missing"] + e["telemetry_dropped"] for e in episodes)},
-        "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
-    }
-    echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
-         f"{result['rss_growth_kib']} KiB, telemetry overflows {result['telemetry_overflows']}, teleop rejected "
-         f"{result['teleop']['rejected_total']}, recorded {result['recording']['samples']} samples in "
-         f"{len(episodes)} episodes ({result['recording']['missing_or_dropped']} missing or dropped), "
-         f"events: {'; '.join(result['supervisor_events'])}")
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    return result
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
