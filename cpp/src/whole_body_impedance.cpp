@@ -31,8 +31,8 @@ struct WholeBodyImpedance::Impl {
   // Loop thread only (sized here, never resized).
   pinocchio::Data data;
   Eigen::VectorXd q, dq, tau, tau_posture, damping, kd, dq_task, reference_twists;
-  Eigen::MatrixXd J_frame;   // 6 x nv
-  Eigen::MatrixXd J_stack;   // 6 kMaxTasks x nv
+  Eigen::Matrix<double, 6, Eigen::Dynamic> J_frame;  // 6 x nv
+  Eigen::MatrixXd Jt_stack;  // nv x 6 kMaxTasks: the enabled tasks' Jacobians, transposed (rows as contiguous columns)
   Eigen::MatrixXd JJt;       // 6k x 6k
   Eigen::VectorXd y;         // 6k
   Eigen::Matrix<double, 6, Eigen::Dynamic> subtree_wrench;  // 6 x njoints, gravity_from_placements()
@@ -114,8 +114,8 @@ struct WholeBodyImpedance::Impl {
     kd = Eigen::VectorXd::Zero(model.nv);
     dq_task = Eigen::VectorXd::Zero(model.nv);
     reference_twists = Eigen::VectorXd::Zero(6 * kMaxTasks);
-    J_frame = Eigen::MatrixXd::Zero(6, model.nv);
-    J_stack = Eigen::MatrixXd::Zero(6 * kMaxTasks, model.nv);
+    J_frame = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, model.nv);
+    Jt_stack = Eigen::MatrixXd::Zero(model.nv, 6 * kMaxTasks);
     JJt = Eigen::MatrixXd::Zero(6 * kMaxTasks, 6 * kMaxTasks);
     y = Eigen::VectorXd::Zero(6 * kMaxTasks);
     subtree_wrench = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, model.njoints);
@@ -195,7 +195,6 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.gravity_from_placements(m.data, m.tau, m.subtree_wrench);
   else
     m.tau.setZero();
-  if (any_task) pinocchio::updateFramePlacements(m.model, m.data);
 
   int rows = 0;
   for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
@@ -206,9 +205,10 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
       motion.enabled = false;
       continue;
     }
+    // Only this task's frame (a URDF has dozens of frames; updateFramePlacements would place them all).
+    const pinocchio::SE3& pose = pinocchio::updateFramePlacement(m.model, m.data, m.frame_ids[i]);
     m.J_frame.setZero();
     pinocchio::getFrameJacobian(m.model, m.data, m.frame_ids[i], pinocchio::LOCAL_WORLD_ALIGNED, m.J_frame);
-    const pinocchio::SE3& pose = m.data.oMf[m.frame_ids[i]];
 
     // Reference: a new target starts a motion from where the reference is now (or from the
     // measured pose when the task switches on), reaching the target at t_target.
@@ -265,7 +265,7 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
       status[i].reference_position[k] = target_position[k];
     }
     m.tau.noalias() += m.J_frame.transpose() * wrench;
-    m.J_stack.middleRows(rows, 6) = m.J_frame;
+    m.Jt_stack.middleCols(rows, 6) = m.J_frame.transpose();
     m.reference_twists.segment<6>(rows) = reference_twist;
     rows += 6;
   }
@@ -275,23 +275,30 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.tau += m.tau_posture;
   } else {
     // N^T tau_p = tau_p - J^T (J J^T + lambda^2 I)^-1 J tau_p, on the top `rows` block of preallocated buffers.
-    auto J = m.J_stack.topRows(rows);
+    // J J^T from dot products of J's rows (contiguous columns of Jt): 6k x 6k with k <= 8 tasks, where
+    // a general matrix product's packing and blocking would cost more than the arithmetic.
+    auto Jt = m.Jt_stack.leftCols(rows);
     auto JJt = m.JJt.topLeftCorner(rows, rows);
-    // 6k x 6k with k <= 8 tasks: a coefficient-wise product (a general GEMM's packing costs more here).
-    JJt.noalias() = J.lazyProduct(J.transpose());
+    const int nv = static_cast<int>(m.model.nv);
+    for (int r = 0; r < rows; ++r) {
+      const Eigen::Map<const Eigen::VectorXd> row_r(m.Jt_stack.data() + static_cast<std::ptrdiff_t>(r) * nv, nv);
+      for (int c = 0; c <= r; ++c)
+        JJt(r, c) = JJt(c, r) =
+            row_r.dot(Eigen::Map<const Eigen::VectorXd>(m.Jt_stack.data() + static_cast<std::ptrdiff_t>(c) * nv, nv));
+    }
     JJt.diagonal().array() += kNullspaceDamping * kNullspaceDamping;
     auto y = m.y.head(rows);
-    y.noalias() = J * m.tau_posture;
+    y.noalias() = Jt.transpose() * m.tau_posture;
     // In-place Cholesky on the block (no allocation): solve JJt z = y, z stored in y.
     Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(JJt);
     llt.solveInPlace(y);
     m.tau += m.tau_posture;
-    m.tau.noalias() -= J.transpose() * y;
+    m.tau.noalias() -= Jt * y;
     // The joint velocity that realises the tasks' reference twists (min-norm): the unprojected
     // damping acts on the deviation from it, so it does not drag a task along its own path.
     auto z = m.reference_twists.head(rows);
     llt.solveInPlace(z);
-    m.dq_task.noalias() = J.transpose() * z;
+    m.dq_task.noalias() = Jt * z;
     m.damping.array() = -m.kd.array() * (m.dq.array() - m.dq_task.array());
   }
   m.tau += m.damping;

@@ -80,56 +80,63 @@ double MockBus::noise() {
 
 void MockBus::integrate(double dt, const JointCommand* delivered) {
   const double h = dt / options_.substeps;
-  if (h != substep_h_) {
-    // The coefficients depend on the substep only: recomputed when dt changes (a skipped period in real time).
-    for (int j : joints_) {
-      const MockActuator& a = actuators_[j];
-      h_over_inertia_[j] = h / a.inertia_kgm2;
-      viscous_denominator_[j] = 1.0 + h * a.viscous_nm_s_rad / a.inertia_kgm2;
-      coulomb_dv_[j] = a.coulomb_nm * h / a.inertia_kgm2;
+  const int count = static_cast<int>(joints_.size());
+  Integration& x = integration_;
+  if (std::abs(h - substep_h_) > 1e-12 * h) {
+    // The coefficients depend on the substep only: recomputed when dt changes (a skipped period in real
+    // time), not for the last-bit differences of loop times built from cycle counts.
+    for (int k = 0; k < count; ++k) {
+      const MockActuator& a = actuators_[joints_[k]];
+      x.h_over_inertia[k] = h / a.inertia_kgm2;
+      x.viscous_denominator[k] = 1.0 + h * a.viscous_nm_s_rad / a.inertia_kgm2;
+      x.coulomb_dv[k] = a.coulomb_nm * h / a.inertia_kgm2;
+      x.torque_limit[k] = a.torque_limit_nm;
     }
     substep_h_ = h;
   }
-  for (int j : joints_) {
-    const MockActuator& a = actuators_[j];
-    const double tau_ext = faults_[j].external_torque.load(std::memory_order_relaxed);
-    // The delivered motor-side command, converted to the joint side (the drive's view of its load).
-    bool torque_enabled = false, drive_impedance = false;
-    double tau_cmd = 0.0, q_cmd = 0.0, dq_cmd = 0.0, kp_cmd = 0.0, kd_cmd = 0.0;
+  // Gather: the delivered motor-side command converted to the joint side (the drive's view of its load).
+  // Torque off: no torque and no gains; torque mode: no gains, so the substep law below is the same for all.
+  for (int k = 0; k < count; ++k) {
+    const int j = joints_[k];
+    x.tau[k] = x.kp[k] = x.kd[k] = x.q_target[k] = x.dq_target[k] = 0.0;
     if (delivered != nullptr && delivered->torque_enabled[j]) {
       const JointTransmission& tr = transmission_.joint(j);
       const double ratio = tr.direction * tr.gear;
       const double gear_sq = tr.gear * tr.gear;
-      torque_enabled = true;
-      tau_cmd = delivered->tau[j] * ratio;
+      x.tau[k] = delivered->tau[j] * ratio;
       if (delivered->mode[j] == CommandMode::kDriveImpedance) {
-        drive_impedance = true;
-        q_cmd = (delivered->q[j] - tr.offset) / ratio;
-        dq_cmd = delivered->dq[j] / ratio;
-        kp_cmd = delivered->kp[j] * gear_sq;
-        kd_cmd = delivered->kd[j] * gear_sq;
+        x.q_target[k] = (delivered->q[j] - tr.offset) / ratio;
+        x.dq_target[k] = delivered->dq[j] / ratio;
+        x.kp[k] = delivered->kp[j] * gear_sq;
+        x.kd[k] = delivered->kd[j] * gear_sq;
       }
     }
-    const double h_over_inertia = h_over_inertia_[j], denominator = viscous_denominator_[j], coulomb_dv = coulomb_dv_[j];
-    double q = q_[j], dq = dq_[j];
-    double tau_sum = 0.0;
-    for (int s = 0; s < options_.substeps; ++s) {
-      double tau_in = 0.0;
-      if (torque_enabled) {
-        tau_in = tau_cmd;
-        if (drive_impedance) tau_in += kp_cmd * (q_cmd - q) + kd_cmd * (dq_cmd - dq);
-      }
-      tau_in = std::clamp(tau_in, -a.torque_limit_nm, a.torque_limit_nm);
-      tau_sum += tau_in;
-      // Viscous friction implicit (stable for any b*h/I); Coulomb friction as an impulse that cannot reverse motion.
-      double v = (dq + h_over_inertia * (tau_in + tau_ext)) / denominator;
-      v = std::abs(v) <= coulomb_dv ? 0.0 : v - std::copysign(coulomb_dv, v);
-      dq = v;
-      q += h * v;
+    x.tau_ext[k] = faults_[j].external_torque.load(std::memory_order_relaxed);
+    x.q[k] = q_[j];
+    x.dq[k] = dq_[j];
+    x.tau_sum[k] = 0.0;
+  }
+  for (int s = 0; s < options_.substeps; ++s) {
+    // Branch-free over the bus's joints (the compiler vectorises it).
+    for (int k = 0; k < count; ++k) {
+      const double limit = x.torque_limit[k];
+      double tau_in = x.tau[k] + (x.kp[k] * (x.q_target[k] - x.q[k]) + x.kd[k] * (x.dq_target[k] - x.dq[k]));
+      tau_in = std::min(std::max(tau_in, -limit), limit);  // branch-free clamp (minsd/maxsd)
+      x.tau_sum[k] += tau_in;
+      // Viscous friction implicit (stable for any b*h/I); Coulomb friction as an impulse that cannot
+      // reverse motion: v - clamp(v, -dv, dv) is 0 within the impulse, else v reduced by it toward 0.
+      const double v = (x.dq[k] + x.h_over_inertia[k] * (tau_in + x.tau_ext[k])) / x.viscous_denominator[k];
+      const double dv = x.coulomb_dv[k];
+      const double v_after = v - std::min(std::max(v, -dv), dv);
+      x.dq[k] = v_after;
+      x.q[k] += h * v_after;
     }
-    q_[j] = q;
-    dq_[j] = dq;
-    tau_applied_[j] = tau_sum / options_.substeps;
+  }
+  for (int k = 0; k < count; ++k) {
+    const int j = joints_[k];
+    q_[j] = x.q[k];
+    dq_[j] = x.dq[k];
+    tau_applied_[j] = x.tau_sum[k] / options_.substeps;
   }
 }
 

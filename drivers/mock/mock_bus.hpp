@@ -115,7 +115,11 @@ class MockBus final : public Bus {
   bool started_ = false;
   std::uint64_t rng_state_ = 0;                  // splitmix64 state, seeded from options.seed
   double substep_h_ = -1.0;                      // substep the coefficients below were computed for
-  JointVector h_over_inertia_{}, viscous_denominator_{}, coulomb_dv_{};  // per joint, for substep_h_
+  // Per bus joint k (not robot joint index), gathered so the substep loop runs over contiguous arrays.
+  struct Integration {
+    JointVector h_over_inertia{}, viscous_denominator{}, coulomb_dv{}, torque_limit{};  // for substep_h_
+    JointVector tau{}, kp{}, kd{}, q_target{}, dq_target{}, tau_ext{}, q{}, dq{}, tau_sum{};
+  } integration_{};
 
   std::array<Faults, kMaxJoints> faults_;        // written by any non-RT thread, read by the RT thread
   std::atomic<bool> bus_timeout_{false};

@@ -22,7 +22,7 @@ import numpy as np
 from ..config import load_config
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
-from .latency import cyclictest, histogram_percentiles, percentiles, python_baseline_loop, ratios
+from .latency import cyclictest, histogram_percentiles, percentiles, ratios
 from .soak import soak  # noqa: F401 - `humanoid-rt bench --soak` imports it from here
 
 RATES_HZ = (1000, 2000, 4000)
@@ -113,10 +113,14 @@ def loop_latency(rate_hz: int, seconds: float, bus: str, robot: str = "generic_h
 
 
 def python_api(calls: int) -> dict:
+    """Per-call cost of the API a user's tight loop calls: read_state(out=view) (the reusable view),
+    state() (a new RobotState), set_joint_targets(q) (the send_setpoint row)."""
     with Robot("generic_humanoid") as robot:
         q = np.zeros(robot.n_joints)
+        view = robot.read_state()
         out = {}
-        for name, call in (("read_state", robot.state), ("send_setpoint", lambda: robot.set_joint_targets(q, ttl=0))):
+        for name, call in (("read_state", lambda: robot.read_state(out=view)), ("state_object", robot.state),
+                           ("send_setpoint", lambda: robot.set_joint_targets(q, ttl=0))):
             samples = []
             for _ in range(calls):
                 start = time.perf_counter_ns()
@@ -127,29 +131,45 @@ def python_api(calls: int) -> dict:
 
 
 def baseline(seconds: float) -> dict:
-    """The pure-Python loop against ours on the same work (generic humanoid, gravity + joint impedance)."""
+    """The pure-Python loop against ours on the same work: generic humanoid, gravity compensation +
+    joint impedance toward a target, every check (see python_baseline.py), the plant carrying gravity."""
+    from .compute import load_gravity_on_mock_buses
+    from .python_baseline import python_baseline_loop
+
     with Robot("generic_humanoid") as robot:
-        urdf, names = str(robot.config.urdf_path), robot.joint_names
+        config = robot.config
         robot.set_gravity_compensation(True)
+        load_gravity_on_mock_buses(robot)
         robot.start()
         robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0, duration=0.5)
         time.sleep(seconds)
         stats = robot.statistics()
+        final_state = robot.state().supervisor_state
     ours = {"wakeup_latency_us": histogram_percentiles(stats["wakeup_latency"]),
-            "compute_us": histogram_percentiles(stats["compute_time"])}
-    python = python_baseline_loop(urdf, names, seconds)
+            "compute_us": histogram_percentiles(stats["compute_time"]), "final_state": final_state}
+    python = python_baseline_loop(config, seconds)
     return {"python_loop": python, "humanoid_rt": ours,
             "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency_us", "compute_us")}}
 
 
-def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print) -> dict:
+#: The suite's sections, in run order (`--sections` picks some).
+SECTIONS = ("latency", "compute", "api", "baseline", "teleop", "recording")
+
+
+def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print,
+              sections: tuple[str, ...] = SECTIONS) -> dict:
     if bus not in BENCH_BUSES:
         raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
+    unknown = [name for name in sections if name not in SECTIONS]
+    if unknown or not sections:
+        raise ValueError(f"--sections: {', '.join(unknown) or 'none given'}; allowed: {', '.join(SECTIONS)}")
     if bus == "config":
         load_config(robot)  # a bad config is an error, not a skipped section
     seconds = 1.0 if quick else 10.0
     result = {
-        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}",
+        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}"
+                   + ("" if tuple(sections) == SECTIONS else f" --sections {','.join(sections)}"),
         "machine": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "root": os.geteuid() == 0},
         "bus": bus,
@@ -161,44 +181,54 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
     if bus != "mock":
         result["notes"].append(f"loop latency runs on {bus}; compute, API, baseline, teleop and recording run on "
                                "the mock bus (they measure the runtime, not the bus)")
-    result["loop_latency"] = [loop_latency(rate, seconds, bus, robot) for rate in RATES_HZ]
-    for row in result["loop_latency"]:
-        if "skipped" in row:
-            result["notes"].append(f"loop latency at {row['rate_hz']} Hz skipped: {row['skipped']}")
-            echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
-            continue
-        ratio = row.get("ratio_to_cyclictest")
-        echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
-             f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
-             + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
-                f"; {row['cyclictest']['skipped']}"))
-    result["compute"] = {}
-    for name in ROBOTS:
-        for controller in CONTROLLERS:
-            row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
-            result["compute"][f"{name}/{controller}"] = row
-            echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
-                 f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us"))
-    result["python_api"] = python_api(2000 if quick else 20000)
-    echo("python api: read_state p50 {p50} us; ".format(**result["python_api"]["read_state_us"])
-         + "send_setpoint p50 {p50} us".format(**result["python_api"]["send_setpoint_us"]))
-    result["baseline"] = baseline(seconds)
-    r = result["baseline"]["ratio_python_to_ours"]
-    echo(f"pure-Python loop / ours: wakeup p99 x{r['wakeup_latency_us']['p99']}, compute p50 x{r['compute_us']['p50']}")
-    from .teleop import latency as teleop_latency, zero_loss_rate
+    if "latency" in sections:
+        result["loop_latency"] = [loop_latency(rate, seconds, bus, robot) for rate in RATES_HZ]
+        for row in result["loop_latency"]:
+            if "skipped" in row:
+                result["notes"].append(f"loop latency at {row['rate_hz']} Hz skipped: {row['skipped']}")
+                echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
+                continue
+            ratio = row.get("ratio_to_cyclictest")
+            echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
+                 f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
+                 + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
+                    f"; {row['cyclictest']['skipped']}"))
+    if "compute" in sections:
+        result["compute"] = {}
+        for name in ROBOTS:
+            for controller in CONTROLLERS:
+                row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
+                result["compute"][f"{name}/{controller}"] = row
+                echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
+                     f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us, "
+                     f"final state {row['final_state']}"))
+    if "api" in sections:
+        result["python_api"] = python_api(2000 if quick else 20000)
+        api = result["python_api"]
+        echo(f"python api: read_state(out=view) p50 {api['read_state_us']['p50']} us; state() p50 "
+             f"{api['state_object_us']['p50']} us; send_setpoint p50 {api['send_setpoint_us']['p50']} us")
+    if "baseline" in sections:
+        result["baseline"] = baseline(seconds)
+        r = result["baseline"]["ratio_python_to_ours"]
+        echo(f"pure-Python loop / ours: compute p50 {result['baseline']['python_loop']['compute_us']['p50']} / "
+             f"{result['baseline']['humanoid_rt']['compute_us']['p50']} us = x{r['compute_us']['p50']}, wakeup p99 "
+             f"x{r['wakeup_latency_us']['p99']}")
+    if "teleop" in sections:
+        from .teleop import latency as teleop_latency, zero_loss_rate
 
-    result["teleop"] = {"latency_1khz": teleop_latency(seconds),
-                        "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
-                                                        (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
-    lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
-    echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
-         f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
-    from .recording import latency_on_off, summary_lines, throughput
+        result["teleop"] = {"latency_1khz": teleop_latency(seconds),
+                            "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
+                                                            (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
+        lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
+        echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
+             f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
+    if "recording" in sections:
+        from .recording import latency_on_off, summary_lines, throughput
 
-    result["recording"] = {"throughput": throughput(2.0 if quick else 10.0),
-                           "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
-    for line in summary_lines(result["recording"]):
-        echo(line)
+        result["recording"] = {"throughput": throughput(2.0 if quick else 10.0),
+                               "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
+        for line in summary_lines(result["recording"]):
+            echo(line)
     json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     echo(f"written to {json_path}")
     return result
