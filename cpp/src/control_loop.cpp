@@ -43,6 +43,7 @@ ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec
   if (options.telemetry_decimation < 1) throw std::invalid_argument("telemetry_decimation must be >= 1");
   for (int j = 0; j < n_; ++j) {
     transmission_.set(j, joints[j].transmission);
+    modes_[j] = joints[j].mode;
     gains_.kp[j] = joints[j].kp;
     gains_.kd[j] = joints[j].kd;
   }
@@ -435,11 +436,18 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   if (whole_body_ && torque_on) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks;
     // a streamed task written before the latest enable is stale and never acts again.
+    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing.)
     static_assert(std::is_trivially_copyable_v<TaskSet>);
-    tasks_effective_ = tasks_;
-    for (auto& task : tasks_effective_.tasks)
-      if (damping || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
-    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_effective_,
+    bool any_task = false;
+    for (const auto& task : tasks_.tasks) any_task = any_task || task.enabled;
+    const TaskSet* effective = &tasks_;
+    if (any_task) {
+      tasks_effective_ = tasks_;
+      for (auto& task : tasks_effective_.tasks)
+        if (damping || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      effective = &tasks_effective_;
+    }
+    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
                          damping ? 1.0 : ramp, tau_whole_body_, task_status_);
   } else {
     for (auto& status : task_status_) status.enabled = false;
@@ -455,7 +463,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       break;
     }
     const double tau_safe = supervisor_.shape_torque(j, tau, q, tau_previous_[j]);
-    if (joints_[j].mode == CommandMode::kDriveImpedance) {
+    if (modes_[j] == CommandMode::kDriveImpedance) {
       // The drive closes the joint law; everything else (gravity, tasks, shaping) rides in tau_ff.
       const double kp = damping ? 0.0 : ramp * gains_.kp[j];
       const double kd = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];

@@ -167,6 +167,7 @@ class ControlLoop {
   const double period_s_;
   const long long period_ns_;
   std::vector<JointSpec> joints_;               // immutable after construction
+  std::array<CommandMode, kMaxJoints> modes_{};  // immutable after construction: joints_[j].mode, packed for the cycle
   std::array<JointLimits, kMaxJoints> limits_{};  // immutable after construction (supervisor reads it)
   Transmission transmission_;                   // immutable after construction
 
