@@ -2,6 +2,7 @@
 #include "humanoid_rt/whole_body_impedance.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 
@@ -36,6 +37,12 @@ struct WholeBodyImpedance::Impl {
   Eigen::MatrixXd JJt;       // 6k x 6k
   Eigen::VectorXd y;         // 6k
   Eigen::Matrix<double, 6, Eigen::Dynamic> subtree_wrench;  // 6 x njoints, gravity_from_placements()
+  // Where the task Jacobians can be nonzero: a frame's Jacobian has columns only for the joints that
+  // support it (its chain to the base). Per pair of task slots, the columns both chains share (for a left
+  // and a right hand: the torso's); J J^T and J tau need only those. Fixed at construction.
+  std::vector<std::vector<int>> task_columns;                  // per task slot, ascending velocity indices
+  std::vector<std::vector<int>> shared_columns;                // [a * n_tasks + b]
+  std::array<int, kMaxTasks> row_task{};                       // loop: task slot of each 6-row block of Jt_stack
 
   // Loop thread only: where each task's reference moves from and to.
   struct TaskMotion {
@@ -101,7 +108,18 @@ struct WholeBodyImpedance::Impl {
     for (const auto& frame : frames) {
       if (!model.existFrame(frame)) throw std::invalid_argument("tasks: '" + frame + "' is not a frame of the URDF");
       frame_ids.push_back(model.getFrameId(frame));
+      std::vector<int> columns;
+      for (const pinocchio::JointIndex joint : model.supports[model.frames[frame_ids.back()].parentJoint])
+        if (joint > 0) columns.push_back(model.joints[joint].idx_v());
+      std::sort(columns.begin(), columns.end());
+      task_columns.push_back(std::move(columns));
     }
+    for (const auto& a : task_columns)
+      for (const auto& b : task_columns) {
+        std::vector<int> both;
+        std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+        shared_columns.push_back(std::move(both));
+      }
     data = pinocchio::Data(model);
     analysis_data = pinocchio::Data(model);
     gate_data = pinocchio::Data(model);
@@ -266,6 +284,7 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     }
     m.tau.noalias() += m.J_frame.transpose() * wrench;
     m.Jt_stack.middleCols(rows, 6) = m.J_frame.transpose();
+    m.row_task[rows / 6] = static_cast<int>(i);
     m.reference_twists.segment<6>(rows) = reference_twist;
     rows += 6;
   }
@@ -275,20 +294,29 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.tau += m.tau_posture;
   } else {
     // N^T tau_p = tau_p - J^T (J J^T + lambda^2 I)^-1 J tau_p, on the top `rows` block of preallocated buffers.
-    // J J^T from dot products of J's rows (contiguous columns of Jt): 6k x 6k with k <= 8 tasks, where
-    // a general matrix product's packing and blocking would cost more than the arithmetic.
+    // J J^T and J tau_p from dot products of J's rows (contiguous columns of Jt), over only the columns
+    // where both rows can be nonzero (see shared_columns): 6k x 6k with k <= 8 tasks, where a general
+    // matrix product's packing, or dots over every joint, would cost more than the arithmetic.
     auto Jt = m.Jt_stack.leftCols(rows);
     auto JJt = m.JJt.topLeftCorner(rows, rows);
-    const int nv = static_cast<int>(m.model.nv);
+    const int n_tasks = static_cast<int>(m.frame_ids.size());
+    const double* jt = m.Jt_stack.data();
+    const std::ptrdiff_t stride = m.Jt_stack.rows();
+    auto y = m.y.head(rows);
     for (int r = 0; r < rows; ++r) {
-      const Eigen::Map<const Eigen::VectorXd> row_r(m.Jt_stack.data() + static_cast<std::ptrdiff_t>(r) * nv, nv);
-      for (int c = 0; c <= r; ++c)
-        JJt(r, c) = JJt(c, r) =
-            row_r.dot(Eigen::Map<const Eigen::VectorXd>(m.Jt_stack.data() + static_cast<std::ptrdiff_t>(c) * nv, nv));
+      const double* row_r = jt + r * stride;
+      const int task_r = m.row_task[r / 6];
+      for (int c = 0; c <= r; ++c) {
+        const double* row_c = jt + c * stride;
+        double sum = 0.0;
+        for (const int k : m.shared_columns[task_r * n_tasks + m.row_task[c / 6]]) sum += row_r[k] * row_c[k];
+        JJt(r, c) = JJt(c, r) = sum;
+      }
+      double projected = 0.0;
+      for (const int k : m.task_columns[task_r]) projected += row_r[k] * m.tau_posture[k];
+      y[r] = projected;
     }
     JJt.diagonal().array() += kNullspaceDamping * kNullspaceDamping;
-    auto y = m.y.head(rows);
-    y.noalias() = Jt.transpose() * m.tau_posture;
     // In-place Cholesky on the block (no allocation): solve JJt z = y, z stored in y.
     Eigen::LLT<Eigen::Ref<Eigen::MatrixXd>> llt(JJt);
     llt.solveInPlace(y);
