@@ -3,16 +3,17 @@
 Running together for MINUTES, all in one process like a deployment:
 - the real-time loop (generic humanoid, 5 mock buses, 1 kHz), enabled and ACTIVE;
 - teleop: a 100 Hz authenticated UDP stream (right elbow sine) through the C++ receiver;
-- the recorder: one episode a minute, each read back whole (every cycle present?) on a helper
-  thread while the next one records, then deleted so the disk stays flat;
+- the recorder: one episode a minute, each read back whole (every cycle present?) in a helper
+  process while the next one records (the check's memory is the harness's, not the runtime's), then
+  deleted so the disk stays flat;
 - live readers, each on its own thread at its own rate: a monitor polling `robot.state()` at
   100 Hz and the reusable `robot.read_state(out=view)` at 500 Hz (checking the cycle never goes
   back), a dashboard draining its own telemetry tap at 30 Hz (checking cycle continuity: every
   sample between its first and last), and a policy's `TelemetryHistory` polled at 50 Hz with a
   10-sample observation window taken each time.
 Figures: samples lost (recorder missing/dropped, live tap dropped or gapped, ring overflows), RSS
-growth (first to last sample, every 5 s), overruns, realtime allocations, teleop packets rejected,
-supervisor events.
+growth (first to last sample, every 5 s; and after a 2-minute warm-up), overruns, realtime
+allocations, teleop packets rejected, supervisor events.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import resource
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +123,6 @@ class LiveReaders:
 def soak(minutes: float, json_path: Path, echo=print) -> dict:
     """The loop, a 100 Hz teleop stream, the recorder and live readers for `minutes`; drift figures."""
     from ..recording import Recorder
-    from ..recording.reader import read_episode
     from ..teleop import TeleopClient
 
     key = os.urandom(32)
@@ -139,17 +140,9 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
             q[elbow] += 0.2 * np.sin(2 * np.pi * 0.25 * t)
             return q
 
-        def check_and_delete(summary):
-            path = Path(session) / summary["file"]
-            cycles = read_episode(path, topics=["/joints"]).streams["/joints"]["cycle"]
-            missing = int(cycles[-1] - cycles[0] + 1 - len(cycles)) if len(cycles) else 0
-            episodes.append({"episode": summary["episode"], "samples": int(len(cycles)), "missing": missing,
-                             "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size})
-            path.unlink()
-
         end = time.monotonic() + minutes * 60
         # Episodes are checked beside the stream: the teleop stream never pauses (its silence would HOLD).
-        with LiveReaders(robot) as readers, ThreadPoolExecutor(1, thread_name_prefix="soak-check") as checker, \
+        with LiveReaders(robot) as readers, ProcessPoolExecutor(1, mp_context=get_context("spawn")) as checker, \
                 TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
             checks = []
             while time.monotonic() < end:
@@ -159,18 +152,22 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
                     client.stream(target, 100.0, duration=min(5.0, episode_end - time.monotonic()))
                     samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
                                     "overruns": robot.statistics()["overruns"]})
-                checks.append(checker.submit(check_and_delete, recorder.end("success")))
-            for check in checks:
-                check.result()
+                summary = recorder.end("success")
+                checks.append((summary, checker.submit(check_and_delete, str(Path(session) / summary["file"]))))
+            for summary, check in checks:
+                episodes.append({"episode": summary["episode"], "telemetry_dropped": summary["telemetry_dropped"],
+                                 **check.result()})
         recorder.close()
         stats, teleop = robot.statistics(), robot.teleop_statistics()
         events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
     live = readers.report()
+    warm = [sample for sample in samples if sample["t_s"] >= samples[0]["t_s"] + 120] if samples else []
     recording_lost = sum(e["missing"] + e["telemetry_dropped"] for e in episodes)
     result = {
         "command": f"humanoid-rt bench --soak {minutes} --json {json_path}",
         "minutes": minutes, "samples": samples,
         "rss_growth_kib": samples[-1]["rss_kib"] - samples[0]["rss_kib"] if samples else 0,
+        "rss_growth_after_warmup_kib": warm[-1]["rss_kib"] - warm[0]["rss_kib"] if warm else None,
         "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "cycles": stats["cycles"], "overruns": stats["overruns"], "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
@@ -184,12 +181,23 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
         "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
     }
     echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
-         f"{result['rss_growth_kib']} KiB, samples lost {result['samples_lost']} (telemetry overflows "
+         f"{result['rss_growth_kib']} KiB (after warm-up {result['rss_growth_after_warmup_kib']}), samples lost {result['samples_lost']} (telemetry overflows "
          f"{result['telemetry_overflows']}), teleop rejected {result['teleop']['rejected_total']}, recorded "
          f"{result['recording']['samples']} samples in {len(episodes)} episodes ({recording_lost} missing or "
          f"dropped), live readers {live['calls']}, events: {'; '.join(result['supervisor_events'])}")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def check_and_delete(path: str) -> dict:
+    """In the helper process: read the episode back, count cycles missing between its first and last, delete it."""
+    from ..recording.reader import read_episode
+
+    cycles = read_episode(Path(path), topics=["/joints"]).streams["/joints"]["cycle"]
+    missing = int(cycles[-1] - cycles[0] + 1 - len(cycles)) if len(cycles) else 0
+    size = Path(path).stat().st_size
+    Path(path).unlink()
+    return {"samples": int(len(cycles)), "missing": missing, "bytes": size}
 
 
 def _rss_kib() -> int:
