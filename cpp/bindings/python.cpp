@@ -85,6 +85,72 @@ py::dict histogram_to_dict(const LatencyHistogram& h) {
   return d;
 }
 
+// The rows of a compact state block, in this order (one (7, n) float64 array instead of seven).
+constexpr int kStateRows = 7;  // q, dq, tau_measured, tau_command, q_ref, dq_ref, temperature_c
+
+// Copies the n joints of a snapshot into a (7, n) block and the flag arrays (n entries each).
+void fill_state_block(const StateSnapshot& s, int n, double* rows, std::uint16_t* drive_error, bool* fresh) {
+  const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(double);
+  std::memcpy(rows + 0 * n, s.q.data(), bytes);
+  std::memcpy(rows + 1 * n, s.dq.data(), bytes);
+  std::memcpy(rows + 2 * n, s.tau_measured.data(), bytes);
+  std::memcpy(rows + 3 * n, s.tau_command.data(), bytes);
+  std::memcpy(rows + 4 * n, s.q_ref.data(), bytes);
+  std::memcpy(rows + 5 * n, s.dq_ref.data(), bytes);
+  std::memcpy(rows + 6 * n, s.temperature_c.data(), bytes);
+  std::memcpy(drive_error, s.drive_error.data(), static_cast<std::size_t>(n) * sizeof(std::uint16_t));
+  for (int j = 0; j < n; ++j) fresh[j] = s.fresh[j] != 0;
+}
+
+// A reusable reader of the loop's state for tight Python loops: owns its arrays, and update() refills
+// them in place from the newest snapshot (no allocation, no dict) and returns (cycle, t, state code).
+// Python wraps it as humanoid_rt.StateView. The loop object is kept alive by `owner`.
+class StateReader {
+ public:
+  StateReader(py::object owner, ControlLoop& loop)
+      : owner_(std::move(owner)),
+        loop_(loop),
+        n_(loop.n_joints()),
+        rows_({static_cast<py::ssize_t>(kStateRows), static_cast<py::ssize_t>(n_)}),
+        drive_error_(n_),
+        fresh_(n_) {
+    std::fill(rows_.mutable_data(), rows_.mutable_data() + kStateRows * n_, 0.0);
+    std::fill(drive_error_.mutable_data(), drive_error_.mutable_data() + n_, 0);
+    std::fill(fresh_.mutable_data(), fresh_.mutable_data() + n_, false);
+  }
+
+  py::tuple update() {
+    double* rows = rows_.mutable_data();
+    std::uint16_t* drive_error = drive_error_.mutable_data();
+    bool* fresh = fresh_.mutable_data();
+    loop_.visit_state([&](const StateSnapshot& s) {
+      fill_state_block(s, n_, rows, drive_error, fresh);
+      cycle_ = s.cycle;
+      t_ = s.t;
+      state_ = s.state;
+      last_event_ = s.last_event;
+    });
+    return py::make_tuple(cycle_, t_, static_cast<int>(state_));
+  }
+
+  py::array_t<double> rows() const { return rows_; }
+  py::array_t<std::uint16_t> drive_error() const { return drive_error_; }
+  py::array_t<bool> fresh() const { return fresh_; }
+  const SafetyEvent& last_event() const { return last_event_; }
+
+ private:
+  py::object owner_;
+  ControlLoop& loop_;
+  const int n_;
+  py::array_t<double> rows_;  // (7, n), see kStateRows
+  py::array_t<std::uint16_t> drive_error_;
+  py::array_t<bool> fresh_;
+  std::uint64_t cycle_ = 0;
+  double t_ = 0.0;
+  SupervisorState state_ = SupervisorState::kDisabled;
+  SafetyEvent last_event_{};
+};
+
 // --- concurrency self-tests, run from pytest: real threads against the real templates ---
 
 struct Pair {
@@ -224,17 +290,17 @@ py::dict base_state_to_dict(const BaseState& b) {
 // Telemetry rows of the base estimator: base_valid (k,), base_position / base_velocity /
 // base_angular_velocity (k, 3), base_orientation (k, 4), base_contact (k, n_contacts),
 // base_covariance (k, 6 + 3 n_contacts).
-void add_base_telemetry(py::dict& d, const TelemetrySample* samples, std::size_t count) {
+void add_base_telemetry(py::dict& d, const BaseState* bases, std::size_t count) {
   const auto rows = static_cast<py::ssize_t>(count);
   py::ssize_t nc = 0;
-  for (std::size_t i = 0; i < count; ++i) nc = std::max<py::ssize_t>(nc, samples[i].base.n_contacts);
+  for (std::size_t i = 0; i < count; ++i) nc = std::max<py::ssize_t>(nc, bases[i].n_contacts);
   py::array_t<bool> valid(rows);
   py::array_t<double> position({rows, py::ssize_t(3)}), velocity({rows, py::ssize_t(3)}),
       angular_velocity({rows, py::ssize_t(3)}), orientation({rows, py::ssize_t(4)}),
       covariance({rows, 6 + 3 * nc});
   py::array_t<bool> contact({rows, nc});
   for (std::size_t i = 0; i < count; ++i) {
-    const BaseState& b = samples[i].base;
+    const BaseState& b = bases[i];
     valid.mutable_data()[i] = b.valid;
     std::copy(b.position.begin(), b.position.end(), position.mutable_data() + 3 * i);
     std::copy(b.velocity.begin(), b.velocity.end(), velocity.mutable_data() + 3 * i);
@@ -585,18 +651,73 @@ PYBIND11_MODULE(_core, m) {
              d["tasks"] = tasks;
              return d;
            })
+      .def("read_state_compact",
+           [](ControlLoop& loop) {
+             // robot.state(): one (7, n) block (rows: q, dq, tau_measured, tau_command, q_ref, dq_ref,
+             // temperature_c) and the flags, copied straight from the snapshot; no task list.
+             const int n = loop.n_joints();
+             py::array_t<double> rows({static_cast<py::ssize_t>(kStateRows), static_cast<py::ssize_t>(n)});
+             py::array_t<std::uint16_t> drive_error(n);
+             py::array_t<bool> fresh(n);
+             std::uint64_t cycle = 0;
+             double t = 0.0;
+             SupervisorState state = SupervisorState::kDisabled;
+             SafetyEvent event{};
+             double* out = rows.mutable_data();
+             std::uint16_t* error_out = drive_error.mutable_data();
+             bool* fresh_out = fresh.mutable_data();
+             loop.visit_state([&](const StateSnapshot& s) {
+               fill_state_block(s, n, out, error_out, fresh_out);
+               cycle = s.cycle;
+               t = s.t;
+               state = s.state;
+               event = s.last_event;
+             });
+             return py::make_tuple(cycle, t, static_cast<int>(state), event_to_dict(event), rows, drive_error, fresh);
+           })
+      .def(
+          "write_target",
+          [](ControlLoop& loop, const Array& q, std::optional<Array> dq, std::optional<Array> tau_ff,
+             std::optional<double> t_target, double duration, double ttl, SetpointSource source) {
+            // set_joint_targets' fast path: every check of write_setpoint plus t/duration resolved here,
+            // with one clock read. Errors name the argument; Robot re-checks to add the joint name.
+            const int n = loop.n_joints();
+            JointSetpoint sp;
+            from_numpy(q, n, sp.q, "q");
+            if (dq) {
+              from_numpy(*dq, n, sp.dq, "dq");
+              sp.has_velocity = true;
+            }
+            if (tau_ff) from_numpy(*tau_ff, n, sp.tau_ff, "tau_ff");
+            if (!(ttl >= 0.0) || !std::isfinite(ttl))
+              throw py::value_error("ttl: must be >= 0 seconds, 0 = never expires (got " + std::to_string(ttl) + ")");
+            const double now = loop.now();
+            if (t_target) {
+              if (!std::isfinite(*t_target))
+                throw py::value_error("t: must be a finite loop time in seconds (got " + std::to_string(*t_target) + ")");
+              sp.t_target = *t_target;
+            } else {
+              if (!(duration >= 0.0) || !std::isfinite(duration))
+                throw py::value_error("duration: must be a finite number >= 0 (got " + std::to_string(duration) + ")");
+              sp.t_target = now + duration;
+            }
+            if (ttl > 0.0) check_ttl(loop, ttl);
+            check_targets(loop, sp);
+            sp.ttl = ttl;
+            sp.t_written = now;
+            sp.source = source;
+            return loop.write_setpoint(sp);
+          },
+          py::arg("q"), py::arg("dq"), py::arg("tau_ff"), py::arg("t_target"), py::arg("duration"), py::arg("ttl"),
+          py::arg("source"))
       .def(
           "drain_telemetry",
           [](ControlLoop& loop, std::size_t max_count) {
             const int n = loop.n_joints();
-            // Size the copy by what is there now (samples are ~3 KB each); later arrivals wait for the next drain.
-            std::vector<TelemetrySample> buffer(std::min(max_count, loop.telemetry_available()));
-            std::size_t count;
-            {
-              py::gil_scoped_release release;
-              count = loop.drain_telemetry(buffer.data(), buffer.size());
-            }
-            const auto rows = static_cast<py::ssize_t>(count);
+            // Columns sized by what is there now (later arrivals wait for the next drain), filled straight
+            // from the ring's slots: n entries per joint signal, no intermediate copy of whole samples.
+            const std::size_t wanted = std::min(max_count, loop.telemetry_available());
+            const auto rows = static_cast<py::ssize_t>(wanted);
             py::array_t<std::uint64_t> cycle(rows);
             py::array_t<double> t(rows);
             py::array_t<std::uint8_t> state(rows);
@@ -605,43 +726,65 @@ PYBIND11_MODULE(_core, m) {
             py::array_t<std::uint64_t> setpoint_sequence(rows);
             py::array_t<std::uint8_t> setpoint_source(rows);
             py::array_t<double> setpoint_t_written(rows), setpoint_applied_t(rows), setpoint_t_target(rows);
-            auto matrix = [&](JointVector TelemetrySample::*field) {
-              py::array_t<double> a({rows, static_cast<py::ssize_t>(n)});
-              double* out = a.mutable_data();
-              for (std::size_t i = 0; i < count; ++i)
-                std::copy((buffer[i].*field).begin(), (buffer[i].*field).begin() + n, out + i * n);
-              return a;
-            };
-            for (std::size_t i = 0; i < count; ++i) {
-              cycle.mutable_data()[i] = buffer[i].cycle;
-              t.mutable_data()[i] = buffer[i].t;
-              state.mutable_data()[i] = static_cast<std::uint8_t>(buffer[i].state);
-              reason.mutable_data()[i] = static_cast<std::uint16_t>(buffer[i].reason);
-              compute_ns.mutable_data()[i] = buffer[i].compute_ns;
-              setpoint_sequence.mutable_data()[i] = buffer[i].setpoint_sequence;
-              setpoint_source.mutable_data()[i] = static_cast<std::uint8_t>(buffer[i].setpoint_source);
-              setpoint_t_written.mutable_data()[i] = buffer[i].setpoint_t_written;
-              setpoint_applied_t.mutable_data()[i] = buffer[i].setpoint_applied_t;
-              setpoint_t_target.mutable_data()[i] = buffer[i].setpoint_t_target;
+            const std::vector<py::ssize_t> shape{rows, static_cast<py::ssize_t>(n)};
+            py::array_t<double> q(shape), dq(shape), tau_measured(shape), q_ref(shape), dq_ref(shape), tau_command(shape);
+            struct Out {
+              std::uint64_t* cycle; double* t; std::uint8_t* state; std::uint16_t* reason; std::uint32_t* compute_ns;
+              std::uint64_t* setpoint_sequence; std::uint8_t* setpoint_source;
+              double *setpoint_t_written, *setpoint_applied_t, *setpoint_t_target;
+              double *q, *dq, *tau_measured, *q_ref, *dq_ref, *tau_command;
+            } out{cycle.mutable_data(), t.mutable_data(), state.mutable_data(), reason.mutable_data(),
+                  compute_ns.mutable_data(), setpoint_sequence.mutable_data(), setpoint_source.mutable_data(),
+                  setpoint_t_written.mutable_data(), setpoint_applied_t.mutable_data(), setpoint_t_target.mutable_data(),
+                  q.mutable_data(), dq.mutable_data(), tau_measured.mutable_data(), q_ref.mutable_data(),
+                  dq_ref.mutable_data(), tau_command.mutable_data()};
+            // Floating base only: the estimator's state per sample (copied out here, written to columns below).
+            std::vector<BaseState> bases(loop.has_base_estimator() ? wanted : 0);
+            std::size_t count;
+            {
+              py::gil_scoped_release release;  // plain memory writes only while released
+              const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(double);
+              count = loop.consume_telemetry(wanted, [&](const TelemetrySample& s, std::size_t i) {
+                out.cycle[i] = s.cycle;
+                out.t[i] = s.t;
+                out.state[i] = static_cast<std::uint8_t>(s.state);
+                out.reason[i] = static_cast<std::uint16_t>(s.reason);
+                out.compute_ns[i] = s.compute_ns;
+                out.setpoint_sequence[i] = s.setpoint_sequence;
+                out.setpoint_source[i] = static_cast<std::uint8_t>(s.setpoint_source);
+                out.setpoint_t_written[i] = s.setpoint_t_written;
+                out.setpoint_applied_t[i] = s.setpoint_applied_t;
+                out.setpoint_t_target[i] = s.setpoint_t_target;
+                std::memcpy(out.q + i * n, s.q.data(), bytes);
+                std::memcpy(out.dq + i * n, s.dq.data(), bytes);
+                std::memcpy(out.tau_measured + i * n, s.tau_measured.data(), bytes);
+                std::memcpy(out.q_ref + i * n, s.q_ref.data(), bytes);
+                std::memcpy(out.dq_ref + i * n, s.dq_ref.data(), bytes);
+                std::memcpy(out.tau_command + i * n, s.tau_command.data(), bytes);
+                if (!bases.empty()) bases[i] = s.base;
+              });
             }
+            // The ring has a single consumer (this call, under the loop's telemetry mutex), so what was
+            // available is still there: count == wanted.
             py::dict d;
             d["cycle"] = cycle;
             d["t"] = t;
             d["state"] = state;
             d["reason"] = reason;
             d["compute_ns"] = compute_ns;
-            d["q"] = matrix(&TelemetrySample::q);
-            d["dq"] = matrix(&TelemetrySample::dq);
-            d["tau_measured"] = matrix(&TelemetrySample::tau_measured);
-            d["q_ref"] = matrix(&TelemetrySample::q_ref);
-            d["dq_ref"] = matrix(&TelemetrySample::dq_ref);
-            d["tau_command"] = matrix(&TelemetrySample::tau_command);
+            d["q"] = q;
+            d["dq"] = dq;
+            d["tau_measured"] = tau_measured;
+            d["q_ref"] = q_ref;
+            d["dq_ref"] = dq_ref;
+            d["tau_command"] = tau_command;
             d["setpoint_sequence"] = setpoint_sequence;
             d["setpoint_source"] = setpoint_source;
             d["setpoint_t_written"] = setpoint_t_written;
             d["setpoint_applied_t"] = setpoint_applied_t;
             d["setpoint_t_target"] = setpoint_t_target;
-            add_base_telemetry(d, buffer.data(), count);  // floating base (issue 13)
+            if (count != wanted) throw std::logic_error("telemetry ring gave fewer samples than it held");
+            if (!bases.empty()) add_base_telemetry(d, bases.data(), count);  // floating base (issue 13)
             return d;
           },
           py::arg("max_count") = 4096)
@@ -672,6 +815,16 @@ PYBIND11_MODULE(_core, m) {
              return d;
            })
       .def("reset_statistics", &ControlLoop::reset_statistics);
+
+  py::class_<StateReader>(m, "StateReader",
+                          "Reusable state reader (humanoid_rt.StateView wraps it): update() refills its arrays in place.")
+      .def(py::init([](py::object loop) { return new StateReader(loop, loop.cast<ControlLoop&>()); }), py::arg("loop"))
+      .def("update", &StateReader::update, "Refill from the newest snapshot; returns (cycle, t, state code).")
+      .def_property_readonly("rows", &StateReader::rows, "(7, n): q, dq, tau_measured, tau_command, q_ref, dq_ref, temperature_c")
+      .def_property_readonly("drive_error", &StateReader::drive_error)
+      .def_property_readonly("fresh", &StateReader::fresh)
+      .def("last_event", [](const StateReader& r) { return event_to_dict(r.last_event()); },
+           "The transition that led to the state of the last update().");
 
   // ---- floating base (issue 13): IMU and foot sensors, base state estimator ----
   {

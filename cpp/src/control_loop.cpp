@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <type_traits>
 
@@ -43,6 +44,7 @@ ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec
   if (options.telemetry_decimation < 1) throw std::invalid_argument("telemetry_decimation must be >= 1");
   for (int j = 0; j < n_; ++j) {
     transmission_.set(j, joints[j].transmission);
+    modes_[j] = joints[j].mode;
     gains_.kp[j] = joints[j].kp;
     gains_.kd[j] = joints[j].kd;
   }
@@ -362,8 +364,9 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   const std::size_t pending = requests_.pop_into(pending_requests_, std::size(pending_requests_));
   for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
-  setpoint_buffer_.read(setpoint_);
-  watchdog_buffer_.read(watchdog_);
+  // The latest copies change rarely: copied only when new (a setpoint is ~1.6 KB).
+  setpoint_buffer_.read_if_new(setpoint_);
+  watchdog_buffer_.read_if_new(watchdog_);
   if (supervisor_.entered_this_cycle(SupervisorState::kEnabling) ||
       supervisor_.entered_this_cycle(SupervisorState::kRecovery)) {
     // Enable (and recovery) starts from the measured position at rest, with no feed-forward: nothing
@@ -426,7 +429,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     // once the tasks drop. The posture torque barely changes: its component along the tasks was
     // projected out anyway, and in their null space it had converged to this posture.
     bool tasks_acting = false;
-    for (const TaskStatus& status : snapshot_.tasks) tasks_acting = tasks_acting || status.enabled;
+    for (const TaskStatus& status : task_status_) tasks_acting = tasks_acting || status.enabled;
     if (tasks_acting) {
       for (int j = 0; j < n_; ++j) {
         if (!std::isfinite(joint_state_.q[j]) || !std::isfinite(joint_state_.dq[j])) continue;
@@ -468,8 +471,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
 
   // 6. Control law: joint impedance (or damping), through the whole-body model when there is one,
   //    then safety shaping per joint.
-  gains_buffer_.read(gains_);
-  tasks_buffer_.read(tasks_);
+  gains_buffer_.read_if_new(gains_);
+  tasks_buffer_.read_if_new(tasks_);
   const double ramp = supervisor_.enable_ramp();
   const bool damping = supervisor_.damping_only();
   for (int j = 0; j < n_ && torque_on; ++j) {
@@ -485,15 +488,21 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
     // a streamed task written before the latest enable is stale and never acts again.
+    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing.)
     static_assert(std::is_trivially_copyable_v<TaskSet>);
-    tasks_effective_ = tasks_;
-    for (auto& task : tasks_effective_.tasks)
-      if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_))
-        task.enabled = false;
-    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, tasks_effective_,
-                         damping ? 1.0 : ramp, tau_whole_body_, snapshot_.tasks);
+    bool any_task = false;
+    for (const auto& task : tasks_.tasks) any_task = any_task || task.enabled;
+    const TaskSet* effective = &tasks_;
+    if (any_task) {
+      tasks_effective_ = tasks_;
+      for (auto& task : tasks_effective_.tasks)
+        if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      effective = &tasks_effective_;
+    }
+    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
+                         damping ? 1.0 : ramp, tau_whole_body_, task_status_);
   } else {
-    for (auto& status : snapshot_.tasks) status.enabled = false;
+    for (auto& status : task_status_) status.enabled = false;
   }
   const JointVector& tau_total = whole_body_ ? tau_whole_body_ : tau_joint_;
   bool command_ok = true;
@@ -506,7 +515,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       break;
     }
     const double tau_safe = supervisor_.shape_torque(j, tau, q, tau_previous_[j]);
-    if (joints_[j].mode == CommandMode::kDriveImpedance) {
+    if (modes_[j] == CommandMode::kDriveImpedance) {
       // The drive closes the joint law; everything else (gravity, tasks, shaping) rides in tau_ff.
       const double kp = damping ? 0.0 : ramp * gains_.kp[j];
       const double kd = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];
@@ -532,49 +541,61 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   for (auto& slot : buses_)
     if (slot.bus->write(t, motor_command_) != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
 
-  // 8. Publish.
-  snapshot_.cycle = cycle_;
-  snapshot_.t = t;
-  snapshot_.state = supervisor_.state();
-  snapshot_.last_event = supervisor_.last_event();
-  snapshot_.setpoint_sequence_applied = setpoint_applied_;
-  snapshot_.setpoint_applied_t = setpoint_applied_t_;
-  snapshot_.enable_ramp = ramp;
-  snapshot_.q = joint_state_.q;
-  snapshot_.dq = joint_state_.dq;
-  snapshot_.tau_measured = joint_state_.tau;
-  snapshot_.temperature_c = joint_state_.temperature_c;
-  snapshot_.drive_error = joint_state_.drive_error;
-  snapshot_.fresh = joint_state_.fresh;
-  snapshot_.q_ref = q_ref_;
-  snapshot_.dq_ref = dq_ref_;
-  snapshot_.tau_command = tau_previous_;
-  if (estimator_) {
-    snapshot_.base = base_state_;
-    snapshot_.imu = base_sensors_.imu;
-    snapshot_.feet = base_sensors_.feet;
+  // 8. Publish, in place and only the n_ joints in use: the snapshot and the telemetry sample are
+  //    sized for kMaxJoints (64), so whole-struct copies would move twice the data of a 31-joint robot,
+  //    twice (into a local, then into the buffer). Entries past n_ are never written and stay zero.
+  const std::size_t joint_bytes = static_cast<std::size_t>(n_) * sizeof(double);
+  auto copy_joints = [joint_bytes](JointVector& to, const JointVector& from) {
+    std::memcpy(to.data(), from.data(), joint_bytes);
+  };
+  const SupervisorState published_state = supervisor_.state();
+  const SafetyEvent& last_event = supervisor_.last_event();
+  StateSnapshot& snapshot = state_buffer_.back();
+  snapshot.cycle = cycle_;
+  snapshot.t = t;
+  snapshot.state = published_state;
+  snapshot.last_event = last_event;
+  snapshot.setpoint_sequence_applied = setpoint_applied_;
+  snapshot.setpoint_applied_t = setpoint_applied_t_;
+  snapshot.enable_ramp = ramp;
+  copy_joints(snapshot.q, joint_state_.q);
+  copy_joints(snapshot.dq, joint_state_.dq);
+  copy_joints(snapshot.tau_measured, joint_state_.tau);
+  copy_joints(snapshot.temperature_c, joint_state_.temperature_c);
+  std::memcpy(snapshot.drive_error.data(), joint_state_.drive_error.data(), n_ * sizeof(std::uint16_t));
+  std::memcpy(snapshot.fresh.data(), joint_state_.fresh.data(), n_ * sizeof(std::uint8_t));
+  copy_joints(snapshot.q_ref, q_ref_);
+  copy_joints(snapshot.dq_ref, dq_ref_);
+  copy_joints(snapshot.tau_command, tau_previous_);
+  snapshot.tasks = task_status_;
+  if (estimator_) {  // floating base (fixed before configure(): the other slots never see these fields)
+    snapshot.base = base_state_;
+    snapshot.imu = base_sensors_.imu;
+    snapshot.feet = base_sensors_.feet;
   }
-  state_buffer_.write(snapshot_);
+  state_buffer_.publish();
 
   if (cycle_ % static_cast<std::uint64_t>(options_.telemetry_decimation) == 0) {
-    sample_.cycle = cycle_;
-    sample_.t = t;
-    sample_.state = snapshot_.state;
-    sample_.reason = snapshot_.last_event.reason;
-    sample_.compute_ns = compute_ns_of_previous_cycle;
-    sample_.q = joint_state_.q;
-    sample_.dq = joint_state_.dq;
-    sample_.tau_measured = joint_state_.tau;
-    sample_.q_ref = q_ref_;
-    sample_.dq_ref = dq_ref_;
-    sample_.tau_command = tau_previous_;
-    sample_.setpoint_sequence = setpoint_in_use_.sequence;
-    sample_.setpoint_source = setpoint_in_use_.source;
-    sample_.setpoint_t_written = setpoint_in_use_.t_written;
-    sample_.setpoint_applied_t = setpoint_applied_t_;
-    sample_.setpoint_t_target = setpoint_in_use_.t_target;
-    if (estimator_) sample_.base = base_state_;
-    telemetry_.push(sample_);
+    if (TelemetrySample* sample = telemetry_.claim()) {  // full: dropped and counted, never waited for
+      sample->cycle = cycle_;
+      sample->t = t;
+      sample->state = published_state;
+      sample->reason = last_event.reason;
+      sample->compute_ns = compute_ns_of_previous_cycle;
+      copy_joints(sample->q, joint_state_.q);
+      copy_joints(sample->dq, joint_state_.dq);
+      copy_joints(sample->tau_measured, joint_state_.tau);
+      copy_joints(sample->q_ref, q_ref_);
+      copy_joints(sample->dq_ref, dq_ref_);
+      copy_joints(sample->tau_command, tau_previous_);
+      sample->setpoint_sequence = setpoint_in_use_.sequence;
+      sample->setpoint_source = setpoint_in_use_.source;
+      sample->setpoint_t_written = setpoint_in_use_.t_written;
+      sample->setpoint_applied_t = setpoint_applied_t_;
+      sample->setpoint_t_target = setpoint_in_use_.t_target;
+      if (estimator_) sample->base = base_state_;
+      telemetry_.commit();
+    }
   }
   loop_time_.store(t, std::memory_order_relaxed);
   ++cycle_;

@@ -22,12 +22,14 @@ __all__ = [
     "RobotConfig",
     "RobotState",
     "SafetyRefused",
+    "StateView",
     "bundled_robots",
     "load_config",
 ]
 
 if TYPE_CHECKING:
     from .robot import Robot, RobotState, SafetyRefused
+    from .state_view import StateView
 
 
 def __getattr__(name: str) -> Any:
@@ -35,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from . import robot
 
         return getattr(robot, name)
+    if name == "StateView":
+        from .state_view import StateView
+
+        return StateView
     raise AttributeError(f"module 'humanoid_rt' has no attribute {name!r}")

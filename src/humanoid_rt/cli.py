@@ -106,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="bundled robot name or config path for the bus sections (default generic_humanoid)")
     bench.add_argument("--soak", type=_positive_seconds, default=None, metavar="MINUTES",
                        help="instead: loop + teleop + telemetry reader for MINUTES; reports RSS growth, overruns, drops")
+    bench.add_argument("--sections", default=None, metavar="LIST",
+                       help="comma-separated sections to run (default all): latency, compute, api, baseline, teleop, "
+                       "recording")
     bench.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH", help="output (default bench.json)")
 
     compare = commands.add_parser("bench-compare", help="compare two benchmark JSON files as ratios",
@@ -196,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.soak is not None:
                 soak(args.soak, args.json)
             else:
-                run_suite(quick=args.quick, bus=args.bus, json_path=args.json, robot=args.robot)
+                from .benchmarks.suite import SECTIONS
+
+                sections = SECTIONS if args.sections is None else tuple(
+                    name.strip() for name in args.sections.split(",") if name.strip())
+                run_suite(quick=args.quick, bus=args.bus, json_path=args.json, robot=args.robot, sections=sections)
         except ValueError as error:
             print(f"humanoid-rt bench: {error}", file=sys.stderr)
             return 2

@@ -28,6 +28,7 @@ import numpy as np
 from . import _core
 from .config import BusConfig, RobotConfig, load_config
 from .live.attach import LiveViews
+from .state_view import StateView
 from .telemetry import TelemetryFanout, TelemetryTap
 
 #: Bus types a robot can be run on, overriding the config's buses: the mock bus
@@ -50,6 +51,7 @@ DEFAULT_TARGET_DURATION_S = 0.1
 
 #: Supervisor state name -> the code used in telemetry arrays.
 STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
+_STATE_NAMES = {code: name for name, code in STATE_CODES.items()}
 #: Telemetry reason code -> reason name (as in events and RobotState.reason).
 REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
 
@@ -679,19 +681,32 @@ class Robot(LiveViews):
         (span = q_max - q_min), |dq| above 10x the velocity limit, |tau_ff| above 10x the torque limit,
         and 0 < ttl < one loop period (it would expire before the loop applies it).
         """
-        if source not in SETPOINT_SOURCES:
+        code = SETPOINT_SOURCES.get(source) if isinstance(source, str) else None
+        if code is None:
             raise ValueError(f"source: unknown setpoint source {source!r}; allowed: {', '.join(SETPOINT_SOURCES)}")
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
-        now = self.now()
-        if t is not None and not np.isfinite(t):
-            raise ValueError(f"t: must be a finite loop time in seconds (got {t!r})")
-        if t is None:
-            if duration is not None and not (duration >= 0 and np.isfinite(duration)):
-                raise ValueError(f"duration: must be a finite number >= 0 (got {duration!r})")
-            t = now + (DEFAULT_TARGET_DURATION_S if duration is None else duration)
         if ttl is None:
             ttl = self.config.safety.watchdog_ttl_s
+        try:
+            # The core checks shapes, finiteness, t/duration and ttl, and stamps t_written and t with one
+            # clock read; on a refusal the checks below say which joint.
+            self._loop.write_target(q, dq, tau_ff, t, DEFAULT_TARGET_DURATION_S if duration is None else duration,
+                                    ttl, code)
+        except (ValueError, TypeError):
+            # Refused: raise the error naming the joint; or the arguments were valid in a form only the
+            # Python checks convert (a scalar for every joint): send the converted vectors.
+            q, dq, tau_ff = self._check_target(q, dq, tau_ff, t, duration, ttl)
+            self._loop.write_target(q, dq, tau_ff, t, DEFAULT_TARGET_DURATION_S if duration is None else duration,
+                                    ttl, code)
+
+    def _check_target(self, q, dq, tau_ff, t, duration, ttl) -> tuple:
+        """set_joint_targets' arguments checked in Python, for errors that name the joint; returns the
+        vectors as (n_joints,) arrays."""
+        if t is not None and not np.isfinite(t):
+            raise ValueError(f"t: must be a finite loop time in seconds (got {t!r})")
+        if t is None and duration is not None and not (duration >= 0 and np.isfinite(duration)):
+            raise ValueError(f"duration: must be a finite number >= 0 (got {duration!r})")
         if not (np.isfinite(ttl) and ttl >= 0):
             raise ValueError(f"ttl: must be >= 0 seconds, 0 = never expires (got {ttl!r})")
         if 0 < ttl < self.period_s - 1e-12:
@@ -704,15 +719,7 @@ class Robot(LiveViews):
         if tau_ff is not None:
             tau_ff = self._bounded(self._vector(tau_ff, "tau_ff"), "tau_ff", -10 * self._torque_limit,
                                    10 * self._torque_limit)
-        self._loop.write_setpoint(
-            q,
-            dq,
-            tau_ff,
-            t_target=float(t),
-            ttl=float(ttl),
-            t_written=now,
-            source=SETPOINT_SOURCES[source],
-        )
+        return q, dq, tau_ff
 
     def set_gains(self, kp=None, kd=None) -> None:
         """Change joint-impedance gains while running; None keeps the gains in force.
@@ -817,13 +824,22 @@ class Robot(LiveViews):
 
     # ------------------------------------------------------------------- reading
     def state(self) -> RobotState:
-        s = self._loop.read_state()
+        """The newest snapshot as a new, self-contained RobotState (keep it as long as you like).
+        For a tight loop, `read_state(out=view)` refills one StateView in place instead."""
+        cycle, t, code, event, rows, drive_error, fresh = self._loop.read_state_compact()
         return RobotState(
-            cycle=s["cycle"], time=s["t"], supervisor_state=s["state"].name, last_event=s["last_event"],
-            q=s["q"], dq=s["dq"], tau=s["tau_measured"], tau_command=s["tau_command"], q_ref=s["q_ref"],
-            dq_ref=s["dq_ref"], temperature_c=s["temperature_c"], drive_error=s["drive_error"], fresh=s["fresh"],
+            cycle=cycle, time=t, supervisor_state=_STATE_NAMES[code], last_event=event,
+            q=rows[0], dq=rows[1], tau=rows[2], tau_command=rows[3], q_ref=rows[4], dq_ref=rows[5],
+            temperature_c=rows[6], drive_error=drive_error, fresh=fresh,
             base=self._loop.read_base_state() if self.floating else None,
         )
+
+    def read_state(self, out: StateView | None = None) -> StateView:
+        """The newest state in a reusable StateView: `out` refilled in place (no allocation), or a new
+        view when None. Its arrays change at the next refill; copy what you keep (see state_view.py)."""
+        if out is None:
+            out = StateView(self._loop)
+        return out.update()
 
     def statistics(self) -> dict:
         """Loop statistics: cycles, overruns, wakeup-latency and compute-time percentiles [us]."""
@@ -837,8 +853,8 @@ class Robot(LiveViews):
         setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
         setpoint_t_written, setpoint_applied_t, setpoint_t_target; and the base state estimator's
         base_valid, base_position, base_velocity, base_angular_velocity ((k, 3)), base_orientation
-        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts);
-        all zero / False on a fixed base).
+        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts))
+        when the robot has a floating base (absent on a fixed base).
         This is one reader among the telemetry taps (see telemetry_tap()): a recorder
         draining its own tap takes nothing from it. The arrays are shared with the other
         readers, so they are read-only: copy one to change it.

@@ -95,6 +95,7 @@ class ControlLoop {
   // of the first bus that carries them, or (imu_from_device) on samples written with write_imu()
   // by a device thread. No new IMU sample for more than imu_stale_cycles cycles: FAULT (imu_stale).
   void set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles, bool imu_from_device);
+  bool has_base_estimator() const { return estimator_ != nullptr; }
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -138,7 +139,21 @@ class ControlLoop {
 
   // --- consumers: any non-RT thread ---
   StateSnapshot read_state();
+  // Calls read(const StateSnapshot&) on the newest snapshot in place, under the readers' mutex: for
+  // readers that take a few fields (only n_joints entries of each array) without copying all ~6 KB.
+  template <typename Read>
+  void visit_state(Read&& read) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    read(state_buffer_.latest());
+  }
   std::size_t drain_telemetry(TelemetrySample* out, std::size_t max_count);
+  // Calls visit(const TelemetrySample&, index) on up to max_count samples in the ring, in place, then
+  // frees them; returns how many. For readers that copy n_joints entries straight into their columns.
+  template <typename Visit>
+  std::size_t consume_telemetry(std::size_t max_count, Visit&& visit) {
+    std::lock_guard<std::mutex> lock(telemetry_mutex_);
+    return telemetry_.consume(max_count, visit);
+  }
   std::size_t telemetry_available() const { return telemetry_.size(); }
   std::size_t drain_events(SafetyEvent* out, std::size_t max_count);
   LoopStatistics statistics() const;
@@ -165,6 +180,7 @@ class ControlLoop {
   const double period_s_;
   const long long period_ns_;
   std::vector<JointSpec> joints_;               // immutable after construction
+  std::array<CommandMode, kMaxJoints> modes_{};  // immutable after construction: joints_[j].mode, packed for the cycle
   std::array<JointLimits, kMaxJoints> limits_{};  // immutable after construction (supervisor reads it)
   Transmission transmission_;                   // immutable after construction
 
@@ -207,8 +223,7 @@ class ControlLoop {
   double time_base_ = 0.0;                      // stepped time: time_base_ + (cycle_ - cycle_base_) * period
   std::uint64_t cycle_base_ = 0;                // (moved on after a real-time run, so time never goes back)
   Request pending_requests_[16]{};
-  TelemetrySample sample_{};
-  StateSnapshot snapshot_{};
+  std::array<TaskStatus, kMaxTasks> task_status_{};  // whole-body task errors of the last cycle
   BaseSensors base_sensors_{};                  // floating base: the latest IMU and foot samples
   BaseState base_state_{};                      // the estimator's output
   std::uint64_t imu_sequence_seen_ = 0;         // sequence of the last IMU sample taken

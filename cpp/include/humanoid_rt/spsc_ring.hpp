@@ -40,6 +40,31 @@ class SpscRing {
     return true;
   }
 
+  // Producer thread only, for large T: the next free slot to fill in place, then commit().
+  // nullptr (and an overflow counted) when full. The slot holds an older record: write every
+  // field a reader uses.
+  T* claim() {
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    if (head - tail_.load(std::memory_order_acquire) > mask_) {
+      overflows_.fetch_add(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return &slots_[head & mask_];
+  }
+  void commit() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+
+  // Consumer thread only: calls visit(record, i) on up to max_count records in place (no copy of the
+  // whole record), then frees them; returns how many.
+  template <typename Visit>
+  std::size_t consume(std::size_t max_count, Visit&& visit) {
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    const std::uint64_t available = head_.load(std::memory_order_acquire) - tail;
+    const std::size_t count = available < max_count ? static_cast<std::size_t>(available) : max_count;
+    for (std::size_t i = 0; i < count; ++i) visit(static_cast<const T&>(slots_[(tail + i) & mask_]), i);
+    tail_.store(tail + count, std::memory_order_release);
+    return count;
+  }
+
   // Consumer thread only. Copies up to max_count records into out; returns how many.
   std::size_t pop_into(T* out, std::size_t max_count) {
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);

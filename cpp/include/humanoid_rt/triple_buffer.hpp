@@ -34,6 +34,22 @@ class TripleBuffer {
     back_ = middle_.exchange(published, std::memory_order_acq_rel) & kIndexMask;
   }
 
+  // Producer thread only, for large T: fill the slot in place (only the fields that change),
+  // then publish(). The slot holds an older value: write every field a reader uses.
+  T& back() { return slots_[back_]; }
+  void publish() {
+    const std::uint8_t published = static_cast<std::uint8_t>(back_ | kFreshBit);
+    back_ = middle_.exchange(published, std::memory_order_acq_rel) & kIndexMask;
+  }
+
+  // Consumer thread only: copies into `out` only when a newer value arrived (returns true then);
+  // otherwise `out` keeps the value of the previous read. Saves the copy on the many cycles without news.
+  bool read_if_new(T& out) {
+    if (!update()) return false;
+    out = slots_[front_];
+    return true;
+  }
+
   // Consumer thread only. Returns true when `out` received a value newer than the last read.
   bool read(T& out) {
     const bool fresh = update();

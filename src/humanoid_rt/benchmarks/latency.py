@@ -69,31 +69,23 @@ def ratios(ours: dict, reference: dict) -> dict:
 
 
 def python_baseline_loop(urdf_path: str, joint_names, seconds: float, rate_hz: float = 1000.0) -> dict:
-    """The loop many users write today: numpy + Pinocchio's Python bindings + time.sleep, same work per
-    cycle as the C++ loop's joint impedance with gravity compensation (actuators simulated in numpy)."""
-    import pinocchio
+    """The pure-Python loop on the same work (see python_baseline.py for what it includes), for the
+    bundled robot whose URDF this is, or a starting config of any URDF (robots/from_urdf.py)."""
+    from ..config import bundled_robots, load_config
+    from ..robots.from_urdf import config_from_urdf
+    from .python_baseline import python_baseline_loop as run
 
-    model = pinocchio.buildModelFromUrdf(urdf_path)
-    data = model.createData()
-    index = np.array([model.joints[model.getJointId(name)].idx_v for name in joint_names])
-    n = len(joint_names)
-    q, dq = pinocchio.neutral(model), np.zeros(model.nv)
-    q_d = np.zeros(n)
-    kp, kd, tau_max, inertia = np.full(n, 100.0), np.full(n, 5.0), np.full(n, 100.0), np.full(n, 0.2)
-    period = 1.0 / rate_hz
-    wakeups, computes = [], []
-    next_time = time.perf_counter() + period
-    end = next_time + seconds
-    while next_time < end:
-        time.sleep(max(0.0, next_time - time.perf_counter()))
-        wake = time.perf_counter()
-        wakeups.append((wake - next_time) * 1e6)
-        g = pinocchio.computeGeneralizedGravity(model, data, q)[index]
-        tau = np.clip(kp * (q_d - q[index]) - kd * dq[index] + g, -tau_max, tau_max)
-        dq[index] += period * (tau - g) / inertia
-        q[index] += period * dq[index]
-        computes.append((time.perf_counter() - wake) * 1e6)
-        next_time += period
-        if time.perf_counter() > next_time:  # overrun: skip to the next boundary, like the C++ loop
-            next_time += period * np.ceil((time.perf_counter() - next_time) / period)
-    return {"wakeup_latency_us": percentiles(wakeups), "compute_us": percentiles(computes), "cycles": len(wakeups)}
+    config = None
+    for name in bundled_robots():
+        try:
+            candidate = load_config(name)
+        except Exception:  # noqa: BLE001 - e.g. g1 without example-robot-data installed: not this URDF
+            continue
+        if Path(candidate.urdf_path).resolve() == Path(urdf_path).resolve():
+            config = candidate
+            break
+    if config is None:
+        config = load_config(config_from_urdf(str(urdf_path)))
+    if tuple(joint_names) != tuple(config.joint_names):
+        raise ValueError(f"joint_names: expected the URDF's moving joints in config order: {', '.join(config.joint_names)}")
+    return run(config, seconds, rate_hz)

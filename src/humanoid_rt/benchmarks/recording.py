@@ -8,8 +8,10 @@
    all of it (5 messages per sample) into one episode. Reported: samples/s recorded, drops
    (tap drops, ring overflows, cycles and device samples missing from the file: all must be 0), and the
    recording's CPU cost in % of one core: the recorder thread's CPU time over wall time (it
-   drains, packs, and the MCAP writer compresses and writes in it). Goal: >= 10 kHz with zero
-   drops at <= 25 %.
+   drains, packs, and the MCAP writer compresses and writes in it). Ring overflows and loop
+   overruns are the episode's (its summary: from start() to end()); reading the file back
+   afterwards takes seconds in which nobody drains the ring, and is not part of recording.
+   Goal: >= 10 kHz with zero drops at <= 20 %.
 2. Latency: the loop at 1 kHz, alternately without and with a recorder writing the robot's
    telemetry and devices at realistic rates (F/T 500 Hz x2, tactile 100 Hz x2), --rounds
    times each; the wakeup latency p99.9 with recording on over off, median of the rounds.
@@ -102,7 +104,6 @@ def throughput(seconds: float, rate_hz: float = 10000.0) -> dict:
         hub = SyntheticHub(rate_hz, rate_hz)
         recorder = Recorder(robot, Path(tmp) / "session", devices=hub, cpus=_other_cpus(loop_cpu),
                             telemetry_capacity=int(rate_hz))
-        overflows0 = robot.statistics()["telemetry_overflows"]
         recorder.start("throughput benchmark")
         delivered0 = hub.delivered  # start() drained the hub: from here on, every sample belongs to the episode
         cpu0, wall0 = recorder.thread_cpu_s(), time.monotonic()
@@ -122,12 +123,12 @@ def throughput(seconds: float, rate_hz: float = 10000.0) -> dict:
             "samples_per_s": round(len(cycles) / summary["duration_s"], 1),
             "messages_per_s": round(sum(summary["messages"].values()) / summary["duration_s"], 1),
             "telemetry_dropped": summary["telemetry_dropped"],
-            "telemetry_overflows": robot.statistics()["telemetry_overflows"] - overflows0,
+            "telemetry_overflows": summary["telemetry_overflows"],
             "cycles_missing_in_file": missing,
             "device_samples_missing_in_file": int(delivered - device_samples),
             "bytes_per_s": round(episode.path.stat().st_size / summary["duration_s"]),
             "cpu_core_fraction_recording": round(cpu_fraction, 4),
-            "loop_overruns": robot.statistics()["overruns"],
+            "loop_overruns": summary["overruns"],
         })
     result["zero_drops"] = (result["telemetry_dropped"] == 0 and result["telemetry_overflows"] == 0
                             and result["cycles_missing_in_file"] == 0
@@ -175,7 +176,8 @@ def summary_lines(result: dict) -> list[str]:
         f"({t['messages_per_s']:.0f} messages/s, {t['bytes_per_s'] / 1e6:.1f} MB/s), drops "
         f"{t['telemetry_dropped']}+{t['telemetry_overflows']}+{t['cycles_missing_in_file']}"
         f"+{t['device_samples_missing_in_file']}, "
-        f"{100 * t['cpu_core_fraction_recording']:.1f} % of a core (goal >= 10 kHz, 0 drops, <= 25 %)",
+        f"{100 * t['cpu_core_fraction_recording']:.1f} % of a core, {t['loop_overruns']} loop overruns "
+        f"(goal >= 10 kHz, 0 drops, <= 20 %)",
         f"recording latency: loop wakeup p99.9 {l['off']['p999_us']:.0f} us off, {l['on']['p999_us']:.0f} us on "
         f"(ratio {l['p999_ratio_on_off']}, goal <= 1.10; median of {l['rounds']} rounds)",
     ]

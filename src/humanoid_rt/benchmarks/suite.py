@@ -13,8 +13,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator
@@ -24,7 +22,8 @@ import numpy as np
 from ..config import load_config
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
-from .latency import cyclictest, histogram_percentiles, percentiles, python_baseline_loop, ratios
+from .latency import cyclictest, histogram_percentiles, percentiles, ratios
+from .soak import soak  # noqa: F401 - `humanoid-rt bench --soak` imports it from here
 
 RATES_HZ = (1000, 2000, 4000)
 #: What `--bus` takes: simulated buses, the virtual CAN/EtherCAT lines (the real drivers against our
@@ -114,10 +113,14 @@ def loop_latency(rate_hz: int, seconds: float, bus: str, robot: str = "generic_h
 
 
 def python_api(calls: int) -> dict:
+    """Per-call cost of the API a user's tight loop calls: read_state(out=view) (the reusable view),
+    state() (a new RobotState), set_joint_targets(q) (the send_setpoint row)."""
     with Robot("generic_humanoid") as robot:
         q = np.zeros(robot.n_joints)
+        view = robot.read_state()
         out = {}
-        for name, call in (("read_state", robot.state), ("send_setpoint", lambda: robot.set_joint_targets(q, ttl=0))):
+        for name, call in (("read_state", lambda: robot.read_state(out=view)), ("state_object", robot.state),
+                           ("send_setpoint", lambda: robot.set_joint_targets(q, ttl=0))):
             samples = []
             for _ in range(calls):
                 start = time.perf_counter_ns()
@@ -128,29 +131,45 @@ def python_api(calls: int) -> dict:
 
 
 def baseline(seconds: float) -> dict:
-    """The pure-Python loop against ours on the same work (generic humanoid, gravity + joint impedance)."""
+    """The pure-Python loop against ours on the same work: generic humanoid, gravity compensation +
+    joint impedance toward a target, every check (see python_baseline.py), the plant carrying gravity."""
+    from .compute import load_gravity_on_mock_buses
+    from .python_baseline import python_baseline_loop
+
     with Robot("generic_humanoid") as robot:
-        urdf, names = str(robot.config.urdf_path), robot.joint_names
+        config = robot.config
         robot.set_gravity_compensation(True)
+        load_gravity_on_mock_buses(robot)
         robot.start()
         robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0, duration=0.5)
         time.sleep(seconds)
         stats = robot.statistics()
+        final_state = robot.state().supervisor_state
     ours = {"wakeup_latency_us": histogram_percentiles(stats["wakeup_latency"]),
-            "compute_us": histogram_percentiles(stats["compute_time"])}
-    python = python_baseline_loop(urdf, names, seconds)
+            "compute_us": histogram_percentiles(stats["compute_time"]), "final_state": final_state}
+    python = python_baseline_loop(config, seconds)
     return {"python_loop": python, "humanoid_rt": ours,
             "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency_us", "compute_us")}}
 
 
-def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print) -> dict:
+#: The suite's sections, in run order (`--sections` picks some).
+SECTIONS = ("latency", "compute", "api", "baseline", "teleop", "recording")
+
+
+def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print,
+              sections: tuple[str, ...] = SECTIONS) -> dict:
     if bus not in BENCH_BUSES:
         raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
+    unknown = [name for name in sections if name not in SECTIONS]
+    if unknown or not sections:
+        raise ValueError(f"--sections: {', '.join(unknown) or 'none given'}; allowed: {', '.join(SECTIONS)}")
     if bus == "config":
         load_config(robot)  # a bad config is an error, not a skipped section
     seconds = 1.0 if quick else 10.0
     result = {
-        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}",
+        "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}"
+                   + ("" if tuple(sections) == SECTIONS else f" --sections {','.join(sections)}"),
         "machine": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "root": os.geteuid() == 0},
         "bus": bus,
@@ -162,116 +181,54 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
     if bus != "mock":
         result["notes"].append(f"loop latency runs on {bus}; compute, API, baseline, teleop and recording run on "
                                "the mock bus (they measure the runtime, not the bus)")
-    result["loop_latency"] = [loop_latency(rate, seconds, bus, robot) for rate in RATES_HZ]
-    for row in result["loop_latency"]:
-        if "skipped" in row:
-            result["notes"].append(f"loop latency at {row['rate_hz']} Hz skipped: {row['skipped']}")
-            echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
-            continue
-        ratio = row.get("ratio_to_cyclictest")
-        echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
-             f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
-             + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
-                f"; {row['cyclictest']['skipped']}"))
-    result["compute"] = {}
-    for name in ROBOTS:
-        for controller in CONTROLLERS:
-            row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
-            result["compute"][f"{name}/{controller}"] = row
-            echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
-                 f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us"))
-    result["python_api"] = python_api(2000 if quick else 20000)
-    echo("python api: read_state p50 {p50} us; ".format(**result["python_api"]["read_state_us"])
-         + "send_setpoint p50 {p50} us".format(**result["python_api"]["send_setpoint_us"]))
-    result["baseline"] = baseline(seconds)
-    r = result["baseline"]["ratio_python_to_ours"]
-    echo(f"pure-Python loop / ours: wakeup p99 x{r['wakeup_latency_us']['p99']}, compute p50 x{r['compute_us']['p50']}")
-    from .teleop import latency as teleop_latency, zero_loss_rate
+    if "latency" in sections:
+        result["loop_latency"] = [loop_latency(rate, seconds, bus, robot) for rate in RATES_HZ]
+        for row in result["loop_latency"]:
+            if "skipped" in row:
+                result["notes"].append(f"loop latency at {row['rate_hz']} Hz skipped: {row['skipped']}")
+                echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
+                continue
+            ratio = row.get("ratio_to_cyclictest")
+            echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
+                 f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
+                 + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
+                    f"; {row['cyclictest']['skipped']}"))
+    if "compute" in sections:
+        result["compute"] = {}
+        for name in ROBOTS:
+            for controller in CONTROLLERS:
+                row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
+                result["compute"][f"{name}/{controller}"] = row
+                echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
+                     f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us, "
+                     f"final state {row['final_state']}"))
+    if "api" in sections:
+        result["python_api"] = python_api(2000 if quick else 20000)
+        api = result["python_api"]
+        echo(f"python api: read_state(out=view) p50 {api['read_state_us']['p50']} us; state() p50 "
+             f"{api['state_object_us']['p50']} us; send_setpoint p50 {api['send_setpoint_us']['p50']} us")
+    if "baseline" in sections:
+        result["baseline"] = baseline(seconds)
+        r = result["baseline"]["ratio_python_to_ours"]
+        echo(f"pure-Python loop / ours: compute p50 {result['baseline']['python_loop']['compute_us']['p50']} / "
+             f"{result['baseline']['humanoid_rt']['compute_us']['p50']} us = x{r['compute_us']['p50']}, wakeup p99 "
+             f"x{r['wakeup_latency_us']['p99']}")
+    if "teleop" in sections:
+        from .teleop import latency as teleop_latency, zero_loss_rate
 
-    result["teleop"] = {"latency_1khz": teleop_latency(seconds),
-                        "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
-                                                        (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
-    lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
-    echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
-         f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
-    from .recording import latency_on_off, summary_lines, throughput
+        result["teleop"] = {"latency_1khz": teleop_latency(seconds),
+                            "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
+                                                            (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
+        lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
+        echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
+             f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
+    if "recording" in sections:
+        from .recording import latency_on_off, summary_lines, throughput
 
-    result["recording"] = {"throughput": throughput(2.0 if quick else 10.0),
-                           "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
-    for line in summary_lines(result["recording"]):
-        echo(line)
+        result["recording"] = {"throughput": throughput(2.0 if quick else 10.0),
+                               "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
+        for line in summary_lines(result["recording"]):
+            echo(line)
     json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     echo(f"written to {json_path}")
     return result
-
-
-def soak(minutes: float, json_path: Path, echo=print) -> dict:
-    """The loop, a 100 Hz teleop stream and the recorder (one episode a minute, each checked whole, then
-    deleted so disk use stays flat) for `minutes`; RSS, overruns, drops, events."""
-    from ..recording import Recorder
-    from ..recording.reader import read_episode
-    from ..teleop import TeleopClient
-
-    key = os.urandom(32)
-    samples, episodes = [], []
-    with Robot("generic_humanoid") as robot, tempfile.TemporaryDirectory() as session:
-        robot.start()
-        robot.enable()
-        receiver = robot.attach_teleop(key=key)
-        recorder = Recorder(robot, session)
-        base = robot.state().q.copy()
-        elbow = robot.joint_index("right_elbow")
-
-        def target(t):
-            q = base.copy()
-            q[elbow] += 0.2 * np.sin(2 * np.pi * 0.25 * t)
-            return q
-
-        def check_and_delete(summary):
-            path = Path(session) / summary["file"]
-            cycles = read_episode(path, topics=["/joints"]).streams["/joints"]["cycle"]
-            missing = int(cycles[-1] - cycles[0] + 1 - len(cycles)) if len(cycles) else 0
-            episodes.append({"episode": summary["episode"], "samples": int(len(cycles)), "missing": missing,
-                             "telemetry_dropped": summary["telemetry_dropped"], "bytes": path.stat().st_size})
-            path.unlink()
-
-        end = time.monotonic() + minutes * 60
-        with TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
-            while time.monotonic() < end:
-                recorder.start("soak", skill="teleop_elbow_sine", operator="humanoid-rt bench --soak")
-                episode_end = min(end, time.monotonic() + 60)
-                while time.monotonic() < episode_end:
-                    client.stream(target, 100.0, duration=min(5.0, episode_end - time.monotonic()))
-                    samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
-                                    "overruns": robot.statistics()["overruns"]})
-                check_and_delete(recorder.end("success"))
-        recorder.close()
-        stats, teleop = robot.statistics(), robot.teleop_statistics()
-        events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
-    result = {
-        "command": f"humanoid-rt bench --soak {minutes} --json {json_path}",
-        "minutes": minutes, "samples": samples,
-        "rss_growth_kib": samples[-1]["rss_kib"] - samples[0]["rss_kib"] if samples else 0,
-        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "cycles": stats["cycles"], "overruns": stats["overruns"], "telemetry_overflows": stats["telemetry_overflows"],
-        "realtime_allocations": stats["realtime_allocations"],
-        "teleop": {k: teleop[k] for k in ("accepted", "rejected_total", "gaps")},
-        "recording": {"episodes": episodes,
-                      "samples": sum(e["samples"] for e in episodes),
-                      "missing_or_dropped": sum(e["missing"] + e["telemetry_dropped"] for e in episodes)},
-        "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
-    }
-    echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
-         f"{result['rss_growth_kib']} KiB, telemetry overflows {result['telemetry_overflows']}, teleop rejected "
-         f"{result['teleop']['rejected_total']}, recorded {result['recording']['samples']} samples in "
-         f"{len(episodes)} episodes ({result['recording']['missing_or_dropped']} missing or dropped), "
-         f"events: {'; '.join(result['supervisor_events'])}")
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    return result
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0

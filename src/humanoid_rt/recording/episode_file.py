@@ -81,9 +81,13 @@ class EpisodeFile:
             return
         packed = message.pack(columns, rows)
         log_times = (np.asarray(monotonic_ns, dtype=np.int64) + self.wall_minus_monotonic_ns).tolist()
-        log = channel.log
+        # One bytes object for the batch, sliced per message, handed to the SDK's native channel
+        # (Channel.log only checks the type and forwards bytes there): at 10 kHz x 5 streams the
+        # per-message Python overhead was a third of the recorder's CPU time.
+        data, size = packed.tobytes(), packed.shape[1]  # pack() gives (rows, message size) bytes
+        log = channel.base.log
         for i in range(rows):
-            log(packed[i].tobytes(), log_time=log_times[i])
+            log(data[i * size:(i + 1) * size], log_times[i], None)
         self.message_counts[topic] += rows
 
     def write(self, topic: str, monotonic_ns: int, **values: Any) -> None:
