@@ -5,19 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..live.cli import tcp_port
+
 COMMANDS = ("board",)
-
-
-def _port(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"allowed: a TCP port 0..65535 (got {text!r})")
-    return value
 
 
 def _refresh(text: str) -> float:
@@ -55,7 +45,7 @@ def add_commands(commands) -> None:
                        help="where the board builds the catalogue of recordings roots (default: ROOT/.catalog)")
     board.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the "
                        "screen's network)")
-    board.add_argument("--port", type=_port, default=8050, help="TCP port (default 8050)")
+    board.add_argument("--port", type=tcp_port, default=8050, help="TCP port (default 8050)")
     board.add_argument("--refresh", type=_refresh, default=2.0, metavar="SECONDS",
                        help="how often the catalogue is updated and metrics scraped (default 2)")
 

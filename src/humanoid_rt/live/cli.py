@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from . import defaults
 
 
-def _port(text: str) -> int:
+def tcp_port(text: str) -> int:
+    """argparse type of every server port option (live view, metrics, board)."""
     try:
         value = int(text)
     except ValueError:
@@ -31,7 +32,7 @@ def _hz(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("live views")
-    group.add_argument("--live", type=_port, nargs="?", const=defaults.LIVE_PORT, default=None, metavar="PORT",
+    group.add_argument("--live", type=tcp_port, nargs="?", const=defaults.LIVE_PORT, default=None, metavar="PORT",
                        help=f"serve live telemetry to Foxglove/Lichtblick on ws://HOST:PORT (default port "
                             f"{defaults.LIVE_PORT}): joints, torques, 3D robot, supervisor events, task errors")
     group.add_argument("--live-host", default="127.0.0.1", metavar="HOST",
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"joint telemetry rate of the live view (default {defaults.JOINT_RATE_HZ:g})")
     group.add_argument("--live-tf-rate", type=_hz, default=defaults.TRANSFORM_RATE_HZ, metavar="HZ",
                        help=f"3D transform rate of the live view (default {defaults.TRANSFORM_RATE_HZ:g})")
-    group.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
+    group.add_argument("--metrics-port", type=tcp_port, default=None, metavar="PORT",
                        help=f"serve Prometheus metrics on http://HOST:PORT/metrics (e.g. {defaults.METRICS_PORT})")
     group.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
                        help="address the metrics server binds (default 127.0.0.1)")
