@@ -11,7 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON312=${PYTHON312:-$(command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python)}
+# The first interpreter that really runs and is >= 3.12 (a pyenv shim named python3.12 may exist and fail).
+find_python312() {
+  local candidate
+  for candidate in ${PYTHON312:-} python3.12 python3.13 /root/.pyenv/versions/3.12*/bin/python \
+                   /root/.pyenv/versions/3.13*/bin/python; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  return 1
+}
 LEROBOT_VENV=${LEROBOT_VENV:-.ci/lerobot312}
 if [ -z "${PROJECT_PYTHON:-}" ]; then
   if [ -x .ci/venv/bin/python ]; then PROJECT_PYTHON=.ci/venv/bin/python; else PROJECT_PYTHON=python; fi
@@ -19,8 +29,8 @@ fi
 
 if ! "$LEROBOT_VENV/bin/python" -c 'import sys, lerobot, datasets; sys.exit(lerobot.__version__ != "0.6.1")' \
      2>/dev/null; then
-  "$PYTHON312" -c 'import sys; assert sys.version_info >= (3, 12), sys.version' || {
-    echo "lerobot_check: $PYTHON312 is not Python >= 3.12 (LeRobot 0.6.1 requires it); set PYTHON312" >&2; exit 2; }
+  PYTHON312=$(find_python312) || {
+    echo "lerobot_check: no Python >= 3.12 here (LeRobot 0.6.1 requires it); set PYTHON312" >&2; exit 3; }
   # Exit 3 (not a failed check) when LeRobot cannot be installed: no registry, no disk.
   "$PYTHON312" -m venv "$LEROBOT_VENV" && \
     "$LEROBOT_VENV/bin/python" -m pip install -q --disable-pip-version-check "lerobot[dataset]==0.6.1" || {

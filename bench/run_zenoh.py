@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import secrets
 import struct
@@ -37,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from humanoid_rt import Robot  # noqa: E402
 from humanoid_rt.remote.operator import ZenohTeleopClient  # noqa: E402
@@ -301,10 +299,9 @@ class _nothing:
 
 
 def _env() -> dict:
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
+    from humanoid_rt.veth import child_env
+
+    return child_env()  # the humanoid_rt this script imported, installed or a checkout
 
 
 def main() -> int:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import select
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from humanoid_rt import Robot
 from humanoid_rt.remote.policy_server import server_info
 from humanoid_rt.remote.session import endpoints_only, open_session
-
-SRC = str(Path(__file__).resolve().parent.parent / "src")
+from humanoid_rt.veth import child_env
 
 
 def free_port() -> int:
@@ -37,7 +34,7 @@ def server_argv(policy: str, name: str, listen: str, *extra: str) -> list[str]:
 
 def start_server_process(argv: list[str], popen=None) -> subprocess.Popen:
     """Start `humanoid-rt policy-serve ...` and wait (20 s at most) for its ready line."""
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = child_env()  # this very copy of humanoid_rt, installed or a checkout
     start = popen or (lambda a, **kw: subprocess.Popen(a, env=env, **kw))
     process = start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready, _, _ = select.select([process.stdout], [], [], 20.0)

@@ -260,15 +260,13 @@ def test_bad_session_options_name_the_field(tmp_path):
 
 
 def run_cli(*args, timeout=60):
-    import os
     import subprocess
     import sys
 
-    env = dict(os.environ)
-    src = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "src")
-    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    from humanoid_rt.veth import child_env
+
     return subprocess.run([sys.executable, "-m", "humanoid_rt.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout, env=child_env())
 
 
 def test_zenoh_commands_refuse_bad_input_naming_the_option(tmp_path):
