@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..robot import Robot
+from .latency import on_off_summary
 
 VIEWER_TOPICS = ("/joints", "/tf", "/supervisor/events")
 
@@ -107,15 +108,7 @@ def latency_on_off(seconds: float, rounds: int) -> dict:
                     (on if watched else off).append(wakeup)
                     if viewer is not None:
                         viewer.wait(timeout=60)
-    p999_off = float(np.median([w["p999_us"] for w in off]))
-    p999_on = float(np.median([w["p999_us"] for w in on]))
-    return {
-        "seconds_per_round": seconds, "rounds": rounds,
-        "off": {k: float(np.median([w[k] for w in off])) for k in ("p50_us", "p99_us", "p999_us", "max_us")},
-        "on": {k: float(np.median([w[k] for w in on])) for k in ("p50_us", "p99_us", "p999_us", "max_us")},
-        "p999_ratio_on_off": round(p999_on / p999_off, 3) if p999_off else None,
-        "p999_per_round_off": [w["p999_us"] for w in off], "p999_per_round_on": [w["p999_us"] for w in on],
-    }
+    return on_off_summary(off, on, seconds, rounds)
 
 
 def summary_lines(result: dict) -> list[str]:

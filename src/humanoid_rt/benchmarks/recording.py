@@ -34,6 +34,7 @@ import numpy as np
 from ..recording import Recorder, Session
 from ..recording.reader import read_episode
 from ..robot import Robot
+from .latency import on_off_summary
 
 
 class SyntheticHub:
@@ -157,16 +158,7 @@ def latency_on_off(seconds: float, rounds: int = 3) -> dict:
                         recorder.close()
                     (on if recording else off).append(wakeup)
         sessions = Session(Path(tmp) / "session", create=False).episodes()
-    p999_off = float(np.median([w["p999_us"] for w in off]))
-    p999_on = float(np.median([w["p999_us"] for w in on]))
-    return {
-        "seconds_per_round": seconds, "rounds": rounds,
-        "off": {k: float(np.median([w[k] for w in off])) for k in ("p50_us", "p99_us", "p999_us", "max_us")},
-        "on": {k: float(np.median([w[k] for w in on])) for k in ("p50_us", "p99_us", "p999_us", "max_us")},
-        "p999_ratio_on_off": round(p999_on / p999_off, 3) if p999_off else None,
-        "p999_per_round_off": [w["p999_us"] for w in off], "p999_per_round_on": [w["p999_us"] for w in on],
-        "episodes_recorded": len(sessions),
-    }
+    return {**on_off_summary(off, on, seconds, rounds), "episodes_recorded": len(sessions)}
 
 
 def summary_lines(result: dict) -> list[str]:
