@@ -181,3 +181,20 @@ def no_heap_allocation_on_loop_threads(request):
     yield
     allocated = _core.testing.realtime_allocations() - before - getattr(request.node, "deliberate_allocations", 0)
     assert allocated == 0, f"{allocated} heap allocations on a loop thread during this test"
+
+
+# The pre-shared key of the teleop receiver tests.
+TELEOP_KEY = bytes(range(32))
+
+
+@pytest.fixture
+def teleop_robot(make_robot):
+    """A small robot ACTIVE with the C++ teleop receiver attached, and a loopback sender with its key."""
+    from humanoid_rt.teleop.testing import LoopbackSender
+
+    robot = make_robot()
+    enable_active(robot)
+    robot.attach_teleop(key=TELEOP_KEY)
+    sender = LoopbackSender(robot, TELEOP_KEY)
+    yield robot, sender
+    sender.close()

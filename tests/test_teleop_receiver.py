@@ -11,20 +11,10 @@ from humanoid_rt import _core
 from humanoid_rt.teleop import protocol
 from humanoid_rt.teleop.receiver import REJECT_REASONS
 from humanoid_rt.teleop.testing import LoopbackSender
-from conftest import accepted_transitions, enable_active
+from conftest import TELEOP_KEY, accepted_transitions, enable_active
 
-KEY = bytes(range(32))
+KEY = TELEOP_KEY
 OTHER_KEY = bytes(range(1, 33))
-
-
-@pytest.fixture
-def teleop_robot(make_robot):
-    robot = make_robot()
-    enable_active(robot)
-    robot.attach_teleop(key=KEY)
-    sender = LoopbackSender(robot, KEY)
-    yield robot, sender
-    sender.close()
 
 
 def stream(robot, sender, target_of_t, seconds, interval_cycles=10, **kwargs):

@@ -17,12 +17,11 @@ import numpy as np
 import pytest
 
 from humanoid_rt import _core
-from humanoid_rt.teleop.testing import LoopbackSender
-from conftest import enable_active
+from conftest import TELEOP_KEY, enable_active
 
 T = _core.teleop
 SPEC = Path(__file__).resolve().parents[1] / "firmware_interfaces" / "teleop" / "PROTOCOL.md"
-KEY = bytes(range(32))
+KEY = TELEOP_KEY
 OTHER_KEY = bytes(range(100, 132))
 
 # Header (48 bytes): magic, version u8, kind u8, flags u16, session_id u64, sequence u64, sender_time_ns i64,
@@ -111,16 +110,6 @@ def test_each_rejection_reason_in_the_specs_order(packet, reason, message):
 def test_the_good_packet_parses():
     result = T.parse(GOOD, KEY)
     assert result["reason"] == "none" and [(r["index"], r["q"]) for r in result["records"]] == [(0, 0.0)]
-
-
-@pytest.fixture
-def teleop_robot(make_robot):
-    robot = make_robot()
-    enable_active(robot)
-    robot.attach_teleop(key=KEY)
-    sender = LoopbackSender(robot, KEY)
-    yield robot, sender
-    sender.close()
 
 
 def stamped(robot, sequence, targets=None, **fields) -> bytes:
