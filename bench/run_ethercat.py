@@ -49,8 +49,8 @@ def cycle_round_trip(line: VirtualEthercat, seconds: float, rate: int, robot_nam
         robot.stop()
         s = bus.statistics()
         loop = robot.statistics()
-        emulator = line.request({"cmd": "stats"})
-    rt = s["round_trip"]
+        emulator = line.request({"cmd": "statistics"})
+    rt = s["round_trip_time"]
     return {"rate_hz": rate, "slaves": line.slaves, "frames": s["frames_sent"], "lost": s["lost_frames"],
             "wkc_errors": s["wkc_errors"], "dc_slaves": s["dc_slaves"], "p50_us": rt["p50_us"], "p99_us": rt["p99_us"],
             "max_us": rt["max_us"], "loop_overruns": loop["overruns"],

@@ -22,7 +22,7 @@ import humanoid_rt
 BUNDLED_DIR = Path(humanoid_rt.__file__).resolve().parent / "robots" / "generic_humanoid"
 
 DEMO_OPTIONS = ("--seconds", "--rate", "--bus", "--robot", "--priority", "--cpu", "--json")
-PERCENTILE_KEYS = ("p50", "p99", "p999", "max")
+PERCENTILE_KEYS = ("p50_us", "p99_us", "p999_us", "max_us")
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 60.0) -> subprocess.CompletedProcess:
@@ -183,7 +183,7 @@ def test_demo_writes_json_report(tmp_path, rate_hz):
     assert "cycles" in result.stdout
     report = json.loads(out.read_text())
 
-    for key in ("cycles", "overruns", "rate_hz", "wakeup_latency_us", "compute_us", "final_state"):
+    for key in ("cycles", "overruns", "rate_hz", "wakeup_latency", "compute_time", "final_state"):
         assert key in report, key
     assert isinstance(report["cycles"], int) and report["cycles"] > 0
     # An overrun drops the period boundaries already passed: every overrun skips at least one, and
@@ -192,14 +192,14 @@ def test_demo_writes_json_report(tmp_path, rate_hz):
     assert report["overruns"] <= report["skipped_periods"] and report["overruns"] <= report["cycles"]
     assert (report["overruns"] == 0) == (report["skipped_periods"] == 0)
     assert report["rate_hz"] == pytest.approx(rate_hz)
-    for histogram in ("wakeup_latency_us", "compute_us"):
+    for histogram in ("wakeup_latency", "compute_time"):
         values = report[histogram]
         assert set(PERCENTILE_KEYS) <= set(values), histogram
         for key in PERCENTILE_KEYS:
             assert isinstance(values[key], (int, float)) and not isinstance(values[key], bool), (histogram, key)
             assert values[key] >= 0
         # Consistency of the report (quantiles are monotone), not a timing figure.
-        assert values["p50"] <= values["p99"] <= values["p999"] <= values["max"], (histogram, values)
+        assert values["p50_us"] <= values["p99_us"] <= values["p999_us"] <= values["max_us"], (histogram, values)
     assert report["final_state"] == "DISABLED"
 
     # The supervisor went through the whole lifecycle. (A stalled streamer on a loaded machine

@@ -19,7 +19,7 @@ from humanoid_rt.ethercat import VirtualEthercat, have_privileges
 _ok, _why = have_privileges()
 pytestmark = pytest.mark.skipif(not _ok, reason=_why)
 
-VENDOR, PRODUCT = _core.VirtualDriveParams().vendor_id, _core.VirtualDriveParams().product_code
+VENDOR, PRODUCT = _core.ethercat.VirtualDriveParams().vendor_id, _core.ethercat.VirtualDriveParams().product_code
 
 
 def legs_config(urdf_path, interface: str, n: int = 12, *, drive_mode: str = "cst", joints: dict | None = None,
@@ -73,7 +73,7 @@ def enable(robot: Robot) -> None:
 def test_twelve_drives_reach_op_and_track_in_cst(line12, robot_on):
     robot = robot_on(line12)
     bus = robot.ethercat_bus("leg0")
-    assert line12.request({"cmd": "stats"})["al_states"] == [8] * 12  # OP
+    assert line12.request({"cmd": "statistics"})["al_states"] == [8] * 12  # OP
     assert bus.describe().count("vendor 0xE7A product 0x4020001 out 6 B in 16 B") == 12
     assert bus.rated_torque_nm(0) == pytest.approx(50.0)  # read over CoE from 0x6076
     enable(robot)
@@ -163,7 +163,7 @@ def test_lost_frames_are_counted_and_fault_through_missed_replies(robot_on):
         state = robot.step(5)
         assert state.supervisor_state == "ACTIVE"
         assert bus.statistics()["lost_frames"] == 2
-        assert line.request({"cmd": "stats"})["dropped_frames"] == 2
+        assert line.request({"cmd": "statistics"})["dropped_frames"] == 2
         line.request({"cmd": "drop_frames", "count": 5})
         robot.step(8)
         assert robot.state().supervisor_state == "FAULT"
@@ -275,7 +275,7 @@ def test_pysoem_brings_the_virtual_line_to_op_and_exchanges_data():
 def test_cia402_codec_golden_values():
     from humanoid_rt import _core
 
-    decode = _core.cia402_decode_statusword
+    decode = _core.cia402.decode_statusword
     assert decode(0x0250) == "SWITCH_ON_DISABLED"
     assert decode(0x0231) == "READY_TO_SWITCH_ON"
     assert decode(0x0233) == "SWITCHED_ON"
@@ -283,18 +283,18 @@ def test_cia402_codec_golden_values():
     assert decode(0x0217) == "QUICK_STOP_ACTIVE"
     assert decode(0x021F) == "FAULT_REACTION_ACTIVE"
     assert decode(0x0218) == "FAULT"
-    nxt = _core.cia402_next_controlword
+    nxt = _core.cia402.next_controlword
     assert [nxt(sw, True) for sw in (0x0250, 0x0231, 0x0233, 0x0237)] == [0x06, 0x07, 0x0F, 0x0F]
     assert nxt(0x0237, False) == 0x02  # quick stop: the drive reacts per 0x605A
     assert nxt(0x0218, True) == 0x00 and nxt(0x0218, True, True) == 0x80
-    assert [_core.cia402_quick_stop_option(c) for c in (0, 1, 2)] == [0, 2, 6]
+    assert [_core.cia402.quick_stop_option(c) for c in (0, 1, 2)] == [0, 2, 6]
 
 
 def test_esi_description_matches_the_virtual_drive_pdos():
     import xml.etree.ElementTree as ET
     from pathlib import Path
 
-    pdos = _core.virtual_drive_pdos()  # what the virtual drive (drivers/ethercat/virtual_slave) maps
+    pdos = _core.ethercat.virtual_drive_pdos()  # what the virtual drive (drivers/ethercat/virtual_slave) maps
     root = ET.parse(Path(__file__).resolve().parents[1] / "firmware_interfaces/ethercat/hrt_cia402_drive.xml").getroot()
     described = set()
     for tag in ("RxPdo", "TxPdo"):
@@ -390,7 +390,7 @@ def test_whole_robot_legs_on_ethercat_arms_on_virtual_can(urdf_path):
 
 
 def test_the_line_answers_frames_in_process_without_a_network():
-    line = _core.VirtualEthercatLine([_core.VirtualDriveParams()] * 3, 0.001)
+    line = _core.ethercat.VirtualEthercatLine([_core.ethercat.VirtualDriveParams()] * 3, 0.001)
 
     def frame(command: int, adp: int, ado: int, data: bytes) -> bytes:
         datagram = struct.pack("<BBHHHH", command, 0, adp, ado, len(data), 0) + data + b"\0\0"  # header, data, WKC

@@ -38,8 +38,8 @@ def test_demo_on_the_virtual_line_reports_ethercat_statistics(tmp_path):
     assert legs["frames_sent"] >= report["cycles"]  # one frame per cycle (plus bring-up and shutdown)
     assert legs["wkc_errors"] == 0 and legs["bus_faults"] == 0  # every frame that came back, every slave had seen
     assert legs["dc_slaves"] == 12  # distributed clocks on every drive
-    rt = legs["round_trip_us"]
-    assert 0 < rt["p50"] <= rt["p99"] <= rt["max"]
+    rt = legs["round_trip_time"]
+    assert 0 < rt["p50_us"] <= rt["p99_us"] <= rt["max_us"]
     emulator = legs["emulator"]
     assert emulator["al_states"] == [8] * 12 and emulator["dropped_frames"] == 0
     assert emulator["process_data_frames"] >= legs["frames_sent"] - legs["lost_frames"]

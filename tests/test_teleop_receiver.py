@@ -57,7 +57,7 @@ def test_receive_to_applied_latency_is_recorded(teleop_robot):
         import time
         time.sleep(0.001)
     assert deadline_stats["setpoints_applied"] == 1
-    assert deadline_stats["latency_receive_to_applied"]["count"] == 1
+    assert deadline_stats["receive_to_applied_latency"]["count"] == 1
 
 
 def test_silence_goes_to_hold_then_damping_at_the_configured_times(teleop_robot):

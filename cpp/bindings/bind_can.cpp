@@ -57,23 +57,21 @@ void bind_can(py::module_& m) {
       .def("missed_replies", &hc::CanBus::missed_replies, py::arg("joint"))
       .def_property_readonly("fd", &hc::CanBus::fd)
       .def_property_readonly("devices", &hc::CanBus::devices)
-      .def("statistics", [](const hc::CanBus& bus) {
-        const hc::CanBusStatistics s = bus.statistics();
-        py::dict d;
-        d["cycles"] = s.cycles;
-        d["frames_sent"] = s.frames_sent;
-        d["frames_received"] = s.frames_received;
-        d["replies"] = s.replies;
-        d["missed_replies"] = s.missed_replies;
-        d["extra_replies"] = s.extra_replies;
-        d["rejected_wrong_id"] = s.rejected_wrong_id;
-        d["rejected_malformed"] = s.rejected_malformed;
-        d["send_errors"] = s.send_errors;
-        d["waits"] = s.waits;
-        d["max_wait_us"] = static_cast<double>(s.max_wait_ns) / 1e3;
-        d["special_frames"] = s.special_frames;
-        return d;
-      });
+      .def("statistics", &hc::CanBus::statistics);
+  StatisticsClass<hc::CanBusStatistics>(c, "CanBusStatistics", "CanBus.statistics(): frames, replies and waits.")
+      .field("cycles", &hc::CanBusStatistics::cycles)
+      .field("frames_sent", &hc::CanBusStatistics::frames_sent)
+      .field("frames_received", &hc::CanBusStatistics::frames_received)
+      .field("replies", &hc::CanBusStatistics::replies, "matched to an awaited reply")
+      .field("missed_replies", &hc::CanBusStatistics::missed_replies, "awaited replies absent at the deadline")
+      .field("extra_replies", &hc::CanBusStatistics::extra_replies, "a second reply for one joint in one cycle")
+      .field("rejected_wrong_id", &hc::CanBusStatistics::rejected_wrong_id, "well-formed frames naming no device")
+      .field("rejected_malformed", &hc::CanBusStatistics::rejected_malformed)
+      .field("send_errors", &hc::CanBusStatistics::send_errors, "frames the channel refused")
+      .field("waits", &hc::CanBusStatistics::waits, "cycles in which read() waited for replies")
+      .field("max_wait_us", [](const hc::CanBusStatistics& s) { return static_cast<double>(s.max_wait_ns) / 1e3; },
+             "longest such wait")
+      .field("special_frames", &hc::CanBusStatistics::special_frames, "enter/exit/zero/clear-error frames sent");
 
   // Virtual motors answered from C++ (real-time runs; see drivers/can/virtual_motors.hpp).
   py::class_<hc::VirtualMotorModel>(c, "VirtualMotorModel")
@@ -120,15 +118,7 @@ void bind_can(py::module_& m) {
       .def("motors", &hc::VirtualMotorResponder::motors)
       .def("set_faults", &hc::VirtualMotorResponder::set_faults, py::arg("joint"), py::arg("no_reply"),
            py::arg("wrong_id"), py::arg("garbled"), py::arg("temperature_c"), py::arg("error_code"))
-      .def("statistics",
-           [](const hc::VirtualMotorResponder& r) {
-             const hc::VirtualResponderStatistics s = r.statistics();
-             py::dict d;
-             d["frames_in"] = s.frames_in;
-             d["frames_out"] = s.frames_out;
-             d["ignored"] = s.ignored;
-             return d;
-           })
+      .def("statistics", &hc::VirtualMotorResponder::statistics)
       .def(
           "handle",
           [](hc::VirtualMotorResponder& r, std::uint32_t can_id, bool extended, const py::bytes& payload) {
@@ -148,6 +138,12 @@ void bind_can(py::module_& m) {
           },
           py::arg("can_id"), py::arg("extended"), py::arg("payload"),
           "Serve one frame without I/O (responder not running); returns [(can_id, extended, payload)].");
+
+  StatisticsClass<hc::VirtualResponderStatistics>(c, "VirtualResponderStatistics",
+                                                  "VirtualMotorResponder.statistics(): frames served.")
+      .field("frames_in", &hc::VirtualResponderStatistics::frames_in)
+      .field("frames_out", &hc::VirtualResponderStatistics::frames_out)
+      .field("ignored", &hc::VirtualResponderStatistics::ignored, "frames for no motor of this responder");
 
   // CANopen CiA 402 drives (drivers/can/cia402.hpp).
   py::enum_<hc::Cia402State>(c, "Cia402State")
@@ -191,23 +187,23 @@ void bind_can(py::module_& m) {
       .def("state", &hc::Cia402Bus::state, py::arg("joint"))
       .def("statusword", &hc::Cia402Bus::statusword, py::arg("joint"))
       .def("controlword", &hc::Cia402Bus::controlword, py::arg("joint"))
-      .def("statistics", [](const hc::Cia402Bus& bus) {
-        const hc::Cia402BusStatistics s = bus.statistics();
-        py::dict d;
-        d["cycles"] = s.cycles;
-        d["frames_sent"] = s.frames_sent;
-        d["frames_received"] = s.frames_received;
-        d["replies"] = s.replies;
-        d["missed_replies"] = s.missed_replies;
-        d["rejected"] = s.rejected;
-        d["rejected_wrong_id"] = s.rejected;
-        d["rejected_malformed"] = 0;
-        d["emergencies"] = s.emergencies;
-        d["send_errors"] = s.send_errors;
-        d["max_wait_us"] = static_cast<double>(s.max_wait_ns) / 1e3;
-        d["special_frames"] = 0;
-        return d;
-      });
+      .def("statistics", &hc::Cia402Bus::statistics);
+  using Cia402Stats = hc::Cia402BusStatistics;
+  StatisticsClass<Cia402Stats>(c, "Cia402BusStatistics", "Cia402Bus.statistics(): frames, replies, emergencies.")
+      .field("cycles", &Cia402Stats::cycles)
+      .field("frames_sent", &Cia402Stats::frames_sent)
+      .field("frames_received", &Cia402Stats::frames_received)
+      .field("replies", &Cia402Stats::replies)
+      .field("missed_replies", &Cia402Stats::missed_replies)
+      .field("rejected", &Cia402Stats::rejected, "frames received but unusable")
+      .field("emergencies", &Cia402Stats::emergencies, "EMCY messages")
+      .field("send_errors", &Cia402Stats::send_errors)
+      .field("max_wait_us", [](const Cia402Stats& s) { return static_cast<double>(s.max_wait_ns) / 1e3; })
+      // The CanBusStatistics names the CAN report sums over every CAN bus: this bus does not tell a
+      // wrong id from a malformed frame (all are `rejected`) and sends no special frames.
+      .field("rejected_wrong_id", [](const Cia402Stats& s) { return s.rejected; }, "same as rejected")
+      .field("rejected_malformed", [](const Cia402Stats&) { return std::uint64_t{0}; })
+      .field("special_frames", [](const Cia402Stats&) { return std::uint64_t{0}; });
 
   auto frame_tuple = [](const hc::Frame& f) {
     return py::make_tuple(f.id, f.extended, py::bytes(reinterpret_cast<const char*>(f.data), f.len));

@@ -1,4 +1,4 @@
-// EtherCAT: the bus over SOEM, the CiA 402 helpers it shares with CAN, and the virtual slave line.
+// _core.ethercat: the bus over SOEM and the virtual slave line.
 #include "common.hpp"
 
 #include "ethercat/ethercat_bus.hpp"
@@ -7,22 +7,28 @@
 
 namespace humanoid_rt::bindings {
 
+namespace {
+
+// What EthercatBus::statistics() reports to Python: its counters and the frame round-trip histogram.
+struct EthercatStatisticsReport {
+  EthercatStatistics counts;
+  LatencySummary round_trip_time;
+};
+
+}  // namespace
+
 void bind_ethercat(py::module_& m) {
   namespace c4 = humanoid_rt::cia402;
-  m.def("cia402_decode_statusword", [](std::uint16_t sw) { return std::string(c4::state_name(c4::decode_statusword(sw))); },
-        py::arg("statusword"));
-  m.def("cia402_next_controlword", [](std::uint16_t sw, bool enable, bool fault_reset) {
-    return c4::next_controlword(c4::decode_statusword(sw), enable, fault_reset);
-  }, py::arg("statusword"), py::arg("enable"), py::arg("fault_reset") = false);
-  m.def("cia402_quick_stop_option", &c4::quick_stop_option_for_category, py::arg("stop_category"));
-  py::class_<EthercatSlaveSpec>(m, "EthercatSlaveSpec")
+  py::module_ e = m.def_submodule("ethercat", "EtherCAT bus of CiA 402 drives (over SOEM) and the virtual slave line.");
+  e.attr("Cia402Mode") = m.attr("Cia402Mode");  // the drive modes shared with CANopen (_core.Cia402Mode)
+  py::class_<EthercatSlaveSpec>(e, "EthercatSlaveSpec")
       .def(py::init([](int position, std::uint32_t vendor_id, std::uint32_t product_code) {
         return EthercatSlaveSpec{position, vendor_id, product_code};
       }), py::arg("position"), py::arg("vendor_id"), py::arg("product_code"))
       .def_readwrite("position", &EthercatSlaveSpec::position)
       .def_readwrite("vendor_id", &EthercatSlaveSpec::vendor_id)
       .def_readwrite("product_code", &EthercatSlaveSpec::product_code);
-  py::class_<EthercatBusOptions>(m, "EthercatBusOptions")
+  py::class_<EthercatBusOptions>(e, "EthercatBusOptions")
       .def(py::init<>())
       .def_readwrite("interface", &EthercatBusOptions::interface)
       .def_readwrite("slaves", &EthercatBusOptions::slaves)
@@ -32,7 +38,7 @@ void bind_ethercat(py::module_& m) {
       .def_readwrite("distributed_clocks", &EthercatBusOptions::distributed_clocks)
       .def_readwrite("stop_category", &EthercatBusOptions::stop_category)
       .def_readwrite("state_timeout_s", &EthercatBusOptions::state_timeout_s);
-  py::class_<EthercatBus, Bus, std::shared_ptr<EthercatBus>>(m, "EthercatBus")
+  py::class_<EthercatBus, Bus, std::shared_ptr<EthercatBus>>(e, "EthercatBus")
       .def(py::init<std::string, EthercatBusOptions>(), py::arg("name"), py::arg("options"))
       .def("add_drive", &EthercatBus::add_drive, py::arg("joint"), py::arg("slave_position"), py::arg("mode"))
       .def("fault_reset", &EthercatBus::fault_reset)
@@ -44,26 +50,24 @@ void bind_ethercat(py::module_& m) {
       .def("rated_torque_nm", &EthercatBus::rated_torque_nm, py::arg("joint"))
       .def("counts_per_rad", &EthercatBus::counts_per_rad, py::arg("joint"))
       .def("reset_statistics", &EthercatBus::reset_statistics)
-      .def("statistics", [](const EthercatBus& b) {
-        const EthercatStatistics s = b.statistics();
-        py::dict d;
-        d["cycles"] = s.cycles;
-        d["frames_sent"] = s.frames_sent;
-        d["lost_frames"] = s.lost_frames;
-        d["wkc_errors"] = s.wkc_errors;
-        d["bus_faults"] = s.bus_faults;
-        d["expected_wkc"] = s.expected_wkc;
-        d["last_wkc"] = s.last_wkc;
-        d["dc_slaves"] = s.dc_slaves;
-        d["dc_time_ns"] = s.dc_time_ns;
-        d["round_trip"] = histogram_to_dict(b.round_trip());
-        return d;
-      });
+      .def("statistics", [](const EthercatBus& b) { return EthercatStatisticsReport{b.statistics(), summarize(b.round_trip())}; });
+  using Report = EthercatStatisticsReport;
+  StatisticsClass<Report>(e, "EthercatStatistics", "EthercatBus.statistics(): frames, working counters, clocks.")
+      .field("cycles", [](const Report& r) { return r.counts.cycles; })
+      .field("frames_sent", [](const Report& r) { return r.counts.frames_sent; })
+      .field("lost_frames", [](const Report& r) { return r.counts.lost_frames; })
+      .field("wkc_errors", [](const Report& r) { return r.counts.wkc_errors; }, "frames with a wrong working counter")
+      .field("bus_faults", [](const Report& r) { return r.counts.bus_faults; }, "read() calls that returned an error")
+      .field("expected_wkc", [](const Report& r) { return r.counts.expected_wkc; })
+      .field("last_wkc", [](const Report& r) { return r.counts.last_wkc; })
+      .field("dc_slaves", [](const Report& r) { return r.counts.dc_slaves; }, "slaves with distributed clocks on")
+      .field("dc_time_ns", [](const Report& r) { return r.counts.dc_time_ns; }, "the DC reference clock, last frame")
+      .field("round_trip_time", &Report::round_trip_time, "a process-data frame's send to its return");
 
   // The virtual slave line (drivers/ethercat/virtual_slave): run by src/humanoid_rt/ethercat/emulator.py
   // inside the network namespace; process_frame() lets tests feed it frames without a network.
   namespace ev = humanoid_rt::ethercat_virtual;
-  py::class_<ev::DriveParams>(m, "VirtualDriveParams")
+  py::class_<ev::DriveParams>(e, "VirtualDriveParams")
       .def(py::init<>())
       .def_readwrite("vendor_id", &ev::DriveParams::vendor_id)
       .def_readwrite("product_code", &ev::DriveParams::product_code)
@@ -71,7 +75,7 @@ void bind_ethercat(py::module_& m) {
       .def_readwrite("counts_per_rev", &ev::DriveParams::counts_per_rev)
       .def_readwrite("inertia_kgm2", &ev::DriveParams::inertia_kgm2)
       .def_readwrite("viscous_nm_s_rad", &ev::DriveParams::viscous_nm_s_rad);
-  m.def("virtual_drive_pdos", [] {
+  e.def("virtual_drive_pdos", [] {
     py::dict d;
     for (const auto* table : {&ev::rx_pdos(), &ev::tx_pdos()}) {
       for (const auto& pdo : *table) {
@@ -82,7 +86,15 @@ void bind_ethercat(py::module_& m) {
     }
     return d;
   }, "PDO index -> [(object index, subindex, bit length)] of the virtual drive (0 = padding)");
-  py::class_<ev::SlaveLine>(m, "VirtualEthercatLine")
+  using LineStats = ev::SlaveLine::Stats;
+  StatisticsClass<LineStats>(e, "VirtualLineStatistics", "VirtualEthercatLine.statistics(): frames the line served.")
+      .field("frames", &LineStats::frames)
+      .field("process_data_frames", &LineStats::process_data_frames)
+      .field("dropped_frames", &LineStats::dropped_frames)
+      .field("max_process_us", &LineStats::max_process_us, "longest frame processing (receive to send)")
+      .field("priority", &LineStats::priority, "the frame thread's SCHED_FIFO priority (0: SCHED_OTHER)")
+      .field("al_states", &LineStats::al_states, "each slave's AL state");
+  py::class_<ev::SlaveLine>(e, "VirtualEthercatLine")
       .def(py::init<const std::vector<ev::DriveParams>&, double>(), py::arg("drives"), py::arg("period_s"))
       .def("__len__", &ev::SlaveLine::size)
       .def("process_frame", [](ev::SlaveLine& line, py::bytes frame) -> py::object {
@@ -94,17 +106,7 @@ void bind_ethercat(py::module_& m) {
       .def("start", &ev::SlaveLine::start, py::arg("interface"), py::arg("priority") = 0, py::arg("echo") = false,
            py::call_guard<py::gil_scoped_release>())
       .def("stop", &ev::SlaveLine::stop, py::call_guard<py::gil_scoped_release>())
-      .def("stats", [](const ev::SlaveLine& line) {
-        const ev::SlaveLine::Stats s = line.stats();
-        py::dict d;
-        d["frames"] = s.frames;
-        d["process_data_frames"] = s.process_data_frames;
-        d["dropped_frames"] = s.dropped_frames;
-        d["max_process_us"] = s.max_process_us;
-        d["priority"] = s.priority;
-        d["al_states"] = s.al_states;
-        return d;
-      })
+      .def("statistics", &ev::SlaveLine::stats)
       .def("drive_fault", &ev::SlaveLine::drive_fault, py::arg("slave"), py::arg("code") = 0x2310,
            py::arg("persistent") = false)
       .def("clear_fault_cause", &ev::SlaveLine::clear_fault_cause, py::arg("slave"))

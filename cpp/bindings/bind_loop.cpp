@@ -16,6 +16,12 @@ namespace humanoid_rt::bindings {
 
 namespace {
 
+// What ControlLoop::statistics() reports to Python: the loop's counters and its two histograms.
+struct LoopStatisticsReport {
+  LoopStatistics counts;
+  LatencySummary wakeup_latency, compute_time;
+};
+
 // The rows of a compact state block, in this order (one (7, n) float64 array instead of seven).
 constexpr int kStateRows = 7;  // q, dq, tau_measured, tau_command, q_ref, dq_ref, temperature_c
 
@@ -242,6 +248,29 @@ void bind_loop(py::module_& m) {
             return out;
           },
           py::arg("q"), py::arg("frame"), "6 x n, LOCAL_WORLD_ALIGNED: [linear; angular] in world axes.");
+
+  StatisticsClass<LatencySummary>(m, "LatencySummary", "A latency histogram read at one moment [us].")
+      .field("count", &LatencySummary::count)
+      .field("mean_us", &LatencySummary::mean_us)
+      .field("p50_us", &LatencySummary::p50_us)
+      .field("p90_us", &LatencySummary::p90_us)
+      .field("p99_us", &LatencySummary::p99_us)
+      .field("p999_us", &LatencySummary::p999_us)
+      .field("max_us", &LatencySummary::max_us);
+  using LoopReport = LoopStatisticsReport;
+  StatisticsClass<LoopReport>(m, "LoopStatistics", "ControlLoop.statistics(): counters and timing of the loop.")
+      .field("cycles", [](const LoopReport& r) { return r.counts.cycles; })
+      .field("overruns", [](const LoopReport& r) { return r.counts.overruns; },
+             "cycles whose work ended after the next period boundary")
+      .field("skipped_periods", [](const LoopReport& r) { return r.counts.skipped_periods; },
+             "period boundaries dropped to catch up after overruns")
+      .field("telemetry_overflows", [](const LoopReport& r) { return r.counts.telemetry_overflows; })
+      .field("event_overflows", [](const LoopReport& r) { return r.counts.event_overflows; })
+      .field("bus_errors", [](const LoopReport& r) { return r.counts.bus_errors; })
+      .field("realtime_allocations", [](const LoopReport& r) { return r.counts.realtime_allocations; },
+             "heap allocations on loop threads (process-wide); must stay 0")
+      .field("wakeup_latency", &LoopReport::wakeup_latency, "wakeup after the period boundary")
+      .field("compute_time", &LoopReport::compute_time, "one cycle's work");
 
   py::class_<ControlLoop>(m, "ControlLoop")
       .def(py::init<const LoopOptions&, const std::vector<JointSpec>&, const SafetyParams&>(), py::arg("options"),
@@ -544,18 +573,8 @@ void bind_loop(py::module_& m) {
            })
       .def("statistics",
            [](ControlLoop& loop) {
-             const LoopStatistics s = loop.statistics();
-             py::dict d;
-             d["cycles"] = s.cycles;
-             d["overruns"] = s.overruns;
-             d["skipped_periods"] = s.skipped_periods;
-             d["telemetry_overflows"] = s.telemetry_overflows;
-             d["event_overflows"] = s.event_overflows;
-             d["bus_errors"] = s.bus_errors;
-             d["realtime_allocations"] = s.realtime_allocations;
-             d["wakeup_latency"] = histogram_to_dict(loop.wakeup_latency());
-             d["compute_time"] = histogram_to_dict(loop.compute_time());
-             return d;
+             return LoopStatisticsReport{loop.statistics(), summarize(loop.wakeup_latency()),
+                                         summarize(loop.compute_time())};
            })
       .def("reset_statistics", &ControlLoop::reset_statistics);
 

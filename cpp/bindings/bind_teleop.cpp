@@ -2,10 +2,62 @@
 #include "common.hpp"
 
 #include <cstring>
+#include <numeric>
 #include "humanoid_rt/teleop_protocol.hpp"
 #include "humanoid_rt/teleop_receiver.hpp"
 
 namespace humanoid_rt::bindings {
+
+namespace {
+
+// What Receiver::statistics() reports to Python: its counters, its two histograms and the last texts.
+struct ReceiverStatisticsReport {
+  teleop::ReceiverStatistics counts;
+  LatencySummary send_to_receive_latency, receive_to_applied_latency;
+  std::string last_rejection, last_unsupported;
+};
+
+void bind_receiver_statistics(py::module_& t) {
+  namespace tp = humanoid_rt::teleop;
+  using R = ReceiverStatisticsReport;
+  StatisticsClass<R>(t, "ReceiverStatistics", "Receiver.statistics(): datagrams, checks, clipping and latencies.")
+      .field("received", [](const R& r) { return r.counts.received; }, "datagrams")
+      .field("accepted", [](const R& r) { return r.counts.accepted; }, "passed every check")
+      .field("rejected", [](const R& r) {
+        py::dict rejected;  // reason -> count, every reason listed
+        for (int i = 1; i < static_cast<int>(tp::Reject::kCount); ++i)
+          rejected[tp::to_string(static_cast<tp::Reject>(i))] = r.counts.rejected[i];
+        return rejected;
+      }, "reason -> datagrams rejected for it")
+      .field("rejected_total", [](const R& r) {
+        return std::accumulate(r.counts.rejected.begin(), r.counts.rejected.end(), std::uint64_t{0});
+      })
+      .field("gaps", [](const R& r) { return r.counts.gaps; }, "sequence numbers skipped within a session")
+      .field("estops", [](const R& r) { return r.counts.estops; })
+      .field("setpoints_written", [](const R& r) { return r.counts.setpoints_written; })
+      .field("setpoints_applied", [](const R& r) { return r.counts.setpoints_applied; })
+      .field("setpoints_superseded", [](const R& r) { return r.counts.setpoints_superseded; })
+      .field("poses_applied", [](const R& r) { return r.counts.poses_applied; })
+      .field("pose_engagements", [](const R& r) { return r.counts.pose_engagements; })
+      .field("hand_unsupported", [](const R& r) { return r.counts.hand_unsupported; })
+      .field("clipped_velocity", [](const R& r) { return r.counts.clipped_velocity; })
+      .field("clipped_step", [](const R& r) { return r.counts.clipped_step; })
+      .field("clipped_gains", [](const R& r) { return r.counts.clipped_gains; })
+      .field("ramp_packets", [](const R& r) { return r.counts.ramp_packets; })
+      .field("engagements", [](const R& r) { return r.counts.engagements; })
+      .field("engaged", [](const R& r) { return r.counts.engaged; })
+      .field("session_id", [](const R& r) { return r.counts.session_id; })
+      .field("last_sequence", [](const R& r) { return r.counts.last_sequence; })
+      .field("unshared_clock", [](const R& r) { return r.counts.unshared_clock; },
+             "packets whose sender time is ahead of the receive time (clocks not shared)")
+      .field("send_to_receive_latency", &R::send_to_receive_latency,
+             "sender time to receive time (meaningful when both share CLOCK_MONOTONIC)")
+      .field("receive_to_applied_latency", &R::receive_to_applied_latency, "receive time to the loop applying it")
+      .field("last_rejection", &R::last_rejection)
+      .field("last_unsupported", &R::last_unsupported);
+}
+
+}  // namespace
 
 void bind_teleop(py::module_& m) {
   namespace tp = humanoid_rt::teleop;
@@ -90,6 +142,7 @@ void bind_teleop(py::module_& m) {
     return codes;
   }, py::arg("packets"), py::arg("key"), py::arg("resign") = false);
 
+  bind_receiver_statistics(t);
   py::class_<tp::Receiver>(t, "Receiver")
       .def(py::init([bytes_of](ControlLoop& loop, const py::bytes& key, const std::string& host, int port, int priority,
                                double start_gate_rad, double ramp_velocity_fraction, double velocity_fraction,
@@ -123,36 +176,8 @@ void bind_teleop(py::module_& m) {
       .def_property_readonly("running", &tp::Receiver::running)
       .def_property_readonly("sched_fifo", &tp::Receiver::sched_fifo)
       .def("statistics", [](const tp::Receiver& r) {
-        const tp::ReceiverStatistics s = r.statistics();
-        py::dict d, rejected;
-        d["received"] = s.received;
-        d["accepted"] = s.accepted;
-        for (int i = 1; i < static_cast<int>(tp::Reject::kCount); ++i)
-          rejected[tp::to_string(static_cast<tp::Reject>(i))] = s.rejected[i];
-        d["rejected"] = rejected;
-        d["rejected_total"] = std::accumulate(s.rejected.begin(), s.rejected.end(), std::uint64_t{0});
-        d["gaps"] = s.gaps;
-        d["estops"] = s.estops;
-        d["setpoints_written"] = s.setpoints_written;
-        d["setpoints_applied"] = s.setpoints_applied;
-        d["setpoints_superseded"] = s.setpoints_superseded;
-        d["poses_applied"] = s.poses_applied;
-        d["pose_engagements"] = s.pose_engagements;
-        d["hand_unsupported"] = s.hand_unsupported;
-        d["clipped_velocity"] = s.clipped_velocity;
-        d["clipped_step"] = s.clipped_step;
-        d["clipped_gains"] = s.clipped_gains;
-        d["ramp_packets"] = s.ramp_packets;
-        d["engagements"] = s.engagements;
-        d["engaged"] = s.engaged;
-        d["session_id"] = s.session_id;
-        d["last_sequence"] = s.last_sequence;
-        d["unshared_clock"] = s.unshared_clock;
-        d["latency_send_to_receive"] = histogram_to_dict(r.transit_latency());
-        d["latency_receive_to_applied"] = histogram_to_dict(r.applied_latency());
-        d["last_rejection"] = r.last_rejection();
-        d["last_unsupported"] = r.last_unsupported();
-        return d;
+        return ReceiverStatisticsReport{r.statistics(), summarize(r.transit_latency()), summarize(r.applied_latency()),
+                                        r.last_rejection(), r.last_unsupported()};
       });
 }
 

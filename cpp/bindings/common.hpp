@@ -1,6 +1,6 @@
 // Shared by the binding files of humanoid_rt._core (one file per area, registered by module.cpp):
 // numpy <-> JointVector conversion that names the argument on a bad shape, and the dict forms of
-// supervisor events, latency histograms, base states and IMU samples.
+// supervisor events, base states and IMU samples, and the statistics objects every area reports.
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "humanoid_rt/base_sensors.hpp"
@@ -57,17 +58,88 @@ inline py::dict event_to_dict(const SafetyEvent& e) {
   return d;
 }
 
-inline py::dict histogram_to_dict(const LatencyHistogram& h) {
-  py::dict d;
-  d["count"] = h.count();
-  d["mean_us"] = h.mean_ns() / 1e3;
-  d["p50_us"] = h.quantile_ns(0.50) / 1e3;
-  d["p90_us"] = h.quantile_ns(0.90) / 1e3;
-  d["p99_us"] = h.quantile_ns(0.99) / 1e3;
-  d["p999_us"] = h.quantile_ns(0.999) / 1e3;
-  d["max_us"] = static_cast<double>(h.max_ns()) / 1e3;
-  return d;
+// ---- Statistics objects (one scheme for every C++ object that counts) ----
+// Every bus, loop, receiver and virtual device reports `statistics()` as a typed, read-only object:
+// its fields are attributes (code reads `s.cycles`), `to_dict()` gives plain data for JSON with the
+// field names as keys (robot.statistics(), the demo report and bench JSON use these keys), and
+// `s["cycles"]`, `keys()` and `in` read it like the dict it replaces. Units are in the names: counts
+// are bare plural nouns, durations end in _us / _ns, and a distribution (a LatencySummary) is named
+// after the interval it measures, ending in _latency or _time.
+
+// A latency histogram's summary at the moment it was read [us].
+struct LatencySummary {
+  std::uint64_t count = 0;
+  double mean_us = 0, p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+inline LatencySummary summarize(const LatencyHistogram& h) {
+  LatencySummary s;
+  s.count = h.count();
+  s.mean_us = h.mean_ns() / 1e3;
+  s.p50_us = h.quantile_ns(0.50) / 1e3;
+  s.p90_us = h.quantile_ns(0.90) / 1e3;
+  s.p99_us = h.quantile_ns(0.99) / 1e3;
+  s.p999_us = h.quantile_ns(0.999) / 1e3;
+  s.max_us = static_cast<double>(h.max_ns()) / 1e3;
+  return s;
 }
+
+// Binds a statistics type T: field() per reported value (a data member or a getter), then the
+// FIELDS tuple, to_dict(), item access and repr from that one list when the binder goes out of scope.
+template <class T>
+class StatisticsClass {
+ public:
+  StatisticsClass(py::handle scope, const char* name, const char* doc) : cls_(scope, name, doc) {}
+  StatisticsClass(const StatisticsClass&) = delete;
+  StatisticsClass& operator=(const StatisticsClass&) = delete;
+
+  template <class Member, class C, std::enable_if_t<std::is_base_of_v<C, T>, int> = 0>
+  StatisticsClass& field(const char* name, Member C::*member, const char* doc = "") {
+    cls_.def_readonly(name, member, doc);
+    fields_.append(name);
+    return *this;
+  }
+  template <class Getter, std::enable_if_t<!std::is_member_object_pointer_v<Getter>, int> = 0>
+  StatisticsClass& field(const char* name, Getter getter, const char* doc = "") {
+    cls_.def_property_readonly(name, getter, doc);
+    fields_.append(name);
+    return *this;
+  }
+
+  ~StatisticsClass() noexcept(false) {
+    cls_.attr("FIELDS") = py::tuple(fields_);
+    cls_.def("to_dict", &to_dict, "Plain data (nested statistics as dicts) with the field names as keys.");
+    cls_.def("keys", [](py::handle self) { return py::list(self.attr("FIELDS")); });
+    cls_.def("__getitem__", [](py::handle self, const std::string& key) {
+      if (!self.attr("FIELDS").contains(key)) throw py::key_error(key);
+      return self.attr(key.c_str());
+    });
+    cls_.def("__contains__", [](py::handle self, const std::string& key) { return self.attr("FIELDS").contains(key); });
+    cls_.def("__repr__", [](py::handle self) {
+      std::string text = py::str(py::type::handle_of(self).attr("__name__"));
+      text += "(";
+      bool first = true;
+      for (py::handle name : self.attr("FIELDS")) {
+        text += (first ? "" : ", ") + std::string(py::str(name)) + "=" + std::string(py::repr(self.attr(name)));
+        first = false;
+      }
+      return text + ")";
+    });
+  }
+
+ private:
+  static py::dict to_dict(py::handle self) {
+    py::dict d;
+    for (py::handle name : self.attr("FIELDS")) {
+      py::object value = self.attr(name);
+      d[name] = py::hasattr(value, "to_dict") ? value.attr("to_dict")() : value;
+    }
+    return d;
+  }
+
+  py::class_<T> cls_;
+  py::list fields_;
+};
 
 inline std::string number(double x) {
   char text[32];
@@ -143,6 +215,7 @@ void bind_floating_base(py::module_& m);   // IMU and foot sensors, base state e
 void bind_can(py::module_& m);             // _core.can
 void bind_testing(py::module_& m);         // _core.testing
 void bind_teleop(py::module_& m);          // _core.teleop
-void bind_ethercat(py::module_& m);        // EtherCAT bus, CiA 402 helpers, virtual slave line
+void bind_ethercat(py::module_& m);        // _core.ethercat: EtherCAT bus, virtual slave line
+void bind_cia402(py::module_& m);          // _core.cia402: the CiA 402 drive state machine shared by the buses
 
 }  // namespace humanoid_rt::bindings

@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   bind_testing(m);
   bind_teleop(m);
   bind_ethercat(m);
+  bind_cia402(m);
 }

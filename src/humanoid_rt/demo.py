@@ -21,8 +21,10 @@ STREAM_RATE_HZ = 100.0
 STREAM_LEAD_INTERVALS = 2
 
 
-def _percentiles(histogram: dict) -> dict:
-    return {key: round(histogram[f"{key}_us"], 3) for key in ("p50", "p99", "p999", "max")}
+def _latency(summary: dict) -> dict:
+    """A latency summary (LatencySummary.to_dict()) rounded for the report, with the same keys as
+    robot.statistics() (README "Statistics")."""
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in summary.items()}
 
 
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
@@ -110,8 +112,8 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         "cycles": stats["cycles"],
         "overruns": stats["overruns"],
         "skipped_periods": stats["skipped_periods"],
-        "wakeup_latency_us": _percentiles(stats["wakeup_latency"]),
-        "compute_us": _percentiles(stats["compute_time"]),
+        "wakeup_latency": _latency(stats["wakeup_latency"]),
+        "compute_time": _latency(stats["compute_time"]),
         "tracking_error_rad": {
             "rms": round(float(np.sqrt(tracking_sq / samples)), 6) if samples else None,
             "max": round(tracking_max, 6),
@@ -182,13 +184,15 @@ def _open_viewer(robot, echo):
 
 
 def format_report(r: dict) -> str:
-    w, c = r["wakeup_latency_us"], r["compute_us"]
+    w, c = r["wakeup_latency"], r["compute_time"]
     rt = r["realtime"]
     lines = [
         f"cycles           {r['cycles']} at {r['rate_hz']:.0f} Hz ({r['seconds']} s requested)",
         f"overruns         {r['overruns']} (skipped periods {r['skipped_periods']})",
-        f"wakeup latency   p50 {w['p50']:.1f} us  p99 {w['p99']:.1f} us  p99.9 {w['p999']:.1f} us  max {w['max']:.1f} us",
-        f"compute time     p50 {c['p50']:.1f} us  p99 {c['p99']:.1f} us  p99.9 {c['p999']:.1f} us  max {c['max']:.1f} us",
+        f"wakeup latency   p50 {w['p50_us']:.1f} us  p99 {w['p99_us']:.1f} us  p99.9 {w['p999_us']:.1f} us  "
+        f"max {w['max_us']:.1f} us",
+        f"compute time     p50 {c['p50_us']:.1f} us  p99 {c['p99_us']:.1f} us  p99.9 {c['p999_us']:.1f} us  "
+        f"max {c['max_us']:.1f} us",
         f"tracking error   rms {r['tracking_error_rad']['rms']} rad  max {r['tracking_error_rad']['max']} rad (ACTIVE)",
         f"scheduling       {'SCHED_FIFO ' + str(rt['priority']) if rt['sched_fifo'] else 'SCHED_OTHER'}, "
         f"memory {'locked' if rt['memory_locked'] else 'NOT locked'}, "
@@ -207,10 +211,10 @@ def format_report(r: dict) -> str:
                      f"{rec['telemetry_dropped'] + rec['device_dropped']} dropped, {rec['bytes'] / 1e6:.1f} MB: "
                      f"{rec['file']}")
     for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
-        rt_us = e["round_trip_us"]
+        rt = e["round_trip_time"]
         lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
-                     f"lost frames {e['lost_frames']}, DC on {e['dc_slaves']}, round trip p50 {rt_us['p50']:.1f} us  "
-                     f"p99 {rt_us['p99']:.1f} us  max {rt_us['max']:.1f} us")
+                     f"lost frames {e['lost_frames']}, DC on {e['dc_slaves']}, round trip p50 {rt['p50_us']:.1f} us  "
+                     f"p99 {rt['p99_us']:.1f} us  max {rt['max_us']:.1f} us")
     for name, b in r.get("buses", {}).items():  # ---- CAN ----
         lines.append(
             f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
@@ -225,15 +229,15 @@ def _ethercat_section(robot, line) -> dict:
 
     section = {}
     for name, bus in robot.buses.items():
-        if isinstance(bus, _core.EthercatBus):
+        if isinstance(bus, _core.ethercat.EthercatBus):
             s = bus.statistics()
             section[name] = {
                 "slaves": s["expected_wkc"] // 3, "frames_sent": s["frames_sent"], "expected_wkc": s["expected_wkc"],
                 "wkc_errors": s["wkc_errors"], "lost_frames": s["lost_frames"], "bus_faults": s["bus_faults"],
                 "dc_slaves": s["dc_slaves"],
-                "round_trip_us": {k: round(s["round_trip"][f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")},
+                "round_trip_time": _latency(s.round_trip_time.to_dict()),
             }
             if line is not None:
-                section[name]["emulator"] = line.request({"cmd": "stats"})
+                section[name]["emulator"] = line.request({"cmd": "statistics"})
     return section
 

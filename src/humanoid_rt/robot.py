@@ -441,11 +441,11 @@ class Robot(LiveViews):
             raise TypeError(f"joint {self.joint_names[index]} is not on a mock bus")
         return bus
 
-    def ethercat_bus(self, joint: str | int) -> _core.EthercatBus:
+    def ethercat_bus(self, joint: str | int) -> _core.ethercat.EthercatBus:
         """The EtherCAT bus driving a joint (statistics, fault_reset(), drive states)."""
         index = joint if isinstance(joint, int) else self.joint_index(joint)
         bus = self.buses[self.config.joints[index].bus]
-        if not isinstance(bus, _core.EthercatBus):
+        if not isinstance(bus, _core.ethercat.EthercatBus):
             raise TypeError(f"joint {self.joint_names[index]} is not on an EtherCAT bus")
         return bus
 
@@ -842,8 +842,10 @@ class Robot(LiveViews):
         return out.update()
 
     def statistics(self) -> dict:
-        """Loop statistics: cycles, overruns, wakeup-latency and compute-time percentiles [us]."""
-        return self._loop.statistics()
+        """Loop statistics as plain data (`_core.LoopStatistics.to_dict()`, keys in README "Statistics"):
+        cycles, overruns, skipped_periods, ..., wakeup_latency and compute_time ({count, mean_us, p50_us,
+        p90_us, p99_us, p999_us, max_us})."""
+        return self._loop.statistics().to_dict()
 
     def drain_telemetry(self, max_samples: int = 65536) -> dict[str, np.ndarray]:
         """Every telemetry sample since the last drain, as arrays with one row per sample.

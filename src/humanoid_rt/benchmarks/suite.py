@@ -79,8 +79,8 @@ def bus_statistics(robot: Robot) -> dict:
 
     out = {name: report for name, report in can_bus_report(robot).items()}
     for name, bus in robot.buses.items():
-        if isinstance(bus, _core.EthercatBus):
-            out[name] = {"type": "ethercat", **bus.statistics()}
+        if isinstance(bus, _core.ethercat.EthercatBus):
+            out[name] = {"type": "ethercat", **bus.statistics().to_dict()}
     return out
 
 

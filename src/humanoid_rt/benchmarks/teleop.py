@@ -51,8 +51,8 @@ def latency(seconds: float, rate_hz: float = 1000.0) -> dict:
             "sched_fifo": report["sched_fifo"], "period_us": robot.period_s * 1e6, "packets_sent": sent,
             "accepted": stats["accepted"], "rejected": stats["rejected_total"], "gaps": stats["gaps"],
             "applied": stats["setpoints_applied"], "superseded": stats["setpoints_superseded"],
-            "receive_to_applied_us": stats["latency_receive_to_applied"],
-            "send_to_receive_us": stats["latency_send_to_receive"],
+            "receive_to_applied_us": stats["receive_to_applied_latency"],
+            "send_to_receive_us": stats["send_to_receive_latency"],
             "loop_wakeup_latency_us": robot.statistics()["wakeup_latency"],
             "final_state": robot.state().supervisor_state,
         }

@@ -210,6 +210,6 @@ def can_bus_report(robot) -> dict[str, dict]:
             "joints": len(protocols),
             "protocols": sorted(set(protocols)),
             "load": round(load.load, 4),
-            **stats,
+            **stats.to_dict(),
         }
     return out

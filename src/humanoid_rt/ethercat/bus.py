@@ -18,7 +18,7 @@ def expected_slaves(bus_cfg, joint_device_ids: Sequence[int]) -> list[tuple[int,
     return [(p, params["vendor_id"], params["product_code"]) for p in range(1, max(joint_device_ids) + 1)]
 
 
-def make_ethercat_bus(config, bus_cfg, joints: Sequence[int]) -> _core.EthercatBus:
+def make_ethercat_bus(config, bus_cfg, joints: Sequence[int]) -> _core.ethercat.EthercatBus:
     params = bus_cfg.params
     mode = params["drive_mode"]
     device_ids = [config.joints[j].device_id for j in joints]
@@ -37,16 +37,16 @@ def make_ethercat_bus(config, bus_cfg, joints: Sequence[int]) -> _core.EthercatB
                                       joint.command_mode))
     if issues:
         raise ConfigError(issues)
-    options = _core.EthercatBusOptions()
+    options = _core.ethercat.EthercatBusOptions()
     options.interface = params["interface"]
-    options.slaves = [_core.EthercatSlaveSpec(p, v, c) for p, v, c in slaves]
+    options.slaves = [_core.ethercat.EthercatSlaveSpec(p, v, c) for p, v, c in slaves]
     options.receive_timeout_us = params["receive_timeout_us"]
     options.wkc_tolerance = params["wkc_tolerance"]
     options.frame_timeout_us = params["frame_timeout_us"]
     options.distributed_clocks = params["distributed_clocks"]
     options.state_timeout_s = params["state_timeout_s"]
     options.stop_category = config.safety.estop_category
-    bus = _core.EthercatBus(bus_cfg.name, options)
+    bus = _core.ethercat.EthercatBus(bus_cfg.name, options)
     for j in joints:
         bus.add_drive(j, config.joints[j].device_id, getattr(_core.Cia402Mode, _MODES[mode]))
     return bus

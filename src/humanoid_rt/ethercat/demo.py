@@ -26,7 +26,7 @@ def legs_on_line(robot_name: str, line: VirtualEthercat) -> dict:
     legs = [j for j in config["joints"] if j["bus"] in LEG_BUSES]
     if len(legs) != line.slaves:
         raise ValueError(f"{robot_name} has {len(legs)} leg joints, the virtual line {line.slaves} drives")
-    identity = _core.VirtualDriveParams()
+    identity = _core.ethercat.VirtualDriveParams()
     config["buses"] = [b for b in config["buses"] if b["name"] not in LEG_BUSES] + [{
         "name": "legs", "type": "ethercat", "interface": line.master_interface,
         "vendor_id": identity.vendor_id, "product_code": identity.product_code, "drive_mode": "cst",

@@ -2,7 +2,7 @@
 
     python -m humanoid_rt.ethercat.emulator --interface hrt-s0 --slaves 12 [--period 0.001] [--priority 70]
 
-The slaves are C++ (drivers/ethercat/virtual_slave, `_core.VirtualEthercatLine`): a frame thread
+The slaves are C++ (drivers/ethercat/virtual_slave, `_core.ethercat.VirtualEthercatLine`): a frame thread
 on a raw AF_PACKET socket lets every slave of the line process every datagram in ring order and
 sends the frame back, in microseconds, so a 1 kHz master with 12 drives is answered in time.
 This process is its control channel. netns.py runs it under `ip netns exec`, so the socket (and
@@ -13,7 +13,7 @@ and pysoem, two independent masters, are what the tests check the C++ line again
 
 Control channel: JSON lines on stdin, one JSON reply line per request on stdout (first line:
 {"ready": ...}). Requests (`slave` is 1-based):
-    {"cmd": "stats"}
+    {"cmd": "statistics"}
     {"cmd": "drive_fault", "slave": n, "code": 0x2310, "persistent": false}
     {"cmd": "clear_fault_cause", "slave": n}
     {"cmd": "freeze_encoder", "slave": n, "frozen": true}
@@ -35,7 +35,7 @@ DRIVE_FIELDS = ("vendor_id", "product_code", "rated_torque_mnm", "counts_per_rev
 
 # Requests -> (method of VirtualEthercatLine, its arguments from the request with defaults).
 _COMMANDS = {
-    "stats": ("stats", {}),
+    "statistics": ("statistics", {}),
     "drive_fault": ("drive_fault", {"slave": None, "code": 0x2310, "persistent": False}),
     "clear_fault_cause": ("clear_fault_cause", {"slave": None}),
     "freeze_encoder": ("freeze_encoder", {"slave": None, "frozen": True}),
@@ -47,12 +47,12 @@ _COMMANDS = {
 
 
 def drive_params(overrides: list[dict], slaves: int) -> list:
-    """One _core.VirtualDriveParams per slave, with the per-slave overrides applied."""
+    """One _core.ethercat.VirtualDriveParams per slave, with the per-slave overrides applied."""
     from .. import _core
 
     params = []
     for i in range(slaves):
-        p = _core.VirtualDriveParams()
+        p = _core.ethercat.VirtualDriveParams()
         for key, value in (overrides[i] if i < len(overrides) and overrides[i] else {}).items():
             if key not in DRIVE_FIELDS:
                 raise ValueError(f"--drives[{i}].{key}: unknown drive parameter; allowed: {', '.join(DRIVE_FIELDS)}")
@@ -75,6 +75,8 @@ def handle(line, request: dict) -> dict:
         reply = getattr(line, method)(**kwargs)
     except (IndexError, ValueError, TypeError) as error:
         return {"error": f"{cmd}: {error}"}
+    if hasattr(reply, "to_dict"):  # a statistics object
+        reply = reply.to_dict()
     return reply if isinstance(reply, dict) else {"ok": True}
 
 
@@ -82,7 +84,7 @@ def serve(interface: str, line, priority: int, echo: bool, control_in=sys.stdin,
     line.start(interface, priority, echo)
     try:
         control_out.write(json.dumps({"ready": True, "interface": interface, "slaves": len(line), "pid": os.getpid(),
-                                      "priority": line.stats()["priority"]}) + "\n")
+                                      "priority": line.statistics().priority}) + "\n")
         control_out.flush()
         for text in control_in:  # EOF: the parent went away
             if not text.strip():
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echo", action="store_true", help="send every frame straight back (link reference)")
     args = parser.parse_args(argv)
     try:
-        line = _core.VirtualEthercatLine(drive_params(json.loads(args.drives), 0 if args.echo else args.slaves),
+        line = _core.ethercat.VirtualEthercatLine(drive_params(json.loads(args.drives), 0 if args.echo else args.slaves),
                                          args.period)
     except ValueError as error:
         parser.error(str(error))

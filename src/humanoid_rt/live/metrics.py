@@ -131,7 +131,7 @@ class RobotCollector(Collector):
             statistics = getattr(bus, "statistics", None)
             if statistics is None:  # mock and twin buses keep no driver counters
                 continue
-            stats = statistics()
+            stats = statistics().to_dict()
             for key, suffix in BUS_COUNTERS.items():
                 if key in stats:
                     family = families.setdefault(suffix, CounterMetricFamily(

@@ -279,7 +279,7 @@ class RobotNode:
             stats = getattr(bus, "statistics", None)
             if callable(stats):
                 try:
-                    buses[name] = stats()
+                    buses[name] = stats().to_dict()
                 except Exception as error:
                     buses[name] = {"error": str(error)}
         teleop = robot.teleop.statistics() if robot.teleop is not None else None

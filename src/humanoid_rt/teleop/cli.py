@@ -193,8 +193,8 @@ def format_counters(robot, stats: dict | None) -> str:
     if stats is None:
         return line
     reasons = ",".join(f"{k}={v}" for k, v in stats["rejected"].items() if v)
-    lat = stats["latency_receive_to_applied"]
-    tr = stats["latency_send_to_receive"]
+    lat = stats["receive_to_applied_latency"]
+    tr = stats["send_to_receive_latency"]
     return (f"{line} accepted={stats['accepted']} rejected={stats['rejected_total']}"
             f"{' (' + reasons + ')' if reasons else ''} gaps={stats['gaps']} estops={stats['estops']}"
             f" engaged={'yes' if stats['engaged'] else 'no'}"

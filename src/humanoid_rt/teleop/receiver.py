@@ -75,10 +75,10 @@ class TeleopReceiver:
         accepted, rejected {reason: count}, gaps, estops, setpoints written/applied/superseded,
         poses_applied and pose_engagements (frame-pose records written to their tasks, frames engaged
         through the pose start gate), hand_unsupported (valid hand packets that moved nothing, and why
-        in last_unsupported), clipping counts, latency_send_to_receive (meaningful when sender and
-        robot share CLOCK_MONOTONIC, e.g. loopback) and latency_receive_to_applied [us].
+        in last_unsupported), clipping counts, send_to_receive_latency (meaningful when sender and
+        robot share CLOCK_MONOTONIC, e.g. loopback) and receive_to_applied_latency [us].
         """
-        return self._receiver.statistics()
+        return self._receiver.statistics().to_dict()
 
     def close(self) -> None:
         self._receiver.stop()
