@@ -165,3 +165,16 @@ def test_builder_errors_name_the_field(tmp_path):
     key = protocol.write_key(tmp_path / "new.key")
     assert protocol.load_key(tmp_path / "new.key") == key and len(key) == 32
     assert (tmp_path / "new.key").stat().st_mode & 0o077 == 0
+
+
+def test_one_keyed_context_checks_many_packets_in_a_row():
+    # The receiver keys one libcrypto context and re-initialises it per packet: a forged packet
+    # between good ones must not leave state behind that changes the next check.
+    good = [protocol.joint_packet(KEY, [0, 1], [0.1 * i, 0.2], session_id=1, sequence=i + 1, sender_time_ns=0)
+            for i in range(50)]
+    forged = [p[:-1] + bytes([p[-1] ^ 1]) for p in good]
+    batch = [packet for pair in zip(good, forged) for packet in pair]
+    codes = T.parse_batch(batch, KEY, False)
+    bad_auth = T.REJECT_REASONS.index("bad_auth")
+    assert list(codes) == [0, bad_auth] * 50
+    assert list(T.parse_batch(good, b"another key", False)) == [bad_auth] * 50

@@ -81,14 +81,16 @@ void bind_teleop(py::module_& m) {
   t.def("hmac_sha256", [bytes_of](const py::bytes& key, const py::bytes& data) {
     auto [k, kn] = bytes_of(key);
     auto [p, n] = bytes_of(data);
-    const tp::Digest d = tp::HmacSha256(k, kn).compute(p, n);
+    tp::HmacSha256 hmac(k, kn);
+    const tp::Digest d = hmac.compute(p, n);
     return py::bytes(reinterpret_cast<const char*>(d.data()), d.size());
   }, py::arg("key"), py::arg("data"));
   t.def("parse", [bytes_of](const py::bytes& data, const py::bytes& key) {
     auto [k, kn] = bytes_of(key);
     auto [p, n] = bytes_of(data);
     tp::Packet packet;
-    const tp::ParseResult r = tp::parse_packet(p, n, tp::HmacSha256(k, kn), packet);
+    tp::HmacSha256 hmac(k, kn);
+    const tp::ParseResult r = tp::parse_packet(p, n, hmac, packet);
     py::dict d;
     d["reason"] = tp::to_string(r.reject);
     d["message"] = std::string(r.message);
@@ -124,7 +126,7 @@ void bind_teleop(py::module_& m) {
     // For fuzzing: parse many inputs per call. resign=True first overwrites the last 32 bytes of
     // inputs >= 80 bytes with their correct tag, so mutated packets reach the field checks.
     auto [k, kn] = bytes_of(key);
-    const tp::HmacSha256 hmac(k, kn);
+    tp::HmacSha256 hmac(k, kn);
     py::array_t<std::uint8_t> codes(static_cast<py::ssize_t>(packets.size()));
     std::vector<std::uint8_t> copy(tp::kMaxPacketBytes + 4096);
     tp::Packet packet;

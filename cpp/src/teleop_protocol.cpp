@@ -75,7 +75,7 @@ int max_records_of(std::uint8_t kind) {
 
 }  // namespace
 
-ParseResult parse_packet(const std::uint8_t* data, std::size_t len, const HmacSha256& key, Packet& out) {
+ParseResult parse_packet(const std::uint8_t* data, std::size_t len, HmacSha256& key, Packet& out) {
   if (len < kMinPacketBytes)
     return fail(Reject::kTruncated, "length: %zu bytes; allowed: %zu..%zu", len, kMinPacketBytes, kMaxPacketBytes);
   if (len > kMaxPacketBytes)

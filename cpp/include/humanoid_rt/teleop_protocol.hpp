@@ -10,16 +10,17 @@
 // (truncated, oversized), the length the header declares (truncated, oversized),
 // magic, version, the tag (bad_auth), then every field (bad_field, with the
 // field's name and allowed values in the message). It
-// never reads outside [data, data + len) and never allocates.
+// never reads outside [data, data + len) and allocates nothing itself (the tag check is
+// libcrypto's: see teleop_hmac.hpp).
 //
-// Threads: pure functions; any thread.
+// Threads: pure functions of their arguments; any thread, each with its own HmacSha256.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 
-#include "humanoid_rt/teleop_sha256.hpp"
+#include "humanoid_rt/teleop_hmac.hpp"
 
 namespace humanoid_rt::teleop {
 
@@ -112,6 +113,6 @@ struct ParseResult {
   bool ok() const { return reject == Reject::kNone; }
 };
 
-ParseResult parse_packet(const std::uint8_t* data, std::size_t len, const HmacSha256& key, Packet& out);
+ParseResult parse_packet(const std::uint8_t* data, std::size_t len, HmacSha256& key, Packet& out);
 
 }  // namespace humanoid_rt::teleop

@@ -159,7 +159,7 @@ class Receiver {
   const ReceiverOptions options_;
   const int n_;
   const int n_tasks_;  // the loop's task frames: valid frame_id 0..n_tasks_-1
-  HmacSha256 key_;
+  HmacSha256 key_;  // keyed in the constructor; then receiver thread only (a tag check changes its context)
   int fd_ = -1;
   int bound_port_ = 0;
   std::thread thread_;
