@@ -181,7 +181,7 @@ def latency_section(seconds: float, rate: float, lab, rounds: int = 3) -> dict:
             operator.wait(timeout=10)
             loop_after = robot.statistics()
             results["loop"] = {"sched_fifo": report["sched_fifo"], "overruns_during": loop_after["overruns"] - loop_before["overruns"],
-                               "wakeup_latency_us": loop_after["wakeup_latency"], "node": node.statistics()["relayed"]}
+                               "wakeup_latency": loop_after["wakeup_latency"], "node": node.statistics()["relayed"]}
     finally:
         if router is not None:
             router.kill()

@@ -18,7 +18,7 @@ from humanoid_rt.teleop import protocol  # noqa: E402
 def test_receive_to_applied_latency_1khz(benchmark):
     result = benchmark.pedantic(latency, args=(2.0,), rounds=1, iterations=1)
     benchmark.extra_info.update({k: v for k, v in result.items()})
-    print("\nreceive->applied [us]:", result["receive_to_applied_us"])
+    print("\nreceive->applied [us]:", result["receive_to_applied_latency"])
     assert result["accepted"] > 0
 
 

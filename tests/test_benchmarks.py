@@ -21,8 +21,8 @@ def test_cyclictest_histogram_percentiles_by_nearest_rank():
     counts, max_us = parse_cyclictest_histogram(text)
     assert list(counts) == [0, 0, 50, 40, 9, 1] and max_us == 731
     p = percentiles_from_counts(counts, max_us)
-    assert (p["p50"], p["p99"], p["p999"], p["max"], p["count"]) == (2.0, 4.0, 5.0, 731.0, 100)
-    assert percentiles(np.arange(1, 101))["p99"] == 99.0
+    assert (p["p50_us"], p["p99_us"], p["p999_us"], p["max_us"], p["count"]) == (2.0, 4.0, 5.0, 731.0, 100)
+    assert percentiles(np.arange(1, 101))["p99_us"] == 99.0
 
 
 def test_compare_flags_regressions_in_the_right_direction():
@@ -44,7 +44,7 @@ def test_python_baseline_loop_runs_the_same_work(tmp_path):
     result = python_baseline_loop(str(config.urdf_path), config.joint_names, seconds=0.2)
     # How many cycles 0.2 s of real time holds is a figure of the bench (baseline section), not a test.
     assert result["cycles"] > 0
-    assert result["compute_us"]["p50"] > 0 and result["wakeup_latency_us"]["count"] == result["cycles"]
+    assert result["compute_time"]["p50_us"] > 0 and result["wakeup_latency"]["count"] == result["cycles"]
 
 
 def test_bench_compare_cli(tmp_path):
@@ -111,7 +111,7 @@ def test_quick_suite_writes_every_section(tmp_path):
     # (final_state is recorded, not asserted: a loaded machine can make a run overrun and trip a limit)
     assert all(row.get("realtime_allocations", 0) == 0 and ("skipped" in row or row["cycles"] > 0)
                for row in result["compute"].values())
-    assert result["python_api"]["read_state_us"]["count"] == 2000
+    assert result["python_api"]["read_state_time"]["count"] == 2000
     assert "ratio_python_to_ours" in result["baseline"]
     assert result["teleop"]["latency_1khz"]["accepted"] > 0
     assert "latency" in run.stdout and "written to out.json" in run.stdout

@@ -9,6 +9,7 @@ import numpy as np
 from ..config import example_robot_data_dir
 from ..robot import Robot
 from ..robots.from_urdf import config_from_urdf
+from .latency import SUMMARY_KEYS
 
 # name -> (config source, hand frames for two Cartesian tasks); the example-robot-data ones need it installed.
 ROBOTS = {
@@ -69,5 +70,5 @@ def cycle_compute(robot_name: str, controller: str, seconds: float, bus: str = "
         compute = stats["compute_time"]
         return {"joints": robot.n_joints, "cycles": stats["cycles"], "overruns": stats["overruns"],
                 "final_state": robot.state().supervisor_state,
-                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
+                "compute_time": {"count": compute["count"]} | {k: round(compute[k], 2) for k in SUMMARY_KEYS},
                 "realtime_allocations": stats["realtime_allocations"]}

@@ -13,19 +13,25 @@ import numpy as np
 PRIORITY = 80
 
 
+# A latency distribution in bench JSON has the keys of the loop's LatencySummary (README "Statistics"),
+# whether the loop's histogram, cyclictest's or samples taken in Python measured it.
+SUMMARY_KEYS = ("p50_us", "p99_us", "p999_us", "max_us")
+
+
 def percentiles(samples_us) -> dict:
     samples = np.asarray(samples_us, dtype=float)
     if samples.size == 0:
-        return {"p50": 0.0, "p99": 0.0, "p999": 0.0, "max": 0.0, "count": 0}
-    return {"p50": round(float(np.percentile(samples, 50, method="inverted_cdf")), 3),
-            "p99": round(float(np.percentile(samples, 99, method="inverted_cdf")), 3),
-            "p999": round(float(np.percentile(samples, 99.9, method="inverted_cdf")), 3),
-            "max": round(float(samples.max()), 3), "count": int(samples.size)}
+        return {"count": 0, "p50_us": 0.0, "p99_us": 0.0, "p999_us": 0.0, "max_us": 0.0}
+    return {"count": int(samples.size),
+            "p50_us": round(float(np.percentile(samples, 50, method="inverted_cdf")), 3),
+            "p99_us": round(float(np.percentile(samples, 99, method="inverted_cdf")), 3),
+            "p999_us": round(float(np.percentile(samples, 99.9, method="inverted_cdf")), 3),
+            "max_us": round(float(samples.max()), 3)}
 
 
 def histogram_percentiles(histogram: dict) -> dict:
-    """The loop's own histogram statistics in the same shape as percentiles()."""
-    return {k: round(histogram[f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")} | {"count": histogram["count"]}
+    """The loop's own LatencySummary (robot.statistics()) rounded, in the same shape as percentiles()."""
+    return {"count": histogram["count"]} | {k: round(histogram[k], 3) for k in SUMMARY_KEYS}
 
 
 def parse_cyclictest_histogram(text: str) -> tuple[np.ndarray, int]:
@@ -44,9 +50,9 @@ def percentiles_from_counts(counts: np.ndarray, max_us: int) -> dict:
     cumulative = np.cumsum(counts)
     total = int(cumulative[-1]) if cumulative.size else 0
     out = {"count": total}
-    for name, q in (("p50", 0.50), ("p99", 0.99), ("p999", 0.999)):
+    for name, q in (("p50_us", 0.50), ("p99_us", 0.99), ("p999_us", 0.999)):
         out[name] = float(np.searchsorted(cumulative, max(1, int(np.ceil(q * total))))) if total else 0.0
-    out["max"] = float(max_us)
+    out["max_us"] = float(max_us)
     return out
 
 
@@ -65,7 +71,8 @@ def cyclictest(rate_hz: float, cycles: int) -> dict | None:
 
 
 def ratios(ours: dict, reference: dict) -> dict:
-    return {k: (round(ours[k] / reference[k], 3) if reference.get(k) else None) for k in ("p50", "p99", "p999", "max")}
+    """ours / reference per quantile (unitless: keyed p50, p99, p999, max)."""
+    return {k.removesuffix("_us"): (round(ours[k] / reference[k], 3) if reference.get(k) else None) for k in SUMMARY_KEYS}
 
 
 def on_off_summary(off: list[dict], on: list[dict], seconds: float, rounds: int) -> dict:

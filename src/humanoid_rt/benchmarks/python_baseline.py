@@ -193,5 +193,5 @@ def python_baseline_loop(config, seconds: float, rate_hz: float = 1000.0) -> dic
         next_time += period
         if time.perf_counter() > next_time:  # overrun: skip to the next boundary, like the C++ loop
             next_time += period * np.ceil((time.perf_counter() - next_time) / period)
-    return {"wakeup_latency_us": percentiles(wakeups), "compute_us": percentiles(computes), "cycles": len(wakeups),
+    return {"wakeup_latency": percentiles(wakeups), "compute_time": percentiles(computes), "cycles": len(wakeups),
             "final_state": loop.state}

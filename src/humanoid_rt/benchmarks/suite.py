@@ -126,7 +126,7 @@ def python_api(calls: int) -> dict:
                 start = time.perf_counter_ns()
                 call()
                 samples.append((time.perf_counter_ns() - start) / 1e3)
-            out[name + "_us"] = percentiles(samples)
+            out[name + "_time"] = percentiles(samples)
         return out
 
 
@@ -146,11 +146,11 @@ def baseline(seconds: float) -> dict:
         time.sleep(seconds)
         stats = robot.statistics()
         final_state = robot.state().supervisor_state
-    ours = {"wakeup_latency_us": histogram_percentiles(stats["wakeup_latency"]),
-            "compute_us": histogram_percentiles(stats["compute_time"]), "final_state": final_state}
+    ours = {"wakeup_latency": histogram_percentiles(stats["wakeup_latency"]),
+            "compute_time": histogram_percentiles(stats["compute_time"]), "final_state": final_state}
     python = python_baseline_loop(config, seconds)
     return {"python_loop": python, "humanoid_rt": ours,
-            "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency_us", "compute_us")}}
+            "ratio_python_to_ours": {key: ratios(python[key], ours[key]) for key in ("wakeup_latency", "compute_time")}}
 
 
 #: The suite's sections, in run order (`--sections` picks some).
@@ -189,8 +189,9 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
                 echo(f"latency {row['rate_hz']:>4} Hz: SKIPPED ({row['skipped']})")
                 continue
             ratio = row.get("ratio_to_cyclictest")
-            echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {row['humanoid_rt']['p50']:.1f} p99 {row['humanoid_rt']['p99']:.1f} "
-                 f"p99.9 {row['humanoid_rt']['p999']:.1f} us, overruns {row['overruns']}"
+            ours = row["humanoid_rt"]
+            echo(f"latency {row['rate_hz']:>4} Hz: ours p50 {ours['p50_us']:.1f} p99 {ours['p99_us']:.1f} "
+                 f"p99.9 {ours['p999_us']:.1f} us, overruns {row['overruns']}"
                  + (f"; x cyclictest p50 {ratio['p50']} p99 {ratio['p99']} p99.9 {ratio['p999']}" if ratio else
                     f"; {row['cyclictest']['skipped']}"))
     if "compute" in sections:
@@ -200,26 +201,26 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
                 row = cycle_compute(name, controller, 0.5 if quick else 3.0, bus="mock")
                 result["compute"][f"{name}/{controller}"] = row
                 echo(f"compute {name:16s} {controller:15s}: " + (row["skipped"] if "skipped" in row else
-                     f"{row['joints']} joints, p50 {row['compute_us']['p50']} us, p99 {row['compute_us']['p99']} us, "
+                     f"{row['joints']} joints, p50 {row['compute_time']['p50_us']} us, p99 {row['compute_time']['p99_us']} us, "
                      f"final state {row['final_state']}"))
     if "api" in sections:
         result["python_api"] = python_api(2000 if quick else 20000)
         api = result["python_api"]
-        echo(f"python api: read_state(out=view) p50 {api['read_state_us']['p50']} us; state() p50 "
-             f"{api['state_object_us']['p50']} us; send_setpoint p50 {api['send_setpoint_us']['p50']} us")
+        echo(f"python api: read_state(out=view) p50 {api['read_state_time']['p50_us']} us; state() p50 "
+             f"{api['state_object_time']['p50_us']} us; send_setpoint p50 {api['send_setpoint_time']['p50_us']} us")
     if "baseline" in sections:
         result["baseline"] = baseline(seconds)
         r = result["baseline"]["ratio_python_to_ours"]
-        echo(f"pure-Python loop / ours: compute p50 {result['baseline']['python_loop']['compute_us']['p50']} / "
-             f"{result['baseline']['humanoid_rt']['compute_us']['p50']} us = x{r['compute_us']['p50']}, wakeup p99 "
-             f"x{r['wakeup_latency_us']['p99']}")
+        echo(f"pure-Python loop / ours: compute p50 {result['baseline']['python_loop']['compute_time']['p50_us']} / "
+             f"{result['baseline']['humanoid_rt']['compute_time']['p50_us']} us = x{r['compute_time']['p50']}, wakeup p99 "
+             f"x{r['wakeup_latency']['p99']}")
     if "teleop" in sections:
         from .teleop import latency as teleop_latency, zero_loss_rate
 
         result["teleop"] = {"latency_1khz": teleop_latency(seconds),
                             "loopback_rate": zero_loss_rate(rates=(1000, 5000, 20000) if quick else
                                                             (1000, 2000, 5000, 10000, 20000, 50000), seconds=0.3)}
-        lat = result["teleop"]["latency_1khz"]["receive_to_applied_us"]
+        lat = result["teleop"]["latency_1khz"]["receive_to_applied_latency"]
         echo(f"teleop: receive->applied p50 {lat['p50_us']:.0f} us p99 {lat['p99_us']:.0f} us; zero-loss up to "
              f"{result['teleop']['loopback_rate']['highest_zero_loss_hz']} packets/s")
     if "recording" in sections:

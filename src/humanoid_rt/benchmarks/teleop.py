@@ -51,9 +51,9 @@ def latency(seconds: float, rate_hz: float = 1000.0) -> dict:
             "sched_fifo": report["sched_fifo"], "period_us": robot.period_s * 1e6, "packets_sent": sent,
             "accepted": stats["accepted"], "rejected": stats["rejected_total"], "gaps": stats["gaps"],
             "applied": stats["setpoints_applied"], "superseded": stats["setpoints_superseded"],
-            "receive_to_applied_us": stats["receive_to_applied_latency"],
-            "send_to_receive_us": stats["send_to_receive_latency"],
-            "loop_wakeup_latency_us": robot.statistics()["wakeup_latency"],
+            "receive_to_applied_latency": stats["receive_to_applied_latency"],
+            "send_to_receive_latency": stats["send_to_receive_latency"],
+            "loop_wakeup_latency": robot.statistics()["wakeup_latency"],
             "final_state": robot.state().supervisor_state,
         }
 
@@ -105,11 +105,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     out = {"latency_1khz": latency(args.seconds), "loopback_rate": zero_loss_rate(seconds=args.rate_seconds)}
-    lat = out["latency_1khz"]["receive_to_applied_us"]
+    lat = out["latency_1khz"]["receive_to_applied_latency"]
     print(f"receive->applied at 1 kHz: p50 {lat['p50_us']:.0f} us, p99 {lat['p99_us']:.0f} us, max {lat['max_us']:.0f} us "
           f"(goal p99 <= {out['latency_1khz']['period_us'] + 150:.0f} us); n={lat['count']}, "
           f"SCHED_FIFO {out['latency_1khz']['sched_fifo']}")
-    tr = out["latency_1khz"]["send_to_receive_us"]
+    tr = out["latency_1khz"]["send_to_receive_latency"]
     print(f"send->receive (loopback, Python sender): p50 {tr['p50_us']:.0f} us, p99 {tr['p99_us']:.0f} us")
     print(f"highest zero-loss loopback rate: {out['loopback_rate']['highest_zero_loss_hz']} packets/s "
           f"({json.dumps(out['loopback_rate']['rates'])})")
