@@ -425,7 +425,22 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("kd", &JointSpec::kd)
       .def_readwrite("mode", &JointSpec::mode);
 
-  py::class_<Bus, std::shared_ptr<Bus>>(m, "Bus").def_property_readonly("name", &Bus::name);
+  py::class_<Bus, std::shared_ptr<Bus>>(m, "Bus")
+      .def_property_readonly("name", &Bus::name)
+      .def("set_realtime", &Bus::set_realtime, py::arg("realtime"))
+      .def("request_fault_reset", &Bus::request_fault_reset)
+      .def_property_readonly("fault_reset_pending", &Bus::fault_reset_pending)
+      .def("counters", [](const Bus& bus) {
+        const BusCounters c = bus.counters();
+        py::dict d;
+        d["cycles"] = c.cycles;
+        d["frames_sent"] = c.frames_sent;
+        d["frames_received"] = c.frames_received;
+        d["missed_replies"] = c.missed_replies;
+        d["rejected_frames"] = c.rejected_frames;
+        d["send_errors"] = c.send_errors;
+        return d;
+      }, "The counters every bus keeps, one key scheme for all (zeros on buses without frames).");
 
   py::class_<MockActuator>(m, "MockActuator")
       .def(py::init<>())
