@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .buses import plugin_for_setup, plugins
 from .motions import HandCircle, SquatAndWave
 from .robot import Robot
 
@@ -28,20 +29,19 @@ def _percentiles(histogram: dict) -> dict:
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
              view: bool = False, record: Path | None = None, echo=print, live=None) -> dict:
-    if bus == "ethercat-virtual":  # ---- EtherCAT: legs on a virtual EtherCAT line (root) ----
-        from .ethercat.demo import virtual_legs
-
-        with virtual_legs(robot_name, rate_hz) as (config, line):
-            return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, json_path=json_path,
-                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, line=line, live=live)
-    return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, json_path=json_path,
+    setup = plugin_for_setup(bus)
+    if setup is not None:  # virtual devices first (ethercat-virtual: the legs on a virtual EtherCAT line, root)
+        with setup.virtual_setup(bus, robot_name, rate_hz) as (config, context):
+            return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, override=None, json_path=json_path,
+                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, context=context, live=live)
+    return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, override=bus, json_path=json_path,
                 priority=priority, cpu=cpu, view=view, record=record, echo=echo, live=live)
 
 
-def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record, echo, line=None, live=None) -> dict:
+def _run(*, seconds, rate_hz, bus, robot, override, json_path, priority, cpu, view, record, echo, context=None,
+         live=None) -> dict:
     with contextlib.ExitStack() as stack:
-        robot = stack.enter_context(Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz,
-                                          priority=priority, cpu=cpu))
+        robot = stack.enter_context(Robot(robot, bus=override, rate_hz=rate_hz, priority=priority, cpu=cpu))
         for note in robot.notes:
             echo(f"note: {note}")
         viewer = _open_viewer(robot, echo) if view else None
@@ -98,10 +98,10 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         stats = robot.statistics()
         recording = _end_recording(recorder, state_before_stop.supervisor_state) if recorder else None
         events = robot.events()
-        ethercat = _ethercat_section(robot, line)
-        from .can.runtime import can_bus_report  # ---- CAN ----
-
-        buses = can_bus_report(robot)
+        bus_sections = {"buses": {}}  # the plug-ins' sections (CAN: "buses"; EtherCAT: "ethercat")
+        for plugin in plugins():
+            for key, section in plugin.report(robot, context).items():
+                bus_sections.setdefault(key, {}).update(section)
     report = {
         "robot": robot.config.name,
         "bus": bus,
@@ -130,10 +130,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
-        "buses": buses,  # ---- CAN ----: per CAN bus, frames, missed replies, rejected frames, load
+        "buses": bus_sections.pop("buses"),  # per CAN bus: frames, missed replies, rejected frames, load
     }
-    if ethercat:
-        report["ethercat"] = ethercat
+    report.update({key: section for key, section in bus_sections.items() if section})
     if recording:
         report["recording"] = recording
     echo(format_report(report))
@@ -206,34 +205,6 @@ def format_report(r: dict) -> str:
                      f"({rec['messages'].get('/joints', 0)} joint samples; {devices}), "
                      f"{rec['telemetry_dropped'] + rec['device_dropped']} dropped, {rec['bytes'] / 1e6:.1f} MB: "
                      f"{rec['file']}")
-    for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
-        rt_us = e["round_trip_us"]
-        lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
-                     f"lost frames {e['lost_frames']}, DC on {e['dc_slaves']}, round trip p50 {rt_us['p50']:.1f} us  "
-                     f"p99 {rt_us['p99']:.1f} us  max {rt_us['max']:.1f} us")
-    for name, b in r.get("buses", {}).items():  # ---- CAN ----
-        lines.append(
-            f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
-            f"load {100 * b['load']:.1f} %: {b['frames_sent']} frames sent, {b['replies']} replies, "
-            f"{b['missed_replies']} missed, {b['rejected_wrong_id'] + b['rejected_malformed']} rejected, "
-            f"longest wait {b['max_wait_us']:.0f} us")
+    for plugin in plugins():  # each bus family's lines (EtherCAT lines, CAN buses)
+        lines.extend(plugin.report_lines(r))
     return "\n".join(lines)
-
-
-def _ethercat_section(robot, line) -> dict:
-    from . import _core
-
-    section = {}
-    for name, bus in robot.buses.items():
-        if isinstance(bus, _core.EthercatBus):
-            s = bus.statistics()
-            section[name] = {
-                "slaves": s["expected_wkc"] // 3, "frames_sent": s["frames_sent"], "expected_wkc": s["expected_wkc"],
-                "wkc_errors": s["wkc_errors"], "lost_frames": s["lost_frames"], "bus_faults": s["bus_faults"],
-                "dc_slaves": s["dc_slaves"],
-                "round_trip_us": {k: round(s["round_trip"][f"{k}_us"], 3) for k in ("p50", "p99", "p999", "max")},
-            }
-            if line is not None:
-                section[name]["emulator"] = line.request({"cmd": "stats"})
-    return section
-
