@@ -97,8 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "file and prints a summary. Needs root for SCHED_FIFO; cyclictest from rt-tests.")
     bench.add_argument("--quick", action="store_true", help="short runs for CI (under two minutes)")
     bench.add_argument("--bus", default="mock", choices=buses.run_choices() + ("config",),
-                       help="bus the loop-latency section runs on: mock (default), mujoco (the twin), can-virtual / "
-                       "ethercat-virtual (the real drivers against virtual devices; EtherCAT needs root), or config: "
+                       help=f"bus the loop-latency section runs on (default mock): {buses.run_help()}; or config: "
                        "the --robot config's own buses, i.e. the hardware (HIL); a section whose hardware is absent is "
                        "skipped with the reason in the summary and the JSON")
     bench.add_argument("--robot", default="generic_humanoid", metavar="ROBOT",
