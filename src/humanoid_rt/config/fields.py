@@ -267,8 +267,7 @@ class Validator:
             every_param = tuple(dict.fromkeys(key for table in param_tables.values() for key in table))
             return self.values(raw, field_path, common_keys, extra_keys=every_param), INVALID
         common = self.values(raw, field_path, common_keys, extra_keys=tuple(param_keys))
-        params = {key: (self.value(raw[key], join(field_path, key), parse) if key in raw else default)
-                  for key, (parse, default) in param_keys.items()}
+        params = self.values({key: raw[key] for key in param_keys if key in raw}, field_path, param_keys)
         return common, params
 
     def section(self, raw: Any, field_path: str, keys: Mapping[str, tuple[Parser, Any]], config_type: type):

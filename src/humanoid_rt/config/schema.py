@@ -72,13 +72,8 @@ def _parse_buses(check: Validator, raw: Any) -> list[BusConfig]:
             check.report(path, "not a mapping", "a mapping with keys: name, type, and the keys of its type", raw_bus)
             continue
         param_tables, common_keys = _bus_tables(bus_types())
+        # Missing required params (EtherCAT's interface and identity) are reported by typed() as any key.
         common, params = check.typed(raw_bus, path, common_keys, param_tables)
-        if params is not INVALID:
-            param_keys = param_tables[common["type"]]
-            for key, value in params.items():  # required bus params (EtherCAT's interface, identity)
-                if value is REQUIRED:
-                    check.report(f"{path}.{key}", "missing required key", param_keys[key][0].allowed, None)
-                    params[key] = INVALID
         name = common["name"]
         if name is not INVALID:
             if name in first_index_of:
