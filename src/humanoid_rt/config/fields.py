@@ -4,7 +4,10 @@ A parser takes the raw YAML value and returns the clean one or raises Invalid(pr
 its `allowed` attribute is the text of the "missing required key" message. A key table maps each
 YAML key to (parser, default), with REQUIRED for a key that must be present. Validator walks a
 document with such tables and collects every problem (field path, problem, allowed values, value)
-instead of stopping at the first.
+instead of stopping at the first: each table becomes a strict pydantic model (built once) whose
+fields are the parsers, so pydantic collects the missing keys and rejected values with their
+locations, and Validator turns each into a ConfigIssue naming the field and the allowed values.
+Unknown keys are reported first, in the document's order (any YAML key, not only strings).
 """
 
 from __future__ import annotations
