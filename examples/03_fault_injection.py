@@ -11,7 +11,7 @@ with Robot("generic_humanoid") as robot:
     robot.enable()
     robot.step(600)
     hip = robot.joint_index("right_hip_pitch")
-    bus = robot.mock_bus(hip)
+    bus = robot.bus(hip)
 
     bus.set_drive_error(hip, 0x2310)  # e.g. a CiA 402 over-current code
     state = robot.step(1)
@@ -30,7 +30,7 @@ with Robot("generic_humanoid") as robot:
     # A joint outside its hard limit: reset() is refused while it is out there; recover() walks it
     # back slowly with limited torque (RECOVERY), then DAMPING and DISABLED.
     elbow = robot.joint_index("left_elbow")
-    robot.mock_bus(elbow).set_joint_position(elbow, robot.config.joints[elbow].limits.q_max + 0.2)
+    robot.bus(elbow).set_joint_position(elbow, robot.config.joints[elbow].limits.q_max + 0.2)
     print(f"elbow pushed out: {robot.step(1).supervisor_state} ({robot.state().reason})")
     robot.recover()
     print(f"recover() -> {robot.step(1).supervisor_state}")

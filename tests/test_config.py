@@ -25,7 +25,7 @@ from humanoid_rt.config import (
 import humanoid_rt.config as config_module
 
 # The installed package's copy (what load_config("generic_humanoid") reads), not the source tree's.
-BUNDLED_DIR = Path(config_module.__file__).resolve().parent / "robots" / "generic_humanoid"
+BUNDLED_DIR = Path(config_module.__file__).resolve().parent.parent / "robots" / "generic_humanoid"  # config/ is a package
 BUNDLED_YAML = BUNDLED_DIR / "robot.yaml"
 BUNDLED_URDF = BUNDLED_DIR / "generic_humanoid.urdf"
 

@@ -222,7 +222,20 @@ void bind_loop(py::module_& m) {
       .def_readwrite("kd", &JointSpec::kd)
       .def_readwrite("mode", &JointSpec::mode);
 
-  py::class_<Bus, std::shared_ptr<Bus>>(m, "Bus").def_property_readonly("name", &Bus::name);
+  StatisticsClass<BusCounters>(m, "BusCounters", "Bus.counters(): the counters every bus keeps, one key scheme for all "
+                                                   "(zeros on buses without frames).")
+      .field("cycles", &BusCounters::cycles)
+      .field("frames_sent", &BusCounters::frames_sent)
+      .field("frames_received", &BusCounters::frames_received)
+      .field("missed_replies", &BusCounters::missed_replies)
+      .field("rejected_frames", &BusCounters::rejected_frames)
+      .field("send_errors", &BusCounters::send_errors);
+  py::class_<Bus, std::shared_ptr<Bus>>(m, "Bus")
+      .def_property_readonly("name", &Bus::name)
+      .def("set_realtime", &Bus::set_realtime, py::arg("realtime"))
+      .def("request_fault_reset", &Bus::request_fault_reset)
+      .def_property_readonly("fault_reset_pending", &Bus::fault_reset_pending)
+      .def("counters", &Bus::counters);
   py::class_<WholeBodyImpedance, std::shared_ptr<WholeBodyImpedance>>(m, "WholeBodyImpedance")
       .def(py::init<const std::string&, const std::vector<std::string>&, const std::vector<std::string>&>(),
            py::arg("urdf_path"), py::arg("joint_names"), py::arg("task_frames"))

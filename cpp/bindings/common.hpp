@@ -114,6 +114,7 @@ class StatisticsClass {
       if (!self.attr("FIELDS").contains(key)) throw py::key_error(key);
       return self.attr(key.c_str());
     });
+    cls_.def("__iter__", [](py::handle self) { return self.attr("FIELDS").attr("__iter__")(); });
     cls_.def("__contains__", [](py::handle self, const std::string& key) { return self.attr("FIELDS").contains(key); });
     cls_.def("__repr__", [](py::handle self) {
       std::string text = py::str(py::type::handle_of(self).attr("__name__"));

@@ -81,7 +81,7 @@ class CanBus final : public Bus {
 
   // Configuration time (before configure()).
   void add_device(const CanDevice& device);
-  void set_realtime(bool realtime) { realtime_.store(realtime); }  // any non-RT thread, loop stopped
+  void set_realtime(bool realtime) override { realtime_.store(realtime); }  // any non-RT thread, loop stopped
 
   // Bus interface.
   const std::string& name() const override { return name_; }
@@ -96,6 +96,11 @@ class CanBus final : public Bus {
 
   // Any thread.
   CanBusStatistics statistics() const;
+  BusCounters counters() const override {
+    const CanBusStatistics s = statistics();
+    return {s.cycles, s.frames_sent, s.frames_received, s.missed_replies, s.rejected_wrong_id + s.rejected_malformed,
+            s.send_errors};
+  }
   std::uint64_t missed_replies(int joint) const;  // per robot joint index
   const CanBusOptions& options() const { return options_; }
   int fd() const { return fd_; }

@@ -93,8 +93,8 @@ class Cia402Bus final : public Bus {
   Cia402Bus& operator=(const Cia402Bus&) = delete;
 
   void add_device(const Cia402Device& device);  // configuration time
-  void set_realtime(bool realtime) { realtime_.store(realtime); }
-  void request_fault_reset() { fault_reset_requested_.store(true); }  // any non-RT thread
+  void set_realtime(bool realtime) override { realtime_.store(realtime); }
+  void request_fault_reset() override { fault_reset_requested_.store(true); }  // any non-RT thread
 
   const std::string& name() const override { return name_; }
   void configure(const std::vector<int>& joint_indices, double period_s) override;
@@ -105,10 +105,14 @@ class Cia402Bus final : public Bus {
 
   // Any thread.
   Cia402BusStatistics statistics() const;
+  BusCounters counters() const override {
+    const Cia402BusStatistics s = statistics();
+    return {s.cycles, s.frames_sent, s.frames_received, s.missed_replies, s.rejected, s.send_errors};
+  }
   Cia402State state(int joint) const;           // last decoded state of a joint's drive
   std::uint16_t statusword(int joint) const;
   std::uint16_t controlword(int joint) const;   // last sent
-  bool fault_reset_pending() const { return fault_reset_requested_.load(); }
+  bool fault_reset_pending() const override { return fault_reset_requested_.load(); }
 
  private:
   struct Slot {                       // configuration time, then RT-owned (atomics: any thread reads)

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import buses
 from .config import LOOP_RATES_HZ, ConfigError, bundled_robots, load_config
 
 
@@ -67,10 +68,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=_positive_seconds, default=10.0, help="run time (default 10)")
     demo.add_argument("--rate", type=_rate, default=None,
                       help=f"loop rate in Hz: {', '.join(map(str, LOOP_RATES_HZ))} (default 1000)")
-    demo.add_argument("--bus", default="mock", choices=("mock", "mujoco", "can-virtual", "ethercat-virtual"),
-                      help="mock: independent actuator models; mujoco: the MuJoCo digital twin; ethercat-virtual: "
-                      "the 12 leg joints on a virtual EtherCAT line in a network namespace (needs root), the rest "
-                      "on mock; can-virtual: virtual CAN motors on 4 CAN-FD buses (default mock)")
+    demo.add_argument("--bus", default="mock", choices=buses.run_choices(),
+                      help=f"{buses.run_help()} (default mock)")
     demo.add_argument("--view", action="store_true", help="open the MuJoCo viewer when a display exists (ignored headless)")
     demo.add_argument("--robot", default="generic_humanoid",
                       help=f"bundled robot name or config path (bundled: {', '.join(bundled_robots())}; "
@@ -97,9 +96,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "call overhead; a pure-Python loop on the same work; teleop latency and loopback rate. Writes one JSON "
         "file and prints a summary. Needs root for SCHED_FIFO; cyclictest from rt-tests.")
     bench.add_argument("--quick", action="store_true", help="short runs for CI (under two minutes)")
-    bench.add_argument("--bus", default="mock", choices=("mock", "mujoco", "can-virtual", "ethercat-virtual", "config"),
-                       help="bus the loop-latency section runs on: mock (default), mujoco (the twin), can-virtual / "
-                       "ethercat-virtual (the real drivers against virtual devices; EtherCAT needs root), or config: "
+    bench.add_argument("--bus", default="mock", choices=buses.run_choices() + ("config",),
+                       help=f"bus the loop-latency section runs on (default mock): {buses.run_help()}; or config: "
                        "the --robot config's own buses, i.e. the hardware (HIL); a section whose hardware is absent is "
                        "skipped with the reason in the summary and the JSON")
     bench.add_argument("--robot", default="generic_humanoid", metavar="ROBOT",
@@ -120,18 +118,8 @@ def _build_parser() -> argparse.ArgumentParser:
     from .tuning.cli import add_parser as add_tune_parser
 
     add_tune_parser(commands)
-    # ---- CAN ----
-    decode = commands.add_parser(
-        "can-decode", help="decode a candump or python-can log with the CAN protocols' DBC files",
-        description="Decodes every frame of a CAN log (candump -l / candump output, or any python-can log: .asc, "
-        ".blf, .csv, .log, .trc) as commands and replies of the MIT protocol family, with the DBC files of "
-        "firmware_interfaces/can/.",
-    )
-    decode.add_argument("log", type=Path, help="the log file")
-    decode.add_argument("--protocol", action="append", choices=_can_protocols(), default=None,
-                        help="protocol(s) to try, in order (default: all)")
-    decode.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N frames")
-    # ---- end CAN ----
+    for plugin in buses.plugins():  # each bus family's own commands (CAN: can-decode)
+        plugin.add_commands(commands)
 
     commands.add_parser(
         "doctor", help="report this machine's real-time capability and what to change", add_help=False,
@@ -179,12 +167,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _can_protocols() -> tuple[str, ...]:  # ---- CAN ----
-    from .can.protocols import PROTOCOLS
-
-    return PROTOCOLS
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["doctor"]:
@@ -226,10 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "check-config":
         return _check_config(args.config)
-    if args.command == "can-decode":  # ---- CAN ----
-        from .can.decode import main as decode_main
-
-        return decode_main(args.log, protocols=args.protocol, limit=args.limit)
+    for plugin in buses.plugins():
+        code = plugin.run_command(args)
+        if code is not None:
+            return code
     if args.command == "export-lerobot":  # ---- LeRobot export ----
         from .recording.lerobot_export import main as export_main
 
@@ -246,10 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         except (ConfigError, ValueError) as error:  # ValueError: --live/--metrics-port options (humanoid_rt.live)
             print(f"humanoid-rt demo: {error}", file=sys.stderr)
             return 2
-        except RuntimeError as error:  # ---- EtherCAT: no root, or bring-up failed (names slave and step) ----
-            from .ethercat import NeedsRoot
-
-            if args.bus != "ethercat-virtual" and not isinstance(error, NeedsRoot):
+        except RuntimeError as error:  # a virtual set-up without root, or a bring-up that failed (names the step)
+            if args.bus not in buses.setup_choices() and not isinstance(error, buses.unavailable_errors()):
                 raise
             print(f"humanoid-rt demo --bus {args.bus}: {error}", file=sys.stderr)
             return 3

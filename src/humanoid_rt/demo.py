@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .buses import plugin_for_setup, plugins
 from .motions import HandCircle, SquatAndWave
 from .robot import Robot
 
@@ -21,7 +22,7 @@ STREAM_RATE_HZ = 100.0
 STREAM_LEAD_INTERVALS = 2
 
 
-def _latency(summary: dict) -> dict:
+def rounded_latency(summary: dict) -> dict:
     """A latency summary (LatencySummary.to_dict()) rounded for the report, with the same keys as
     robot.statistics() (README "Statistics")."""
     return {key: round(value, 3) if isinstance(value, float) else value for key, value in summary.items()}
@@ -30,20 +31,19 @@ def _latency(summary: dict) -> dict:
 def run_demo(*, seconds: float, rate_hz: float, bus: str, robot_name: str = "generic_humanoid",
              json_path: Path | None = None, priority: int | None = None, cpu: int | None = None,
              view: bool = False, record: Path | None = None, echo=print, live=None) -> dict:
-    if bus == "ethercat-virtual":  # ---- EtherCAT: legs on a virtual EtherCAT line (root) ----
-        from .ethercat.demo import virtual_legs
-
-        with virtual_legs(robot_name, rate_hz) as (config, line):
-            return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, json_path=json_path,
-                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, line=line, live=live)
-    return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, json_path=json_path,
+    setup = plugin_for_setup(bus)
+    if setup is not None:  # virtual devices first (ethercat-virtual: the legs on a virtual EtherCAT line, root)
+        with setup.virtual_setup(bus, robot_name, rate_hz) as (config, context):
+            return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=config, override=None, json_path=json_path,
+                        priority=priority, cpu=cpu, view=view, record=record, echo=echo, context=context, live=live)
+    return _run(seconds=seconds, rate_hz=rate_hz, bus=bus, robot=robot_name, override=bus, json_path=json_path,
                 priority=priority, cpu=cpu, view=view, record=record, echo=echo, live=live)
 
 
-def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record, echo, line=None, live=None) -> dict:
+def _run(*, seconds, rate_hz, bus, robot, override, json_path, priority, cpu, view, record, echo, context=None,
+         live=None) -> dict:
     with contextlib.ExitStack() as stack:
-        robot = stack.enter_context(Robot(robot, bus=None if bus == "ethercat-virtual" else bus, rate_hz=rate_hz,
-                                          priority=priority, cpu=cpu))
+        robot = stack.enter_context(Robot(robot, bus=override, rate_hz=rate_hz, priority=priority, cpu=cpu))
         for note in robot.notes:
             echo(f"note: {note}")
         viewer = _open_viewer(robot, echo) if view else None
@@ -100,10 +100,10 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         stats = robot.statistics()
         recording = _end_recording(recorder, state_before_stop.supervisor_state) if recorder else None
         events = robot.events()
-        ethercat = _ethercat_section(robot, line)
-        from .can.runtime import can_bus_report  # ---- CAN ----
-
-        buses = can_bus_report(robot)
+        bus_sections = {"buses": {}}  # the plug-ins' sections (CAN: "buses"; EtherCAT: "ethercat")
+        for plugin in plugins():
+            for key, section in plugin.report(robot, context).items():
+                bus_sections.setdefault(key, {}).update(section)
     report = {
         "robot": robot.config.name,
         "bus": bus,
@@ -112,8 +112,8 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         "cycles": stats["cycles"],
         "overruns": stats["overruns"],
         "skipped_periods": stats["skipped_periods"],
-        "wakeup_latency": _latency(stats["wakeup_latency"]),
-        "compute_time": _latency(stats["compute_time"]),
+        "wakeup_latency": rounded_latency(stats["wakeup_latency"]),
+        "compute_time": rounded_latency(stats["compute_time"]),
         "tracking_error_rad": {
             "rms": round(float(np.sqrt(tracking_sq / samples)), 6) if samples else None,
             "max": round(tracking_max, 6),
@@ -132,10 +132,9 @@ def _run(*, seconds, rate_hz, bus, robot, json_path, priority, cpu, view, record
         "limits_hash": robot.limits_hash,
         "telemetry_overflows": stats["telemetry_overflows"],
         "realtime_allocations": stats["realtime_allocations"],
-        "buses": buses,  # ---- CAN ----: per CAN bus, frames, missed replies, rejected frames, load
+        "buses": bus_sections.pop("buses"),  # per CAN bus: frames, missed replies, rejected frames, load
     }
-    if ethercat:
-        report["ethercat"] = ethercat
+    report.update({key: section for key, section in bus_sections.items() if section})
     if recording:
         report["recording"] = recording
     echo(format_report(report))
@@ -210,34 +209,6 @@ def format_report(r: dict) -> str:
                      f"({rec['messages'].get('/joints', 0)} joint samples; {devices}), "
                      f"{rec['telemetry_dropped'] + rec['device_dropped']} dropped, {rec['bytes'] / 1e6:.1f} MB: "
                      f"{rec['file']}")
-    for name, e in r.get("ethercat", {}).items():  # ---- EtherCAT ----
-        rt = e["round_trip_time"]
-        lines.append(f"EtherCAT {name:<7} {e['slaves']} slaves, {e['frames_sent']} frames, WKC errors {e['wkc_errors']}, "
-                     f"lost frames {e['lost_frames']}, DC on {e['dc_slaves']}, round trip p50 {rt['p50_us']:.1f} us  "
-                     f"p99 {rt['p99_us']:.1f} us  max {rt['max_us']:.1f} us")
-    for name, b in r.get("buses", {}).items():  # ---- CAN ----
-        lines.append(
-            f"bus {name:<12} {b['joints']} joints ({', '.join(b['protocols'])}), {'CAN-FD' if b['fd'] else 'CAN'} "
-            f"load {100 * b['load']:.1f} %: {b['frames_sent']} frames sent, {b['replies']} replies, "
-            f"{b['missed_replies']} missed, {b['rejected_wrong_id'] + b['rejected_malformed']} rejected, "
-            f"longest wait {b['max_wait_us']:.0f} us")
+    for plugin in plugins():  # each bus family's lines (EtherCAT lines, CAN buses)
+        lines.extend(plugin.report_lines(r))
     return "\n".join(lines)
-
-
-def _ethercat_section(robot, line) -> dict:
-    from . import _core
-
-    section = {}
-    for name, bus in robot.buses.items():
-        if isinstance(bus, _core.ethercat.EthercatBus):
-            s = bus.statistics()
-            section[name] = {
-                "slaves": s["expected_wkc"] // 3, "frames_sent": s["frames_sent"], "expected_wkc": s["expected_wkc"],
-                "wkc_errors": s["wkc_errors"], "lost_frames": s["lost_frames"], "bus_faults": s["bus_faults"],
-                "dc_slaves": s["dc_slaves"],
-                "round_trip_time": _latency(s.round_trip_time.to_dict()),
-            }
-            if line is not None:
-                section[name]["emulator"] = line.request({"cmd": "statistics"})
-    return section
-

@@ -14,193 +14,42 @@ from __future__ import annotations
 
 import collections
 import os
-import re
 import signal
-import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
 from . import _core
+from .buses import override_choices, plugin_for, plugin_for_override
+from .buses.access import BusAccess
 from .config import BusConfig, RobotConfig, load_config
 from .live.attach import LiveViews
-from .state_view import StateView
-from .telemetry import TelemetryFanout, TelemetryTap
+from .loop_specs import joint_spec, safety_params
+from .robot_id import RESERVED_ROBOT_IDS, _ROBOT_ID_PATTERN, resolve_robot_id  # noqa: F401 (re-exported)
+from .robot_reading import StateReading
+from .robot_remote import RemoteAttachments
+from .robot_state import REASON_NAMES, STATE_CODES, RobotState, SafetyRefused  # noqa: F401 (re-exported)
+from .task_targets import DEFAULT_TASK_STIFFNESS, pose_parts, task_gains  # noqa: F401 (re-exported)
+from .task_targets import quaternion_from_matrix as _quaternion_from_matrix  # noqa: F401 (re-exported)
+from .telemetry import TelemetryFanout
 
-#: Bus types a robot can be run on, overriding the config's buses: the mock bus
-#: (independent actuators, no gravity), the MuJoCo digital twin (the whole robot), or
-#: virtual CAN motors (MIT-family protocols on four CAN-FD buses).
-BUS_CHOICES = ("mock", "mujoco", "can-virtual")
+#: Bus types a robot can be run on, overriding the config's buses (the bus plug-ins' overrides: the
+#: mock bus, the MuJoCo digital twin, virtual CAN motors on four CAN-FD buses).
+BUS_CHOICES = override_choices()
 
 #: Who may write joint setpoints from Python (teleop's receiver writes its own), as recorded.
 SETPOINT_SOURCES = {"api": _core.SetpointSource.API, "skill": _core.SetpointSource.SKILL,
                     "policy": _core.SetpointSource.POLICY}
 
-# Default Cartesian task gains: stiffness [N/m, Nm/rad] and the damping that makes a
-# 2 kg / 0.05 kg m^2 effective load critically damped (D = 2 sqrt(K m)).
-DEFAULT_TASK_STIFFNESS = (1000.0, 60.0)
-_TASK_EFFECTIVE_INERTIA = (2.0, 0.05)
-
 # Default time to reach a target when neither t nor duration is given: long
 # enough that a far target is not a step, short enough for interactive use.
 DEFAULT_TARGET_DURATION_S = 0.1
 
-#: Supervisor state name -> the code used in telemetry arrays.
-STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
-_STATE_NAMES = {code: name for name, code in STATE_CODES.items()}
-#: Telemetry reason code -> reason name (as in events and RobotState.reason).
-REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
 
-
-_ROBOT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-#: Ids a robot may not have: humanoid_rt/policy/<server>/... belongs to the remote policy servers
-#: (firmware_interfaces/zenoh/KEYS.md), so a robot called "policy" would share their keys.
-RESERVED_ROBOT_IDS = ("policy",)
-
-
-def resolve_robot_id(robot_id: str | None, config_name: str) -> str:
-    """One robot's name in a fleet: the explicit id, else $HUMANOID_RT_ROBOT_ID, else "<config>-<host>".
-
-    It becomes a Zenoh key chunk (humanoid_rt/<robot_id>/...), a Prometheus label and a catalogue
-    partition (robot=<robot_id>), so it is limited to characters all three take unescaped.
-    """
-    source = "robot_id"
-    if robot_id is None and os.environ.get("HUMANOID_RT_ROBOT_ID"):
-        robot_id, source = os.environ["HUMANOID_RT_ROBOT_ID"], "HUMANOID_RT_ROBOT_ID"
-    if robot_id is None:
-        host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "localhost"
-        robot_id = f"{config_name}-{host}"[:64]
-    if not isinstance(robot_id, str) or not _ROBOT_ID_PATTERN.fullmatch(robot_id):
-        raise ValueError(f"{source}: {robot_id!r} is not a robot id; allowed: 1-64 characters of "
-                         "letters, digits, '_', '.', '-', starting with a letter or digit")
-    if robot_id in RESERVED_ROBOT_IDS:
-        raise ValueError(f"{source}: {robot_id!r} is reserved (humanoid_rt/{robot_id}/... are the policy servers' "
-                         f"Zenoh keys); not allowed: {', '.join(RESERVED_ROBOT_IDS)}")
-    return robot_id
-
-
-class SafetyRefused(RuntimeError):
-    """The supervisor refused a request (enable, reset, ...) or ended it in another state; the event says why."""
-
-    def __init__(self, request: str, event: Mapping[str, Any], joint_names: Sequence[str] = ()):
-        joint = event.get("joint", -1)
-        name = joint_names[joint] if 0 <= joint < len(joint_names) else f"joint {joint}"
-        where = f" ({name}: value {event['value']:.6g}, limit {event['limit']:.6g})" if joint >= 0 else ""
-        hint = " (robot.recover() brings a joint back inside its hard limits)" \
-            if event["reason"] == "hard_position_limit" and request in ("reset", "enable") else ""
-        super().__init__(f"{request}: {event['from_state']} -> {event['to_state']}: {event['reason']}{where}{hint}")
-        self.event = dict(event)
-
-
-@dataclass(frozen=True)
-class RobotState:
-    """One snapshot of the loop, consistent within itself. Arrays have shape (n_joints,)."""
-
-    cycle: int
-    time: float  # loop time [s]
-    supervisor_state: str  # DISABLED, ENABLING, ACTIVE, HOLD, DAMPING, FAULT, ESTOP, RECOVERY
-    last_event: dict  # the transition that led here: reason, joint, value, limit, cycle
-    q: np.ndarray  # measured position [rad]
-    dq: np.ndarray  # measured velocity [rad/s]
-    tau: np.ndarray  # measured torque [Nm]
-    tau_command: np.ndarray  # commanded torque after the safety layer [Nm]
-    q_ref: np.ndarray  # interpolated reference [rad]
-    dq_ref: np.ndarray
-    temperature_c: np.ndarray
-    drive_error: np.ndarray
-    fresh: np.ndarray  # a reply arrived this cycle
-    base: dict | None = None  # floating base: the estimator's state (Robot.base_state()); None on a fixed base
-
-    @property
-    def reason(self) -> str:
-        return self.last_event["reason"]
-
-
-def _six(value, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64).reshape(-1)
-    if array.shape == (2,):
-        array = np.repeat(array, 3)
-    if array.shape != (6,) or not np.all(np.isfinite(array)) or np.any(array < 0):
-        raise ValueError(f"{name}: 6 finite values >= 0 [x, y, z, rx, ry, rz] or (translational, rotational) "
-                         f"(got {value!r})")
-    return array
-
-
-def _task_gains(stiffness=None, damping=None, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """Cartesian task stiffness and damping (6 values each); damping defaults to critical for a nominal load."""
-    stiffness = _six(DEFAULT_TASK_STIFFNESS if stiffness is None else stiffness, prefix + "stiffness")
-    if damping is None:
-        damping = 2.0 * np.sqrt(stiffness * np.repeat(_TASK_EFFECTIVE_INERTIA, 3))
-    return stiffness, _six(damping, prefix + "damping")
-
-
-def _pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
-    """(position, unit quaternion w-x-y-z) from a 4x4 matrix or a (position, quaternion) pair."""
-    if isinstance(pose, (tuple, list)) and len(pose) == 2:
-        position = np.asarray(pose[0], dtype=np.float64)
-        quaternion = np.asarray(pose[1], dtype=np.float64)
-    else:
-        matrix = np.asarray(pose, dtype=np.float64)
-        if matrix.shape != (4, 4):
-            raise ValueError(f"pose: a 4x4 homogeneous matrix or (position[3], quaternion[4] w-x-y-z) "
-                             f"(got shape {matrix.shape})")
-        position = matrix[:3, 3]
-        quaternion = _quaternion_from_matrix(matrix[:3, :3])
-    if position.shape != (3,) or quaternion.shape != (4,):
-        raise ValueError("pose: position must have 3 values and quaternion 4 (w, x, y, z)")
-    if not (np.all(np.isfinite(position)) and np.all(np.isfinite(quaternion))):
-        raise ValueError("pose: must be finite")
-    norm = np.linalg.norm(quaternion)
-    if not 0.5 < norm < 1.5:
-        raise ValueError(f"pose: quaternion must be close to unit length (got norm {norm:.3g})")
-    return position, quaternion / norm
-
-
-def _quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
-    if not np.allclose(R @ R.T, np.eye(3), atol=1e-6) or np.linalg.det(R) < 0:
-        raise ValueError("pose: the 3x3 block is not a rotation matrix")
-    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2
-    x = np.copysign(np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2, R[2, 1] - R[1, 2])
-    y = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2, R[0, 2] - R[2, 0])
-    z = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2, R[1, 0] - R[0, 1])
-    return np.array([w, x, y, z])
-
-
-def _joint_spec(joint) -> _core.JointSpec:
-    spec = _core.JointSpec()
-    spec.transmission = _core.JointTransmission(joint.gear, float(joint.direction), joint.offset_rad)
-    limits = _core.JointLimits()
-    limits.q_min, limits.q_max = joint.limits.q_min, joint.limits.q_max
-    limits.q_soft_min, limits.q_soft_max = joint.limits.q_soft_min, joint.limits.q_soft_max
-    limits.velocity = joint.limits.velocity
-    limits.torque = joint.limits.torque
-    limits.torque_rate = joint.limits.torque_rate
-    limits.damping_kd = joint.kd
-    limits.acceleration = joint.limits.acceleration
-    limits.kp_max, limits.kd_max = joint.limits.kp_max, joint.limits.kd_max
-    spec.limits = limits
-    spec.kp, spec.kd = joint.kp, joint.kd
-    spec.mode = _core.CommandMode.DRIVE_IMPEDANCE if joint.command_mode == "drive_impedance" else _core.CommandMode.TORQUE
-    return spec
-
-
-def _safety_params(safety) -> _core.SafetyParams:
-    params = _core.SafetyParams()
-    for name in (
-        "hold_timeout_s", "hold_window_rad", "damping_time_s", "enable_ramp_s", "max_missed_replies",
-        "encoder_jump_rad", "frozen_encoder_cycles", "frozen_torque_nm", "overspeed_factor", "estop_category",
-        "temperature_limit_c", "frozen_travel_rad", "fault_stop_category", "recovery_velocity_fraction",
-        "recovery_torque_fraction", "recovery_timeout_s",
-    ):
-        setattr(params, name, getattr(safety, name))
-    return params
-
-
-class Robot(LiveViews):
+class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
     """A robot: its config, its control loop and its buses.
 
     Args:
@@ -234,13 +83,8 @@ class Robot(LiveViews):
     ):
         self.config = config if isinstance(config, RobotConfig) else load_config(config)
         self.robot_id = resolve_robot_id(robot_id, self.config.name)
-        if bus is not None and bus not in BUS_CHOICES:
-            raise ValueError(f"bus: unknown bus {bus!r}; allowed: {', '.join(BUS_CHOICES)}")
-        if bus == "can-virtual":  # ---- CAN ----: every joint on virtual CAN motors
-            from .can.runtime import virtual_can_config
-
-            self.config = virtual_can_config(self.config)
-        self.can_network = None  # ---- CAN ----: the virtual motors of can-virtual buses, if any
+        if bus is not None:  # the plug-in may move the joints (can-virtual: onto four virtual CAN-FD buses)
+            self.config = plugin_for_override(bus).override_config(self.config, bus)
         if rate_hz is not None and not (1 <= rate_hz <= 20000):
             raise ValueError(f"rate_hz: must be in 1..20000 (got {rate_hz!r})")
         loop_cfg = self.config.loop
@@ -248,24 +92,23 @@ class Robot(LiveViews):
         options.rate_hz = float(rate_hz or loop_cfg.rate_hz)
         options.priority = loop_cfg.priority if priority is None else priority
         chosen_cpu = loop_cfg.cpu if cpu is None else cpu
-        if chosen_cpu is None and any(b.type == "can-virtual" for b in self.config.buses):  # ---- CAN ----
-            # Virtual motors answer from C++ threads pinned with the loop: a stall of that (virtual)
-            # CPU then delays the loop and its devices together, as on a robot, where the motors
-            # answer on their own hardware and a host stall never turns into missed replies.
-            chosen_cpu = max(os.sched_getaffinity(0))
-        self._virtual_can_cpu = chosen_cpu
+        if chosen_cpu is None and any(plugin_for(b.type).pins_loop(b) for b in self.config.buses):
+            chosen_cpu = max(os.sched_getaffinity(0))  # the last CPU, shared with the bus's devices (pins_loop)
+        self.loop_cpu: int | None = chosen_cpu  # the loop thread's CPU (None: not pinned)
         options.cpu = -1 if chosen_cpu is None else chosen_cpu
         options.lock_memory = loop_cfg.lock_memory if lock_memory is None else lock_memory
         options.telemetry_decimation = loop_cfg.telemetry_decimation
         options.telemetry_capacity = telemetry_capacity
-        self._loop_priority = options.priority
+        self.loop_priority: int = options.priority  # SCHED_FIFO priority of the loop thread (0: none)
 
         self.joint_names: tuple[str, ...] = self.config.joint_names
         self._index = {name: i for i, name in enumerate(self.joint_names)}
-        self._loop = _core.ControlLoop(options, [_joint_spec(j) for j in self.config.joints],
-                                       _safety_params(self.config.safety))
+        self._loop = _core.ControlLoop(options, [joint_spec(j) for j in self.config.joints],
+                                       safety_params(self.config.safety))
         self.floating = self._floating_base(floating)
-        bus_configs = self._bus_configs(bus)
+        bus_configs, overridden = self._bus_configs(bus)
+        # The plug-ins of the buses this robot runs, once each: their hooks follow the robot's lifecycle.
+        self._bus_plugins = tuple(dict.fromkeys(plugin_for(b.type) for b in bus_configs))
         self.notes: list[str] = []
 
         # The whole-body model: gravity compensation, Cartesian tasks, null-space posture.
@@ -273,7 +116,7 @@ class Robot(LiveViews):
                                               list(self.config.model.task_frames))
         self.task_frames: tuple[str, ...] = self.config.model.task_frames
         # Mock actuators and virtual CAN motors are models without gravity; the twin and real drives are not.
-        plant_has_gravity = any(b.type not in ("mock", "can-virtual") for b in bus_configs)
+        plant_has_gravity = any(b.type not in plugin_for(b.type).gravity_free for b in bus_configs)
         self._gravity_compensation = self.config.model.gravity_compensation and plant_has_gravity
         if self.config.model.gravity_compensation and not plant_has_gravity:
             self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
@@ -287,18 +130,20 @@ class Robot(LiveViews):
             self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
 
         self.buses: dict[str, _core.Bus] = {}
-        overridden = bus_configs is not self.config.buses
+        self._bus_of_joint: list[str] = [""] * self.n_joints  # joint index -> name of the bus driving it
         try:
             for bus_cfg in bus_configs:
                 joints = [i for i, j in enumerate(self.config.joints) if overridden or j.bus == bus_cfg.name]
                 if not joints:
                     continue
-                self.buses[bus_cfg.name] = self._make_bus(bus_cfg, joints)
+                self.buses[bus_cfg.name] = plugin_for(bus_cfg.type).build(self, bus_cfg, joints)
                 self._loop.add_bus(self.buses[bus_cfg.name], joints)
+                for j in joints:
+                    self._bus_of_joint[j] = bus_cfg.name
             self._loop.configure()
         except BaseException:
-            if self.can_network is not None:  # ---- CAN ----: no virtual devices left serving
-                self.can_network.close()
+            for plugin in self._bus_plugins:  # e.g. no virtual devices left serving
+                plugin.close(self)
             raise
         self._loop.set_gravity_compensation(self._gravity_compensation)
         self._events: collections.deque[dict] = collections.deque(maxlen=10000)
@@ -318,22 +163,19 @@ class Robot(LiveViews):
         self._zenoh = None  # remote.RobotNode, see attach_zenoh()
         self.closed = False
 
-    def _bus_configs(self, override: str | None) -> tuple[BusConfig, ...]:
-        """The config's buses, or one bus of the `override` type carrying every joint."""
+    def _bus_configs(self, override: str | None) -> tuple[tuple[BusConfig, ...], bool]:
+        """The buses to run, and whether one of them carries every joint (an override of the config's)."""
         buses = self.config.buses
         if override is None or all(b.type == override for b in buses):
-            if any(b.type == "mujoco" and bool(b.params.get("floating")) != self.floating for b in buses):
-                # The twin follows the robot's choice (Robot(floating=...) may override the config's).
-                return tuple(BusConfig(name=b.name, type=b.type, params={**b.params, "floating": self.floating})
-                             if b.type == "mujoco" else b for b in buses)
-            return buses
-        return (BusConfig(name=override, type=override, params={"floating": True} if self.floating else {}),)
+            # Buses follow the robot's floating choice (Robot(floating=...) may override the config's).
+            return tuple(plugin_for(b.type).with_floating(b, self.floating) for b in buses), False
+        return (plugin_for_override(override).override_bus(override, self.floating),), True
 
     def _floating_base(self, requested: bool | None) -> bool:
         """Whether this robot runs as a floating base; a floating base needs model.imu and model.contacts."""
         model = self.config.model
         floating = requested if requested is not None else (
-            model.base == "floating" or any(b.type == "mujoco" and b.params.get("floating") for b in self.config.buses))
+            model.base == "floating" or any(plugin_for(b.type).floating(b) for b in self.config.buses))
         if floating and model.imu is None:
             raise ValueError("model.imu: missing: a floating base needs an IMU to estimate its orientation; allowed: "
                              "a mapping with keys: frame, stale_cycles, source (in the robot config)")
@@ -341,61 +183,6 @@ class Robot(LiveViews):
             raise ValueError("model.contacts: missing: a floating base needs its feet's contact frames; allowed: "
                              "a list of mappings with keys: frame, sole, offset (in the robot config)")
         return bool(floating)
-
-    def _make_bus(self, bus_cfg: BusConfig, joints: Sequence[int]) -> _core.Bus:
-        params = bus_cfg.params
-        if bus_cfg.type == "ethercat":  # ---- EtherCAT ----
-            from .ethercat.bus import make_ethercat_bus
-
-            return make_ethercat_bus(self.config, bus_cfg, joints)
-        if bus_cfg.type == "mujoco":
-            from .sim.mujoco_model import TwinJoint, actuator_name, build_mjcf
-
-            options = _core.MujocoBusOptions()
-            options.substeps = int(params.get("substeps", 1))
-            options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
-            options.velocity_noise_rad_s = float(params.get("velocity_noise_rad_s", 0.0))
-            options.seed = int(params.get("seed", 0))
-            twin_joints = [TwinJoint(self.config.joints[j].name, self.config.joints[j].limits.torque) for j in joints]
-            floating = bool(params.get("floating", False))
-            if floating:  # ---- floating base (issue 13) ----
-                from .floating_base import imu_options, twin_contacts
-
-                imu_options(options, params)
-            contacts = twin_contacts(self.config) if floating else ()
-            self.mjcf = build_mjcf(self.config.urdf_path, twin_joints, timestep=self.period_s / options.substeps,
-                                   joint_damping=float(params.get("joint_damping_nm_s_rad", 0.5)),
-                                   armature=float(params.get("armature_kgm2", 0.01)),
-                                   floor=bool(params.get("floor", True)), contacts=contacts,
-                                   imu_frame=self.config.model.imu.frame if floating else None)
-            twin = _core.MujocoBus(bus_cfg.name, self.mjcf, options)
-            if floating:
-                from .sim.mujoco_model import foot_bodies
-
-                twin.set_feet(foot_bodies(self.mjcf, contacts))
-            for j in joints:
-                joint = self.config.joints[j]
-                twin.set_joint(j, joint.name, actuator_name(joint.name),
-                               _core.JointTransmission(joint.gear, float(joint.direction), joint.offset_rad))
-            return twin
-        if bus_cfg.type in ("can", "can-virtual"):  # ---- CAN ----
-            from .can.runtime import make_can_bus
-
-            return make_can_bus(self, bus_cfg, joints)
-        options = _core.MockBusOptions()
-        options.latency_cycles = int(params.get("latency_cycles", 1))
-        options.position_noise_rad = float(params.get("position_noise_rad", 0.0))
-        options.seed = int(params.get("seed", 0))
-        mock = _core.MockBus(bus_cfg.name, options)
-        for j in joints:
-            joint = self.config.joints[j]
-            actuator = _core.MockActuator()
-            actuator.inertia_kgm2 = joint.mock.inertia
-            actuator.viscous_nm_s_rad = joint.mock.viscous
-            actuator.coulomb_nm = joint.mock.coulomb
-            actuator.torque_limit_nm = joint.limits.torque
-            mock.set_actuator(j, actuator, _core.JointTransmission(joint.gear, float(joint.direction), joint.offset_rad))
-        return mock
 
     # ----------------------------------------------------------------- basics
     @property
@@ -426,29 +213,6 @@ class Robot(LiveViews):
         except KeyError:
             raise KeyError(f"joint: unknown joint {name!r}; allowed: {', '.join(self.joint_names)}") from None
 
-    def twin(self) -> "_core.MujocoBus":
-        """The MuJoCo digital-twin bus (when running on one)."""
-        for bus in self.buses.values():
-            if isinstance(bus, _core.MujocoBus):
-                return bus
-        raise TypeError("this robot does not run on the MuJoCo twin (bus='mujoco')")
-
-    def mock_bus(self, joint: str | int) -> _core.MockBus:
-        """The mock bus driving a joint (for fault injection in tests and demos)."""
-        index = joint if isinstance(joint, int) else self.joint_index(joint)
-        bus = self.buses.get(self.config.joints[index].bus) or next(iter(self.buses.values()))
-        if not isinstance(bus, _core.MockBus):
-            raise TypeError(f"joint {self.joint_names[index]} is not on a mock bus")
-        return bus
-
-    def ethercat_bus(self, joint: str | int) -> _core.ethercat.EthercatBus:
-        """The EtherCAT bus driving a joint (statistics, fault_reset(), drive states)."""
-        index = joint if isinstance(joint, int) else self.joint_index(joint)
-        bus = self.buses[self.config.joints[index].bus]
-        if not isinstance(bus, _core.ethercat.EthercatBus):
-            raise TypeError(f"joint {self.joint_names[index]} is not on an EtherCAT bus")
-        return bus
-
     @property
     def monotonic_epoch_ns(self) -> int:
         """CLOCK_MONOTONIC [ns] at loop time 0 of the latest real-time run (0 before any): loop time t
@@ -463,15 +227,15 @@ class Robot(LiveViews):
     def start(self) -> dict:
         """Start the real-time loop thread. Returns what real-time set-up was granted."""
         self._install_sigterm()
-        self._set_realtime_buses(True)  # ---- CAN ----
-        if self.can_network is not None:  # ---- CAN ----: replies due within a quarter period: C++ motors
-            self.can_network.serve_natively(priority=max(0, self._loop_priority - 1), cpu=self._virtual_can_cpu)
+        self._set_realtime_buses(True)
+        for plugin in self._bus_plugins:  # e.g. virtual CAN motors answer from C++ threads in real time
+            plugin.start(self)
         try:
             self._realtime_report = self._loop.start()
         except BaseException:
             self._set_realtime_buses(False)
-            if self.can_network is not None:
-                self.can_network.serve_in_python()
+            for plugin in self._bus_plugins:
+                plugin.stop(self)
             raise
         return dict(self._realtime_report)
 
@@ -495,16 +259,15 @@ class Robot(LiveViews):
     def stop(self) -> None:
         """Safe stop: DAMPING (SS1) then DISABLED, torque off, loop thread joined."""
         self._loop.stop()
-        self._set_realtime_buses(False)  # ---- CAN ----
-        if self.can_network is not None:  # ---- CAN ----: stepped runs are served by the Python motors
-            self.can_network.serve_in_python()
+        self._set_realtime_buses(False)
+        for plugin in self._bus_plugins:  # e.g. stepped runs are served by the Python virtual motors
+            plugin.stop(self)
         self._pump_events()
 
     def _set_realtime_buses(self, realtime: bool) -> None:
-        # ---- CAN ----: CAN buses wait briefly for replies in real time, long in stepped mode.
+        # Buses that wait for replies wait briefly in real time, long in stepped mode (Bus.set_realtime).
         for bus in self.buses.values():
-            if hasattr(bus, "set_realtime"):
-                bus.set_realtime(realtime)
+            bus.set_realtime(realtime)
 
     def close(self) -> None:
         if self.closed:
@@ -519,8 +282,8 @@ class Robot(LiveViews):
                 self._loop.deactivate()  # torque off at the drives even if stop() was interrupted
             finally:
                 self.closed = True
-                if self.can_network is not None:  # ---- CAN ----
-                    self.can_network.close()
+                for plugin in self._bus_plugins:
+                    plugin.close(self)
                 self._restore_sigterm()
 
     def __enter__(self) -> "Robot":
@@ -566,8 +329,7 @@ class Robot(LiveViews):
         self.reset_drive_faults()
         if self.running and wait is not False:
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and any(getattr(b, "fault_reset_pending", False)
-                                                      for b in self.buses.values()):
+            while time.monotonic() < deadline and any(b.fault_reset_pending for b in self.buses.values()):
                 time.sleep(0.002)
         self._request("reset", _core.RequestKind.RESET, wait, timeout, until=("DISABLED",))
 
@@ -588,9 +350,8 @@ class Robot(LiveViews):
 
     def reset_drive_faults(self) -> None:
         """Ask every drive in fault to reset (CiA 402: controlword bit 7 rising edge, from the loop)."""
-        for bus in self.buses.values():  # ---- CAN ----
-            if hasattr(bus, "request_fault_reset"):
-                bus.request_fault_reset()
+        for bus in self.buses.values():
+            bus.request_fault_reset()
 
     def estop(self) -> None:
         """Emergency stop: reaches ESTOP at the next cycle, latched until reset()."""
@@ -770,8 +531,8 @@ class Robot(LiveViews):
         rotational); damping: likewise, default critically damped for a nominal load.
         """
         index = self._task_index(frame)
-        position, quaternion = _pose_parts(pose)
-        stiffness, damping = _task_gains(stiffness, damping)
+        position, quaternion = pose_parts(pose)
+        stiffness, damping = task_gains(stiffness, damping)
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
         if duration is not None and not (np.isfinite(duration) and duration >= 0):
@@ -821,161 +582,3 @@ class Robot(LiveViews):
         from .floating_base import imu_sample
 
         self._loop.write_imu(*imu_sample(orientation, gyro, accel), t=self.now())
-
-    # ------------------------------------------------------------------- reading
-    def state(self) -> RobotState:
-        """The newest snapshot as a new, self-contained RobotState (keep it as long as you like).
-        For a tight loop, `read_state(out=view)` refills one StateView in place instead."""
-        cycle, t, code, event, rows, drive_error, fresh = self._loop.read_state_compact()
-        return RobotState(
-            cycle=cycle, time=t, supervisor_state=_STATE_NAMES[code], last_event=event,
-            q=rows[0], dq=rows[1], tau=rows[2], tau_command=rows[3], q_ref=rows[4], dq_ref=rows[5],
-            temperature_c=rows[6], drive_error=drive_error, fresh=fresh,
-            base=self._loop.read_base_state() if self.floating else None,
-        )
-
-    def read_state(self, out: StateView | None = None) -> StateView:
-        """The newest state in a reusable StateView: `out` refilled in place (no allocation), or a new
-        view when None. Its arrays change at the next refill; copy what you keep (see state_view.py)."""
-        if out is None:
-            out = StateView(self._loop)
-        return out.update()
-
-    def statistics(self) -> dict:
-        """Loop statistics as plain data (`_core.LoopStatistics.to_dict()`, keys in README "Statistics"):
-        cycles, overruns, skipped_periods, ..., wakeup_latency and compute_time ({count, mean_us, p50_us,
-        p90_us, p99_us, p999_us, max_us})."""
-        return self._loop.statistics().to_dict()
-
-    def drain_telemetry(self, max_samples: int = 65536) -> dict[str, np.ndarray]:
-        """Every telemetry sample since the last drain, as arrays with one row per sample.
-
-        Keys: cycle, t, state (SupervisorState codes), reason, compute_ns, q, dq,
-        tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays), and the applied
-        setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
-        setpoint_t_written, setpoint_applied_t, setpoint_t_target; and the base state estimator's
-        base_valid, base_position, base_velocity, base_angular_velocity ((k, 3)), base_orientation
-        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts))
-        when the robot has a floating base (absent on a fixed base).
-        This is one reader among the telemetry taps (see telemetry_tap()): a recorder
-        draining its own tap takes nothing from it. The arrays are shared with the other
-        readers, so they are read-only: copy one to change it.
-        """
-        return self._telemetry.default_tap().drain(max_samples)
-
-    def telemetry_tap(self, capacity: int | None = None) -> TelemetryTap:
-        """A reader of its own: every telemetry sample from now on, whoever else drains.
-
-        Keeps up to `capacity` samples (default: the ring's) between drains; beyond that the
-        oldest are dropped and counted in `tap.dropped`. Close it when done.
-        """
-        return self._telemetry.tap(capacity)
-
-    def _pump_events(self) -> None:
-        with self._events_lock:
-            events = self._loop.drain_events()
-            self._events.extend(events)
-            self._events_total += len(events)
-
-    def events(self) -> list[dict]:
-        """Every supervisor transition and refusal so far (the newest 10,000)."""
-        self._pump_events()
-        return list(self._events)
-
-    def events_since(self, index: int) -> tuple[list[dict], int]:
-        """Events after the first `index` ever seen, and the index to pass next time
-        (for readers that poll, such as a recorder; at most the newest 10,000)."""
-        self._pump_events()
-        with self._events_lock:
-            total = self._events_total
-            count = min(total - index, len(self._events))
-            return (list(self._events)[len(self._events) - count:] if count > 0 else []), total
-
-    def wait_for_state(self, *states: str, timeout: float = 5.0) -> RobotState:
-        """Real time only: wait until the supervisor is in one of `states`."""
-        if not self.running and self.state().supervisor_state not in states:
-            raise RuntimeError("wait_for_state() needs the real-time loop running; in stepped mode call step()")
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.state()
-            if state.supervisor_state in states:
-                return state
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"state is {state.supervisor_state} ({state.reason}), expected {' or '.join(states)}")
-            time.sleep(0.001)
-
-    def iter_states(self, period_s: float) -> Iterator[RobotState]:
-        """Yield the state every `period_s` of wall-clock time while the loop runs (for monitors)."""
-        next_time = time.monotonic()
-        while self.running:
-            yield self.state()
-            next_time += period_s
-            time.sleep(max(0.0, next_time - time.monotonic()))
-
-    # ------------------------------------------------------------------ teleop
-    def attach_teleop(self, *, key: bytes | None = None, key_file: str | Path | None = None,
-                      host: str = "127.0.0.1", port: int = 0, hand_joints=None, pose_stiffness=None,
-                      pose_damping=None, **options):
-        """Start the teleop receiver (a C++ thread) on udp://host:port; returns the TeleopReceiver.
-
-        Binds to localhost unless `host` says otherwise. Key: bytes or a hex key file.
-        options: start_gate_rad, ramp_velocity_fraction, velocity_fraction, max_step_rad,
-        replay_window, priority, poll_timeout_s (humanoid_rt.teleop.receiver.DEFAULTS).
-        hand_joints: {"left"|"right": [(joint name, open_q, closed_q), ...]} maps hand targets to joints.
-        Frame poses (frame_id = index into task_frames) drive the frames' Cartesian tasks with
-        pose_stiffness / pose_damping (as set_frame_target's stiffness / damping; defaults
-        DEFAULT_TASK_STIFFNESS, critically damped); pose_start_gate_m / pose_start_gate_rad bound how
-        far the first pose of a frame may be from its measured pose.
-        """
-        from .teleop.receiver import TeleopReceiver, key_from
-
-        if self._teleop is not None:
-            raise RuntimeError(f"teleop already attached on {self._teleop.url}; detach_teleop() first")
-        stiffness, damping = _task_gains(pose_stiffness, pose_damping, prefix="pose_")
-        self._teleop = TeleopReceiver(self._loop, key_from(key, key_file), host=host, port=port,
-                                      joint_names=self.joint_names, hand_joints=hand_joints,
-                                      pose_stiffness=stiffness.tolist(), pose_damping=damping.tolist(), **options)
-        return self._teleop
-
-    def detach_teleop(self) -> None:
-        """Stop the teleop receiver (the robot's watchdog then holds and damps as the stream lapses)."""
-        if self._teleop is not None:
-            self._teleop.close()
-            self._teleop = None
-
-    @property
-    def teleop(self):
-        """The attached TeleopReceiver, or None."""
-        return self._teleop
-
-    def teleop_statistics(self) -> dict:
-        """The teleop receiver's counters and latencies (see TeleopReceiver.statistics)."""
-        if self._teleop is None:
-            raise RuntimeError("no teleop receiver attached; call attach_teleop() first")
-        return self._teleop.statistics()
-
-    # ------------------------------------------------------------------- Zenoh
-    def attach_zenoh(self, options=None, *, key: bytes | None = None, key_file: str | Path | None = None, **kwargs):
-        """Put this robot on Zenoh (humanoid_rt/<robot_id>/...; firmware_interfaces/zenoh/KEYS.md); returns the node.
-
-        options: a remote.SessionOptions (mode, endpoints, TLS). key / key_file: the teleop key that
-        authenticates cmd/* packets and request/* queries (the UDP teleop receiver is reused when attached).
-        kwargs: state_rate_hz, health_period_s, request_timeout_s, session, and teleop receiver options.
-        """
-        from .remote.robot_node import RobotNode
-
-        if self._zenoh is not None:
-            raise RuntimeError("zenoh already attached; detach_zenoh() first")
-        self._zenoh = RobotNode(self, options, key=key, key_file=key_file, **kwargs)
-        return self._zenoh
-
-    def detach_zenoh(self) -> None:
-        """Leave Zenoh (the liveliness token goes; a command stream lapses into the watchdog)."""
-        if self._zenoh is not None:
-            node, self._zenoh = self._zenoh, None
-            node.close()
-
-    @property
-    def zenoh(self):
-        """The attached remote.RobotNode, or None."""
-        return self._zenoh

@@ -32,7 +32,7 @@ def load_gravity_on_mock_buses(robot: Robot) -> None:
     limits (a FAULT, after which the cycle costs nothing). With the load it cancels, as on a robot."""
     load = robot.model.gravity(list(robot.state().q))
     for j, g in enumerate(load):
-        robot.mock_bus(j).set_external_torque(j, -g)
+        robot.bus(j).set_external_torque(j, -g)
 
 
 def cycle_compute(robot_name: str, controller: str, seconds: float, bus: str = "mock") -> dict:

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..buses import plugin_for, plugin_for_setup, plugins, run_choices
 from ..config import load_config
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
@@ -28,8 +29,7 @@ from .soak import soak  # noqa: F401 - `humanoid-rt bench --soak` imports it fro
 RATES_HZ = (1000, 2000, 4000)
 #: What `--bus` takes: simulated buses, the virtual CAN/EtherCAT lines (the real drivers against our
 #: virtual devices), or `config`: the robot config's own buses, i.e. the hardware (HIL).
-BENCH_BUSES = ("mock", "mujoco", "can-virtual", "ethercat-virtual", "config")
-HARDWARE_BUS_TYPES = ("can", "ethercat")
+BENCH_BUSES = run_choices() + ("config",)
 
 
 class BusUnavailable(RuntimeError):
@@ -38,15 +38,8 @@ class BusUnavailable(RuntimeError):
 
 def missing_hardware(config) -> list[str]:
     """Why the config's hardware buses cannot run on this machine (empty: all present)."""
-    notes = []
-    for i, bus in enumerate(config.buses):
-        if bus.type in HARDWARE_BUS_TYPES:
-            interface = bus.params["interface"]
-            if not (Path("/sys/class/net") / interface).exists():
-                notes.append(f"buses[{i}] {bus.name} ({bus.type}): network interface {interface!r} not present")
-            elif bus.type == "ethercat" and os.geteuid() != 0:
-                notes.append(f"buses[{i}] {bus.name} (ethercat): raw sockets need root")
-    return notes
+    notes = (plugin_for(bus.type).missing_hardware(i, bus) for i, bus in enumerate(config.buses))
+    return [note for note in notes if note]
 
 
 @contextlib.contextmanager
@@ -54,15 +47,13 @@ def bench_robot(bus: str, robot: str = "generic_humanoid", rate_hz: float = 1000
     """The robot on `bus` (see BENCH_BUSES); BusUnavailable when that bus cannot run here."""
     if bus not in BENCH_BUSES:
         raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
-    if bus == "ethercat-virtual":
-        from ..ethercat import NeedsRoot
-        from ..ethercat.demo import virtual_legs
-
+    setup = plugin_for_setup(bus)
+    if setup is not None:  # virtual devices first (ethercat-virtual: a virtual EtherCAT line, root)
         try:
-            with virtual_legs(robot, rate_hz) as (config, _line), Robot(config, rate_hz=rate_hz) as r:
+            with setup.virtual_setup(bus, robot, rate_hz) as (config, _context), Robot(config, rate_hz=rate_hz) as r:
                 yield r
-        except NeedsRoot as error:
-            raise BusUnavailable(f"ethercat-virtual: {error}") from None
+        except setup.unavailable as error:
+            raise BusUnavailable(f"{bus}: {error}") from None
         return
     if bus == "config":
         notes = missing_hardware(load_config(robot))
@@ -74,13 +65,9 @@ def bench_robot(bus: str, robot: str = "generic_humanoid", rate_hz: float = 1000
 
 def bus_statistics(robot: Robot) -> dict:
     """Per CAN or EtherCAT bus of the robot: the driver's counters and round-trip figures."""
-    from .. import _core
-    from ..can.runtime import can_bus_report
-
-    out = {name: report for name, report in can_bus_report(robot).items()}
-    for name, bus in robot.buses.items():
-        if isinstance(bus, _core.ethercat.EthercatBus):
-            out[name] = {"type": "ethercat", **bus.statistics().to_dict()}
+    out = {}
+    for plugin in plugins():
+        out.update(plugin.bench_statistics(robot))
     return out
 
 

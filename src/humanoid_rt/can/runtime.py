@@ -1,6 +1,6 @@
 """Building CAN buses for a Robot: SocketCAN channels, or virtual motors on socketpairs.
 
-`make_can_bus()` is what `Robot._make_bus` calls for bus types `can` and `can-virtual`;
+`make_can_bus()` is what the CAN plug-in (plugin.py) builds for bus types `can` and `can-virtual`;
 `virtual_can_config()` is the `bus="can-virtual"` override: the robot's joints moved onto
 four CAN-FD buses of virtual motors, a mix of the protocol family.
 """
@@ -12,7 +12,8 @@ import os
 from typing import Sequence
 
 from .. import _core
-from ..config import CAN_BUS_TYPES, RobotConfig, dump_config, load_config
+from ..config import RobotConfig, dump_config, load_config
+from .config import CAN_BUS_TYPES
 from . import protocols as P
 from .virtual import MotorModel, VirtualCanNetwork
 

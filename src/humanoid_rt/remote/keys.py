@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..robot import _ROBOT_ID_PATTERN, RESERVED_ROBOT_IDS
+from ..robot_id import _ROBOT_ID_PATTERN, RESERVED_ROBOT_IDS
 
 ROOT = "humanoid_rt"
 #: Command streams and the teleop packet kinds each one carries (PROTOCOL.md `kind`).

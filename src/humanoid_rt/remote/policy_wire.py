@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..robot import _ROBOT_ID_PATTERN
+from ..robot_id import _ROBOT_ID_PATTERN
 
 MAGIC = b"HRTP"
 VERSION = 1

@@ -1,0 +1,137 @@
+"""The `model:` section: the URDF, the base (fixed or floating), task frames, the IMU and the feet."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from .fields import (INVALID, REQUIRED, Parser, Validator, boolean, integer, nonempty_text, one_of, sole,
+                     string_list, vector3)
+from .types import ContactConfig, ImuConfig, ModelConfig
+
+BASE_TYPES = ("fixed", "floating")
+# ---- floating base (issue 13) ----
+IMU_SOURCES = ("bus", "device")  # the IMU reaches the loop from a bus that carries one, or from a device thread
+MAX_CONTACTS = 4  # contact points of the base estimator (the core's kMaxContacts)
+# model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
+EXAMPLE_ROBOT_DATA_PREFIX = "example-robot-data:"
+# Cartesian task slots of the whole-body controller.
+MAX_TASKS = 8
+#: What a missing model.imu / model.contacts must be (also in the bus plug-ins' floating checks).
+IMU_ALLOWED = "a mapping with keys: frame, stale_cycles, source"
+CONTACTS_ALLOWED = f"a list of 1..{MAX_CONTACTS} mappings with keys: frame, sole, offset"
+
+MODEL_KEYS: dict[str, tuple[Parser, Any]] = {
+    "urdf": (nonempty_text, REQUIRED),
+    "base": (one_of(*BASE_TYPES), "fixed"),
+    "tasks": (lambda raw: string_list(raw), ()),
+    "gravity_compensation": (boolean, True),
+    # Validated by _parse_floating_base with their own tables.
+    "imu": (lambda raw: raw, None),
+    "contacts": (lambda raw: raw, ()),
+}
+
+_IMU_KEYS: dict[str, tuple[Parser, Any]] = {
+    "frame": (nonempty_text, REQUIRED),
+    "stale_cycles": (integer(0, 100000), ImuConfig.stale_cycles),
+    "source": (one_of(*IMU_SOURCES), ImuConfig.source),
+}
+
+
+_CONTACT_KEYS: dict[str, tuple[Parser, Any]] = {
+    "frame": (nonempty_text, REQUIRED),
+    "sole": (sole, REQUIRED),
+    "offset": (vector3, ContactConfig.offset),
+}
+
+
+def example_robot_data_dir() -> Path | None:
+    """site-packages/cmeel.prefix/share/example-robot-data of PyPI's example-robot-data, if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("cmeel")  # example-robot-data depends on cmeel, which sits in site-packages
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    for root in roots:
+        candidate = Path(root).parent / "cmeel.prefix" / "share" / "example-robot-data"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _resolve_urdf(check: Validator, text: str, base_dir: Path) -> Path | None:
+    if text.startswith(EXAMPLE_ROBOT_DATA_PREFIX):
+        # Looked up on the package (humanoid_rt.config.example_robot_data_dir), the name callers patch.
+        data_dir = sys.modules[__package__].example_robot_data_dir()
+        if data_dir is None:
+            check.report("model.urdf", "the PyPI package example-robot-data is not installed",
+                         "pip install 'humanoid_rt[g1]' (example-robot-data==6.0.0)", text)
+            return None
+        candidate = data_dir / text[len(EXAMPLE_ROBOT_DATA_PREFIX):]
+    else:
+        candidate = (base_dir / text).resolve()
+    if not candidate.is_file():
+        check.report("model.urdf", f"file not found: {candidate}",
+                     f"a path to a URDF file, relative to the config file, or {EXAMPLE_ROBOT_DATA_PREFIX}PATH", text)
+        return None
+    return candidate
+
+
+def parse_model(check: Validator, raw: Any, base_dir: Path) -> ModelConfig | None:
+    model = check.values(raw, "model", MODEL_KEYS)
+    if INVALID in model.values():
+        return None
+    urdf_path = _resolve_urdf(check, model["urdf"], base_dir)
+    if urdf_path is None:
+        return None
+    try:
+        links = {link.get("name") for link in ET.parse(urdf_path).getroot().iter("link")}
+    except ET.ParseError as error:
+        check.report("model.urdf", f"not valid XML: {error}", "a URDF file", model["urdf"])
+        return None
+    for index, frame in enumerate(model["tasks"]):
+        if frame not in links:
+            check.report(f"model.tasks[{index}]", "not a link of the URDF", "one of: " + ", ".join(sorted(links)), frame)
+    if len(model["tasks"]) > MAX_TASKS:
+        check.report("model.tasks", f"more than {MAX_TASKS} task frames", f"at most {MAX_TASKS} frames",
+                     list(model["tasks"]))
+    imu, contacts = _parse_floating_base(check, model, links)
+    return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],
+                       gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"],
+                       imu=imu, contacts=contacts)
+
+
+def _parse_floating_base(check: Validator, model: dict, links: set) -> tuple[ImuConfig | None, tuple]:
+    """model.imu and model.contacts (issue 13): frames must exist; a floating base needs both."""
+    imu = None
+    if model["imu"] is not None:
+        values = check.values(model["imu"], "model.imu", _IMU_KEYS)
+        if INVALID not in values:
+            if values["frame"] not in links:
+                check.report("model.imu.frame", "not a link of the URDF", "one of: " + ", ".join(sorted(links)),
+                             values["frame"])
+            else:
+                imu = ImuConfig(**values)
+    contacts = []
+    raw_contacts = model["contacts"]
+    if raw_contacts not in (None, (), []):
+        for index, raw in enumerate(check.items(raw_contacts, "model.contacts", "contact", maximum=MAX_CONTACTS)):
+            path = f"model.contacts[{index}]"
+            values = check.values(raw, path, _CONTACT_KEYS)
+            if INVALID in values.values():
+                continue
+            if values["frame"] not in links:
+                check.report(f"{path}.frame", "not a link of the URDF", "one of: " + ", ".join(sorted(links)),
+                             values["frame"])
+                continue
+            contacts.append(ContactConfig(**values))
+    if model["base"] == "floating":
+        if model["imu"] is None:
+            check.report("model.imu", "missing: a floating base needs an IMU to estimate its orientation",
+                         "a mapping with keys: frame, stale_cycles, source", None)
+        if raw_contacts in (None, (), []):
+            check.report("model.contacts", "missing: a floating base needs its feet's contact frames",
+                         f"a list of 1..{MAX_CONTACTS} mappings with keys: frame, sole, offset", None)
+    return imu, tuple(contacts)
+
