@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .errors import HumanoidRtError
+
 __all__ = [
     "BUS_TYPES",
     "LOOP_RATES_HZ",
@@ -262,7 +264,7 @@ class ConfigIssue:
         return f"{self.source}: {self.field}: {self.problem}; allowed: {self.allowed} (got {self.got!r})"
 
 
-class ConfigError(ValueError):
+class ConfigError(HumanoidRtError, ValueError):
     """One or more problems in a robot config; `errors` lists all of them."""
 
     def __init__(self, errors: list[ConfigIssue]):

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _core
 from .config import BusConfig, RobotConfig, load_config
+from .errors import HumanoidRtError
 from .live.attach import LiveViews
 from .state_view import StateView
 from .telemetry import TelemetryFanout, TelemetryTap
@@ -83,7 +84,7 @@ def resolve_robot_id(robot_id: str | None, config_name: str) -> str:
     return robot_id
 
 
-class SafetyRefused(RuntimeError):
+class SafetyRefused(HumanoidRtError, RuntimeError):
     """The supervisor refused a request (enable, reset, ...) or ended it in another state; the event says why."""
 
     def __init__(self, request: str, event: Mapping[str, Any], joint_names: Sequence[str] = ()):

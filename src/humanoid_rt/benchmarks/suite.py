@@ -20,6 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from ..config import load_config
+from ..errors import HumanoidRtError
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
 from .latency import cyclictest, histogram_percentiles, percentiles, ratios
@@ -32,7 +33,7 @@ BENCH_BUSES = ("mock", "mujoco", "can-virtual", "ethercat-virtual", "config")
 HARDWARE_BUS_TYPES = ("can", "ethercat")
 
 
-class BusUnavailable(RuntimeError):
+class BusUnavailable(HumanoidRtError, RuntimeError):
     """The bus a section needs is not here (no interface, no root): the section is skipped with this note."""
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import time
 
+from ..errors import HumanoidRtError
 from .framing import FormatError, crc16_modbus
 
 __all__ = [
@@ -36,7 +37,7 @@ EXCEPTION_NAMES = {
 }
 
 
-class ModbusError(Exception):
+class ModbusError(HumanoidRtError):
     """A failed transaction; the subclass says how it failed (each is counted separately)."""
 
 

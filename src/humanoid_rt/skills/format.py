@@ -40,6 +40,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..errors import HumanoidRtError
+
 FORMAT = "humanoid_rt.skill"
 VERSION = 1
 SCENARIOS = ("gesture", "locomotion", "manipulation", "posture", "pick_and_place", "other")
@@ -61,7 +63,7 @@ class SkillIssue:
         return f"{self.field}: {self.problem}; allowed: {self.allowed} (got {got})"
 
 
-class SkillError(ValueError):
+class SkillError(HumanoidRtError, ValueError):
     """A skill file is malformed or does not fit the robot; `errors` lists every problem."""
 
     def __init__(self, source: str, errors: list[SkillIssue]):
