@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, RobotConfig, bundled_robots, load_config
 from .errors import HumanoidRtError
+from .supervisor_state import SupervisorState
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "RobotState",
     "SafetyRefused",
     "StateView",
+    "SupervisorState",
     "bundled_robots",
     "load_config",
 ]

@@ -30,6 +30,7 @@ from .config import BusConfig, RobotConfig, load_config
 from .errors import HumanoidRtError
 from .live.attach import LiveViews
 from .state_view import StateView
+from .supervisor_state import SupervisorState
 from .telemetry import TelemetryFanout, TelemetryTap
 
 #: Bus types a robot can be run on, overriding the config's buses: the mock bus
@@ -51,8 +52,8 @@ _TASK_EFFECTIVE_INERTIA = (2.0, 0.05)
 DEFAULT_TARGET_DURATION_S = 0.1
 
 #: Supervisor state name -> the code used in telemetry arrays.
-STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
-_STATE_NAMES = {code: name for name, code in STATE_CODES.items()}
+STATE_CODES = {state: state.code for state in SupervisorState}
+_STATE_NAMES = {state.code: state for state in SupervisorState}
 #: Telemetry reason code -> reason name (as in events and RobotState.reason).
 REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
 
@@ -103,7 +104,7 @@ class RobotState:
 
     cycle: int
     time: float  # loop time [s]
-    supervisor_state: str  # DISABLED, ENABLING, ACTIVE, HOLD, DAMPING, FAULT, ESTOP, RECOVERY
+    supervisor_state: SupervisorState  # a str enum: equal to its name ("ACTIVE", "HOLD", ...)
     last_event: dict  # the transition that led here: reason, joint, value, limit, cycle
     q: np.ndarray  # measured position [rad]
     dq: np.ndarray  # measured velocity [rad/s]
@@ -890,8 +891,9 @@ class Robot(LiveViews):
             count = min(total - index, len(self._events))
             return (list(self._events)[len(self._events) - count:] if count > 0 else []), total
 
-    def wait_for_state(self, *states: str, timeout: float = 5.0) -> RobotState:
-        """Real time only: wait until the supervisor is in one of `states`."""
+    def wait_for_state(self, *states: SupervisorState | str, timeout: float = 5.0) -> RobotState:
+        """Real time only: wait until the supervisor is in one of `states` (members or their names)."""
+        states = tuple(SupervisorState.parse(state, "wait_for_state") for state in states)
         if not self.running and self.state().supervisor_state not in states:
             raise RuntimeError("wait_for_state() needs the real-time loop running; in stepped mode call step()")
         deadline = time.monotonic() + timeout
