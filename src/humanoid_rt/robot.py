@@ -29,6 +29,7 @@ from . import _core
 from .config import BusConfig, RobotConfig, load_config
 from .errors import HumanoidRtError
 from .live.attach import LiveViews
+from .poses import pose_parts
 from .state_view import StateView
 from .supervisor_state import SupervisorState
 from .telemetry import TelemetryFanout, TelemetryTap
@@ -138,38 +139,6 @@ def _task_gains(stiffness=None, damping=None, prefix: str = "") -> tuple[np.ndar
     if damping is None:
         damping = 2.0 * np.sqrt(stiffness * np.repeat(_TASK_EFFECTIVE_INERTIA, 3))
     return stiffness, _six(damping, prefix + "damping")
-
-
-def _pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
-    """(position, unit quaternion w-x-y-z) from a 4x4 matrix or a (position, quaternion) pair."""
-    if isinstance(pose, (tuple, list)) and len(pose) == 2:
-        position = np.asarray(pose[0], dtype=np.float64)
-        quaternion = np.asarray(pose[1], dtype=np.float64)
-    else:
-        matrix = np.asarray(pose, dtype=np.float64)
-        if matrix.shape != (4, 4):
-            raise ValueError(f"pose: a 4x4 homogeneous matrix or (position[3], quaternion[4] w-x-y-z) "
-                             f"(got shape {matrix.shape})")
-        position = matrix[:3, 3]
-        quaternion = _quaternion_from_matrix(matrix[:3, :3])
-    if position.shape != (3,) or quaternion.shape != (4,):
-        raise ValueError("pose: position must have 3 values and quaternion 4 (w, x, y, z)")
-    if not (np.all(np.isfinite(position)) and np.all(np.isfinite(quaternion))):
-        raise ValueError("pose: must be finite")
-    norm = np.linalg.norm(quaternion)
-    if not 0.5 < norm < 1.5:
-        raise ValueError(f"pose: quaternion must be close to unit length (got norm {norm:.3g})")
-    return position, quaternion / norm
-
-
-def _quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
-    if not np.allclose(R @ R.T, np.eye(3), atol=1e-6) or np.linalg.det(R) < 0:
-        raise ValueError("pose: the 3x3 block is not a rotation matrix")
-    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2
-    x = np.copysign(np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2, R[2, 1] - R[1, 2])
-    y = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2, R[0, 2] - R[2, 0])
-    z = np.copysign(np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2, R[1, 0] - R[0, 1])
-    return np.array([w, x, y, z])
 
 
 def _joint_spec(joint) -> _core.JointSpec:
@@ -765,14 +734,14 @@ class Robot(LiveViews):
                          stiffness=None, damping=None) -> None:
         """Pull a frame toward a pose with a Cartesian impedance task (the posture acts in its null space).
 
-        pose: a 4x4 homogeneous matrix, or (position[3], quaternion[4] as w, x, y, z), in the world
-        (the fixed base) frame. The task's reference moves from where it is (from the frame's measured
+        pose: a 4x4 homogeneous matrix (or a pinocchio.SE3), or (position[3], quaternion[4] as w, x, y,
+        z), in the world (the fixed base) frame. The task's reference moves from where it is (from the frame's measured
         pose when the task switches on) to the pose, arriving at loop time `t` (or `duration` seconds
         from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
         rotational); damping: likewise, default critically damped for a nominal load.
         """
         index = self._task_index(frame)
-        position, quaternion = _pose_parts(pose)
+        position, quaternion = pose_parts(pose)
         stiffness, damping = _task_gains(stiffness, damping)
         if t is not None and duration is not None:
             raise ValueError("give either t (loop time) or duration (seconds from now), not both")
