@@ -4,7 +4,7 @@ Why our own master and not pymodbus (the field library): the reader thread must 
 from a torn or foreign frame from an exception response, count each, and go on with the next poll without
 retrying behind our back. pymodbus 3.x's serial client does open `serial_for_url` URLs and ptys, but it folds
 CRC errors and timeouts into one `ModbusIOException`, retries internally (hiding the error counts) and its API
-changed across 3.x minor releases (FIELD-NOTES). Function codes 0x03 and 0x10, the CRC and the inter-frame gap
+changed across 3.x minor releases (firmware_interfaces/serial/README.md). Function codes 0x03 and 0x10, the CRC and the inter-frame gap
 are little code; the tests cross-check every frame we build and parse against pymodbus (pinned in the test
 extras) as the independent implementation, and run pymodbus's client against the virtual hand.
 """
