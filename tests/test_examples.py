@@ -19,6 +19,7 @@ import pytest
 
 from humanoid_rt import load_config
 from humanoid_rt.veth import child_env
+from remote_policy_support import endpoint, free_port, server_argv, start_server_process, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -90,9 +91,6 @@ def test_03_fault_injection_latches_refuses_reset_and_recovers_the_joint_inside_
 
 @pytest.mark.realtime
 def test_04_remote_policy_applies_chunks_from_a_server_in_another_process():
-    sys.path.insert(0, str(Path(__file__).parent))
-    from remote_policy_support import endpoint, free_port, server_argv, start_server_process, stop_process
-
     port = free_port()
     server = start_server_process(server_argv("humanoid_rt.remote.reference_policy:replay", "ref", endpoint(port)))
     try:
