@@ -72,7 +72,7 @@ def slerp_wxyz(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndarra
 
 def pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
     """(position, unit quaternion w-x-y-z) from a 4x4 matrix (or pinocchio.SE3) or a (position, quaternion) pair."""
-    if type(pose).__name__ == "SE3" and hasattr(pose, "homogeneous"):
+    if isinstance(pose, _pin().SE3):
         pose = pose.homogeneous
     if isinstance(pose, (tuple, list)) and len(pose) == 2:
         position = np.asarray(pose[0], dtype=np.float64)

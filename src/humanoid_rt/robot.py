@@ -734,10 +734,10 @@ class Robot(LiveViews):
                          stiffness=None, damping=None) -> None:
         """Pull a frame toward a pose with a Cartesian impedance task (the posture acts in its null space).
 
-        pose: a 4x4 homogeneous matrix (or a pinocchio.SE3), or (position[3], quaternion[4] as w, x, y,
-        z), in the world (the fixed base) frame. The task's reference moves from where it is (from the frame's measured
-        pose when the task switches on) to the pose, arriving at loop time `t` (or `duration` seconds
-        from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
+        pose: a pinocchio.SE3, a 4x4 homogeneous matrix, or (position[3], quaternion[4] as w, x, y, z),
+        in the world (the fixed base) frame (humanoid_rt.poses). The task's reference moves from where it
+        is (from the frame's measured pose when the task switches on) to the pose, arriving at loop time
+        `t` (or `duration` seconds from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
         rotational); damping: likewise, default critically damped for a nominal load.
         """
         index = self._task_index(frame)
