@@ -1,4 +1,4 @@
-"""Pose helpers on Pinocchio: rotation matrix <-> unit quaternion, quaternion interpolation, pose parsing.
+"""Pose helpers on Pinocchio: rotation matrix or axis-angle -> unit quaternion, slerp, pose parsing.
 
 The API's quaternions are (w, x, y, z), as in the teleop protocol, skill files and
 `Robot.set_frame_target`; the live view's link transforms use (x, y, z, w), as Foxglove does.
