@@ -83,3 +83,17 @@ def test_a_frame_target_given_as_an_se3_is_the_tasks_reference():
         np.testing.assert_allclose(robot.task_errors()["left_hand"]["reference_position"], goal.translation,
                                    atol=1e-12)
         assert np.linalg.norm(robot.frame_pose("left_hand")[:3, 3] - goal.translation) < 0.01
+
+
+def test_pinocchio_is_loaded_with_the_robot_not_by_the_first_frame_target():
+    # A streaming loop's first set_frame_target() must not stall on importing Pinocchio (~0.3 s, longer
+    # than a stream's watchdog TTL): the demo's hand circle went to HOLD on exactly that.
+    import subprocess
+    import sys
+
+    from humanoid_rt.veth import child_env
+
+    probe = "import sys, humanoid_rt.robot; print('pinocchio' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=child_env(),
+                            timeout=120)
+    assert result.stdout.strip() == "True", result.stderr

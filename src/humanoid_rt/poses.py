@@ -5,26 +5,19 @@ The API's quaternions are (w, x, y, z), as in the teleop protocol, skill files a
 Pinocchio's `Quaternion` takes (w, x, y, z) as four scalars and stores (x, y, z, w) in `coeffs()`;
 this module is the one place that converts, so callers never touch component order.
 
-Pinocchio is imported on first use (as the rest of the package does), so importing this module is free.
+Pinocchio is imported with this module, not on first use: the first set_frame_target() of a streaming
+loop must not stall for the import (~0.3 s, longer than a stream's watchdog TTL).
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+import pinocchio as pin
 
 __all__ = ["axis_angle_wxyz", "pose_parts", "quaternion_wxyz", "quaternions_xyzw", "slerp_wxyz"]
 
 # How far from orthonormal (R R^T - I, elementwise) a matrix may be and still count as a rotation.
 ROTATION_TOLERANCE = 1e-6
-
-
-@functools.cache
-def _pin():
-    import pinocchio
-
-    return pinocchio
 
 
 def _check_rotation(rotation: np.ndarray, field: str) -> np.ndarray:
@@ -38,7 +31,7 @@ def _check_rotation(rotation: np.ndarray, field: str) -> np.ndarray:
 
 def quaternion_wxyz(rotation: np.ndarray, field: str = "pose") -> np.ndarray:
     """The unit quaternion (w, x, y, z) of a rotation matrix, w >= 0; ValueError naming `field` if not a rotation."""
-    coeffs = _pin().Quaternion(_check_rotation(rotation, field)).coeffs()  # x, y, z, w
+    coeffs = pin.Quaternion(_check_rotation(rotation, field)).coeffs()  # x, y, z, w
     quaternion = np.array([coeffs[3], coeffs[0], coeffs[1], coeffs[2]])
     quaternion /= np.linalg.norm(quaternion)
     return -quaternion if quaternion[0] < 0 else quaternion
@@ -47,12 +40,12 @@ def quaternion_wxyz(rotation: np.ndarray, field: str = "pose") -> np.ndarray:
 def axis_angle_wxyz(axis, angle: float) -> np.ndarray:
     """The unit quaternion (w, x, y, z) of a rotation by `angle` [rad] about `axis` (exp of the rotation vector)."""
     axis = np.asarray(axis, dtype=np.float64)
-    return quaternion_wxyz(_pin().exp3(axis / np.linalg.norm(axis) * float(angle)), "axis_angle")
+    return quaternion_wxyz(pin.exp3(axis / np.linalg.norm(axis) * float(angle)), "axis_angle")
 
 
 def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
     """Unit quaternions (x, y, z, w), w >= 0, of rotation matrices (k, 3, 3): the live view's order."""
-    Quaternion = _pin().Quaternion
+    Quaternion = pin.Quaternion
     out = np.array([Quaternion(rotation).coeffs() for rotation in np.asarray(rotations, dtype=np.float64)],
                    dtype=np.float64).reshape(-1, 4)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
@@ -62,7 +55,6 @@ def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
 
 def slerp_wxyz(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndarray:
     """Spherical interpolation between unit quaternions (w, x, y, z), along the shorter arc."""
-    pin = _pin()
     a = pin.Quaternion(*map(float, start))
     b = pin.Quaternion(*map(float, end))
     coeffs = a.slerp(float(fraction), b).coeffs()  # Eigen's slerp takes the shorter arc
@@ -72,7 +64,7 @@ def slerp_wxyz(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndarra
 
 def pose_parts(pose) -> tuple[np.ndarray, np.ndarray]:
     """(position, unit quaternion w-x-y-z) from a 4x4 matrix (or pinocchio.SE3) or a (position, quaternion) pair."""
-    if isinstance(pose, _pin().SE3):
+    if isinstance(pose, pin.SE3):
         pose = pose.homogeneous
     if isinstance(pose, (tuple, list)) and len(pose) == 2:
         position = np.asarray(pose[0], dtype=np.float64)
