@@ -88,7 +88,8 @@ def test_can_decode_cli_errors(tmp_path, capsys):
 
 
 def test_frame_times():
-    # classic 11-bit 8 bytes: 111 bits + 24 stuff bits; FIELD-NOTES: ~3 motors per 1 Mbit/s bus at 1 kHz
+    # classic 11-bit 8 bytes: 111 bits + 24 stuff bits; firmware_interfaces/can/README.md: ~3 motors per
+    # 1 Mbit/s bus at 1 kHz
     assert frame_time_s(8, extended=False, fd=False, bitrate=1_000_000) == pytest.approx(135e-6)
     assert frame_time_s(8, extended=True, fd=False, bitrate=1_000_000) == pytest.approx(160e-6)
     fd = frame_time_s(8, extended=False, fd=True, bitrate=1_000_000, data_bitrate=5_000_000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from humanoid_rt.devices import modbus
@@ -90,6 +90,38 @@ def test_a_corrupted_frame_is_never_accepted_and_the_next_frame_survives(data, n
     assert corrupt not in frames or corrupt == first
     if name != "witmotion":  # an 8-bit sum can be fooled by bytes that shift into line; CRCs are not
         assert frames[-1:] == [second]
+
+
+def _sync_positions(stream: bytes, sync: bytes) -> list[int]:
+    positions, at = [], stream.find(sync)
+    while at >= 0:
+        positions.append(at)
+        at = stream.find(sync, at + 1)
+    return positions
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), name=st.sampled_from(sorted(FORMATS)), cuts=st.lists(st.integers(0, 400), max_size=8))
+def test_known_bad_frames_count_exactly_one_crc_error_each_and_one_resync_per_run(data, name, cuts):
+    """Frames whose CRC/checksum byte is corrupted, among good ones: each is one crc_error, each run of
+    consecutive bad frames one resync, and every good frame comes out, in order."""
+    sync = FORMATS[name][0]().sync
+    frames = data.draw(st.lists(VALID[name], min_size=1, max_size=10))
+    bad = data.draw(st.lists(st.booleans(), min_size=len(frames), max_size=len(frames)))
+    flips = data.draw(st.lists(st.integers(1, 255), min_size=len(frames), max_size=len(frames)))
+    sent = [frame[:-1] + bytes([frame[-1] ^ flip]) if is_bad else frame
+            for frame, is_bad, flip in zip(frames, bad, flips)]  # the last byte is the CRC/checksum's
+    stream = b"".join(sent)
+    starts = [sum(len(f) for f in sent[:i]) for i in range(len(sent))]
+    # The exact counts hold when a sync pattern occurs only at frame starts (a sync inside a payload is a
+    # candidate of its own: test_scanners_on_random_bytes covers that case).
+    assume(_sync_positions(stream, sync) == starts)
+    got, counters = _check_scanner(name, stream, cuts)
+    assert got == [frame for frame, is_bad in zip(frames, bad) if not is_bad]
+    assert counters.crc_errors == sum(bad)
+    runs_of_bad = sum(1 for i, is_bad in enumerate(bad) if is_bad and (i == 0 or not bad[i - 1]))
+    assert counters.resyncs == runs_of_bad
+    assert counters.frames == len(frames) - sum(bad)
 
 
 @settings(max_examples=300, deadline=None)

@@ -73,7 +73,8 @@ def test_names_types_and_a_stepped_fault(robot):
     assert {name: before[name].type for name in CONTRACT} == CONTRACT
     assert value(before, "humanoid_rt_robot_info", robot_id="metrics-test", robot="generic_humanoid") == 1
     states = {s.labels["state"]: s.value for s in before["humanoid_rt_supervisor_state"].samples}
-    assert states == {"DISABLED": 0, "ENABLING": 0, "ACTIVE": 1, "HOLD": 0, "DAMPING": 0, "FAULT": 0, "ESTOP": 0}
+    assert states == {"DISABLED": 0, "ENABLING": 0, "ACTIVE": 1, "HOLD": 0, "DAMPING": 0, "FAULT": 0, "ESTOP": 0,
+                      "RECOVERY": 0}  # every state has its gauge, RECOVERY included
     assert before["humanoid_rt_faults"].samples == []
     assert value(before, "humanoid_rt_loop_cycles", "humanoid_rt_loop_cycles_total", robot_id="metrics-test") == 600
     assert len(before["humanoid_rt_joint_temperature_celsius"].samples) == robot.n_joints

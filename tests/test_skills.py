@@ -368,8 +368,8 @@ def test_frame_targets_in_a_skill_drive_the_cartesian_task():
         start = robot.frame_pose("left_hand")
         t = np.arange(0.0, 1.0 + 1e-9, 0.01)
         position = start[:3, 3] + np.outer(0.5 - 0.5 * np.cos(np.pi * t), [0.0, 0.0, 0.03])
-        from humanoid_rt.robot import _quaternion_from_matrix
-        quaternion = np.tile(_quaternion_from_matrix(start[:3, :3]), (t.size, 1))
+        from humanoid_rt.poses import quaternion_wxyz
+        quaternion = np.tile(quaternion_wxyz(start[:3, :3]), (t.size, 1))
         skill = Skill(name="lift_hand", scenario="manipulation", robot="generic_humanoid", source="synthetic",
                       rate_hz=RATE, joints=("waist_yaw",), t=t, q=np.zeros((t.size, 1)),
                       frames={"left_hand": {"position": position, "quaternion": quaternion,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from humanoid_rt import Robot
+from humanoid_rt.poses import quaternion_wxyz
 from humanoid_rt.robot import DEFAULT_TASK_STIFFNESS
 from humanoid_rt.teleop import protocol
 from humanoid_rt.teleop.testing import LoopbackSender
@@ -33,12 +34,7 @@ def twin():
 
 def hand_pose(robot, frame="right_hand"):
     pose = robot.frame_pose(frame)
-    return pose[:3, 3].copy(), _quaternion(pose[:3, :3])
-
-
-def _quaternion(R):
-    w = np.sqrt(max(0.0, 1.0 + np.trace(R))) / 2
-    return np.array([w, (R[2, 1] - R[1, 2]) / (4 * w), (R[0, 2] - R[2, 0]) / (4 * w), (R[1, 0] - R[0, 1]) / (4 * w)])
+    return pose[:3, 3].copy(), quaternion_wxyz(pose[:3, :3])
 
 
 def send_pose(sender, frame_id, position, quaternion, **kwargs):

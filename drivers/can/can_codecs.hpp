@@ -12,7 +12,7 @@
 // when p, v, kp and kd all sit at their maximum code, kd is lowered by one LSB
 // (KD_MAX/4095, e.g. 0.0012 Nm s/rad for a 5 Nm s/rad range), so byte 6 is never FF.
 //
-// Variants (facts in FIELD-NOTES.md and firmware_interfaces/can/README.md):
+// Variants (sources and the protocol table in firmware_interfaces/can/README.md):
 //   kMitReference  bgkatz/motorcontrol: command on ID = device; reply 6 bytes on ID = host
 //                  (CAN_MASTER), [id][p16][v12 t12]; no temperature, no error field
 //   kCubeMars      AK series MIT mode: as the reference, reply 8 bytes adds

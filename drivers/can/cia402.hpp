@@ -15,8 +15,8 @@
 // One cycle:  write() sends every RPDO1, then SYNC; read() (next cycle) collects TPDO1 + TPDO2 of
 // every drive (and any EMCY) until all are in or the deadline passes, exactly like CanBus.
 //
-// The power state machine runs per drive in write(), from the decoded statusword (masks of CiA 402
-// / FIELD-NOTES) and the loop's torque_enabled flag:
+// The power state machine runs per drive in write(), from the decoded statusword (the CiA 402 masks,
+// listed in firmware_interfaces/can/cia402.md) and the loop's torque_enabled flag:
 //   torque on:  Switch on disabled -> Shutdown 0x06 -> Ready to switch on -> Switch on 0x07 ->
 //               Switched on -> Enable operation 0x0F -> Operation enabled (targets applied).
 //               Quick stop active / not ready / fault reaction: Disable voltage 0x00.

@@ -13,16 +13,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, RobotConfig, bundled_robots, load_config
+from .errors import HumanoidRtError
+from .supervisor_state import SupervisorState
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "HumanoidRtError",
     "Robot",
     "RobotConfig",
     "RobotState",
     "SafetyRefused",
     "StateView",
+    "SupervisorState",
     "bundled_robots",
     "load_config",
 ]

@@ -26,14 +26,16 @@ from . import _core
 from .buses import override_choices, plugin_for, plugin_for_override
 from .buses.access import BusAccess
 from .config import BusConfig, RobotConfig, load_config
+from .errors import HumanoidRtError
 from .live.attach import LiveViews
 from .loop_specs import joint_spec, safety_params
 from .robot_id import RESERVED_ROBOT_IDS, _ROBOT_ID_PATTERN, resolve_robot_id  # noqa: F401 (re-exported)
 from .robot_reading import StateReading
 from .robot_remote import RemoteAttachments
 from .robot_state import REASON_NAMES, STATE_CODES, RobotState, SafetyRefused  # noqa: F401 (re-exported)
-from .task_targets import DEFAULT_TASK_STIFFNESS, pose_parts, task_gains  # noqa: F401 (re-exported)
-from .task_targets import quaternion_from_matrix as _quaternion_from_matrix  # noqa: F401 (re-exported)
+from .poses import pose_parts  # noqa: F401 (re-exported)
+from .supervisor_state import SupervisorState  # noqa: F401 (re-exported)
+from .task_targets import DEFAULT_TASK_STIFFNESS, task_gains  # noqa: F401 (re-exported)
 from .telemetry import TelemetryFanout
 
 #: Bus types a robot can be run on, overriding the config's buses (the bus plug-ins' overrides: the
@@ -524,10 +526,10 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
                          stiffness=None, damping=None) -> None:
         """Pull a frame toward a pose with a Cartesian impedance task (the posture acts in its null space).
 
-        pose: a 4x4 homogeneous matrix, or (position[3], quaternion[4] as w, x, y, z), in the world
-        (the fixed base) frame. The task's reference moves from where it is (from the frame's measured
-        pose when the task switches on) to the pose, arriving at loop time `t` (or `duration` seconds
-        from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
+        pose: a pinocchio.SE3, a 4x4 homogeneous matrix, or (position[3], quaternion[4] as w, x, y, z),
+        in the world (the fixed base) frame (humanoid_rt.poses). The task's reference moves from where it
+        is (from the frame's measured pose when the task switches on) to the pose, arriving at loop time
+        `t` (or `duration` seconds from now; default at once). stiffness: 6 values [N/m x3, Nm/rad x3] or (translational,
         rotational); damping: likewise, default critically damped for a nominal load.
         """
         index = self._task_index(frame)

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from .robot_state import _STATE_NAMES, RobotState
+from .supervisor_state import SupervisorState
 from .state_view import StateView
 from .telemetry import TelemetryTap
 
@@ -84,8 +85,9 @@ class StateReading:
             count = min(total - index, len(self._events))
             return (list(self._events)[len(self._events) - count:] if count > 0 else []), total
 
-    def wait_for_state(self, *states: str, timeout: float = 5.0) -> RobotState:
-        """Real time only: wait until the supervisor is in one of `states`."""
+    def wait_for_state(self, *states: SupervisorState | str, timeout: float = 5.0) -> RobotState:
+        """Real time only: wait until the supervisor is in one of `states` (members or their names)."""
+        states = tuple(SupervisorState.parse(state, "wait_for_state") for state in states)
         if not self.running and self.state().supervisor_state not in states:
             raise RuntimeError("wait_for_state() needs the real-time loop running; in stepped mode call step()")
         deadline = time.monotonic() + timeout

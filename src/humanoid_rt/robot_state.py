@@ -8,15 +8,17 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import _core
+from .errors import HumanoidRtError
+from .supervisor_state import SupervisorState
 
 #: Supervisor state name -> the code used in telemetry arrays.
-STATE_CODES = {name: int(value) for name, value in _core.SupervisorState.__members__.items()}
-_STATE_NAMES = {code: name for name, code in STATE_CODES.items()}
+STATE_CODES = {state: state.code for state in SupervisorState}
+_STATE_NAMES = {state.code: state for state in SupervisorState}
 #: Telemetry reason code -> reason name (as in events and RobotState.reason).
 REASON_NAMES = {int(value): name for name, value in _core.Reason.__members__.items()}
 
 
-class SafetyRefused(RuntimeError):
+class SafetyRefused(HumanoidRtError, RuntimeError):
     """The supervisor refused a request (enable, reset, ...) or ended it in another state; the event says why."""
 
     def __init__(self, request: str, event: Mapping[str, Any], joint_names: Sequence[str] = ()):
@@ -35,7 +37,7 @@ class RobotState:
 
     cycle: int
     time: float  # loop time [s]
-    supervisor_state: str  # DISABLED, ENABLING, ACTIVE, HOLD, DAMPING, FAULT, ESTOP, RECOVERY
+    supervisor_state: SupervisorState  # a str enum: equal to its name ("ACTIVE", "HOLD", ...)
     last_event: dict  # the transition that led here: reason, joint, value, limit, cycle
     q: np.ndarray  # measured position [rad]
     dq: np.ndarray  # measured velocity [rad/s]

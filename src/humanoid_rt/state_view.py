@@ -17,14 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from .supervisor_state import SupervisorState
 
-_STATE_NAMES = {int(value): name for name, value in _core.SupervisorState.__members__.items()}
+_STATE_NAMES = {state.code: state for state in SupervisorState}
 
 
 class StateView:
     """The newest loop state, refilled in place by `update()` (or `robot.read_state(out=view)`).
 
-    Attributes: cycle, time [s], supervisor_state (DISABLED ... ESTOP); arrays of shape (n_joints,):
+    Attributes: cycle, time [s], supervisor_state (a SupervisorState, equal to its name); arrays of shape (n_joints,):
     q, dq, tau (measured), tau_command, q_ref, dq_ref, temperature_c, drive_error, fresh; and
     last_event / reason (built on access).
     """
@@ -39,7 +40,7 @@ class StateView:
             (self._read_only(rows[i]) for i in range(7))
         self.drive_error = self._read_only(self._reader.drive_error)
         self.fresh = self._read_only(self._reader.fresh)
-        self.cycle, self.time, self.supervisor_state = 0, 0.0, "DISABLED"
+        self.cycle, self.time, self.supervisor_state = 0, 0.0, SupervisorState.DISABLED
 
     @staticmethod
     def _read_only(array: np.ndarray) -> np.ndarray:
@@ -62,4 +63,4 @@ class StateView:
         return self._reader.last_event()["reason"]
 
     def __repr__(self) -> str:
-        return f"StateView(cycle={self.cycle}, time={self.time:.4f}, supervisor_state={self.supervisor_state!r})"
+        return f"StateView(cycle={self.cycle}, time={self.time:.4f}, supervisor_state='{self.supervisor_state}')"

@@ -21,10 +21,12 @@ import time
 from abc import ABC, abstractmethod
 from typing import Sequence
 
+from .errors import HumanoidRtError
+
 _counter = itertools.count()
 
 
-class NeedsRoot(RuntimeError):
+class NeedsRoot(HumanoidRtError, RuntimeError):
     pass
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..buses import plugin_for, plugin_for_setup, plugins, run_choices
 from ..config import load_config
+from ..errors import HumanoidRtError
 from ..robot import Robot
 from .compute import CONTROLLERS, ROBOTS, cycle_compute
 from .latency import cyclictest, histogram_percentiles, percentiles, ratios
@@ -32,7 +33,7 @@ RATES_HZ = (1000, 2000, 4000)
 BENCH_BUSES = run_choices() + ("config",)
 
 
-class BusUnavailable(RuntimeError):
+class BusUnavailable(HumanoidRtError, RuntimeError):
     """The bus a section needs is not here (no interface, no root): the section is skipped with this note."""
 
 

@@ -16,12 +16,13 @@ from typing import Any
 from ..catalog import Catalog, build_catalog
 from ..catalog.build import default_out
 from ..catalog.store import STATE
+from ..errors import HumanoidRtError
 
 DEFAULT_TARGET = 1000
 SEVERITY = {"ESTOP": 0, "FAULT": 0, "DAMPING": 1, "HOLD": 2, "ENABLING": 3, None: 4, "ACTIVE": 5, "DISABLED": 6}
 
 
-class TargetsError(ValueError):
+class TargetsError(HumanoidRtError, ValueError):
     """A targets file that cannot be used, with the field and the allowed values."""
 
 

@@ -21,6 +21,8 @@ import urllib.parse
 import urllib.request
 from typing import Any, Iterable
 
+from ..errors import HumanoidRtError
+
 PREFIX = "humanoid_rt_"
 USED = ("robot_info", "supervisor_state", "faults_total", "joint_temperature_celsius", "loop_overruns_total",
         "loop_cycles_total", "recorder_dropped_samples_total")
@@ -29,7 +31,7 @@ TIMEOUT_S = 2.0
 Sample = tuple[str, dict[str, str], float]
 
 
-class MetricsError(ValueError):
+class MetricsError(HumanoidRtError, ValueError):
     """A metrics option or answer that cannot be used, with the reason."""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import HumanoidRtError
 from .virtual import CAN_EFF_FLAG, CAN_MTU, CANFD_MTU, MotorModel, _HEADER, _pack
 
 __all__ = ["EDS_PATH", "MODES", "VirtualCia402Drive", "Cia402ConfigError", "configure_drives", "SocketpairBus",
@@ -374,7 +375,7 @@ def _i16(x: int) -> int:
 # ------------------------------------------------------------------------------------------
 # SDO configuration from the host, with canopen
 # ------------------------------------------------------------------------------------------
-class Cia402ConfigError(RuntimeError):
+class Cia402ConfigError(HumanoidRtError, RuntimeError):
     """A drive refused or lacked something the configuration needs; the message names it."""
 
 

@@ -5,7 +5,7 @@ Each DBC holds template messages for device 1 (the layouts are the same for ever
 offsets use the protocol's default ranges (DEFAULT_RANGES); motors with other ranges decode
 with their own numbers (`humanoid-rt can-decode` takes the tables, not the scales, for IDs).
 cantools decodes with raw * scale + offset, exactly the firmware's uint_to_float; do not use
-it to encode commands: it rounds where the firmware truncates (FIELD-NOTES).
+it to encode commands: it rounds where the firmware truncates (firmware_interfaces/can/README.md).
 
 `python -m humanoid_rt.can.dbc DIR` writes the files (firmware_interfaces/can/*.dbc are its output).
 """

@@ -30,6 +30,8 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import HumanoidRtError
+
 COMPACT_AFTER = 16
 STATE = "state.json"
 PARTS = "episodes"
@@ -44,7 +46,7 @@ SCHEMA = pa.schema([
 ])
 
 
-class CatalogError(ValueError):
+class CatalogError(HumanoidRtError, ValueError):
     """A catalogue directory that cannot be used, with the reason."""
 
 

@@ -20,12 +20,15 @@ from typing import Annotated, Any
 import pydantic
 import pydantic_core
 
+from ..errors import HumanoidRtError
 from .types import ConfigIssue
 
 # --- value parsers: each returns the clean value or raises Invalid ---------
 
 
-class Invalid(Exception):
+class Invalid(HumanoidRtError):
+    """A value a field parser refuses: the problem and the allowed values (collected into a ConfigError)."""
+
     def __init__(self, problem: str, allowed: str):
         super().__init__(problem)
         self.problem = problem

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import HumanoidRtError
+
 @dataclass(frozen=True)
 class LoopConfig:
     rate_hz: int = 1000
@@ -200,7 +202,7 @@ class ConfigIssue:
         return f"{self.source}: {self.field}: {self.problem}; allowed: {self.allowed} (got {self.got!r})"
 
 
-class ConfigError(ValueError):
+class ConfigError(HumanoidRtError, ValueError):
     """One or more problems in a robot config; `errors` lists all of them."""
 
     def __init__(self, errors: list[ConfigIssue]):

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import HumanoidRtError
+
 __all__ = ["crc16_modbus", "FrameScanner", "ScanCounters", "FormatError"]
 
 
-class FormatError(ValueError):
+class FormatError(HumanoidRtError, ValueError):
     """A frame handed to a decoder is not a valid frame of its format (length, header, CRC or checksum)."""
 
 

@@ -4,7 +4,7 @@ Why our own master and not pymodbus (the field library): the reader thread must 
 from a torn or foreign frame from an exception response, count each, and go on with the next poll without
 retrying behind our back. pymodbus 3.x's serial client does open `serial_for_url` URLs and ptys, but it folds
 CRC errors and timeouts into one `ModbusIOException`, retries internally (hiding the error counts) and its API
-changed across 3.x minor releases (FIELD-NOTES). Function codes 0x03 and 0x10, the CRC and the inter-frame gap
+changed across 3.x minor releases (firmware_interfaces/serial/README.md). Function codes 0x03 and 0x10, the CRC and the inter-frame gap
 are little code; the tests cross-check every frame we build and parse against pymodbus (pinned in the test
 extras) as the independent implementation, and run pymodbus's client against the virtual hand.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 import time
 
+from ..errors import HumanoidRtError
 from .framing import FormatError, crc16_modbus
 
 __all__ = [
@@ -36,7 +37,7 @@ EXCEPTION_NAMES = {
 }
 
 
-class ModbusError(Exception):
+class ModbusError(HumanoidRtError):
     """A failed transaction; the subclass says how it failed (each is counted separately)."""
 
 

@@ -13,6 +13,7 @@ import struct
 
 import numpy as np
 
+from ..poses import axis_angle_wxyz
 from .base import StreamDevice
 from .framing import FormatError, FrameScanner
 from .virtual import VirtualDevice
@@ -110,10 +111,9 @@ class VirtualWitMotionIMU(VirtualDevice):
             return tuple(max(-32768, min(32767, round(v / UNITS[kind]))) for v in values)
 
         temperature = 2500  # 25.00 degC in the fourth field of 0x51..0x53
-        half = self.yaw / 2
         return [
             encode_packet(ACCELERATION, counts((0.0, 0.0, GRAVITY), ACCELERATION) + (temperature,)),
             encode_packet(ANGULAR_VELOCITY, counts((0.0, 0.0, self.yaw_rate), ANGULAR_VELOCITY) + (temperature,)),
             encode_packet(ANGLE, counts((0.0, 0.0, self.yaw), ANGLE) + (temperature,)),
-            encode_packet(QUATERNION, counts((math.cos(half), 0.0, 0.0, math.sin(half)), QUATERNION)),
+            encode_packet(QUATERNION, counts(axis_angle_wxyz((0.0, 0.0, 1.0), self.yaw), QUATERNION)),
         ]

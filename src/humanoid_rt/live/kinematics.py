@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..poses import quaternions_xyzw  # noqa: F401 - re-exported: the live view's quaternion order
+
 
 @dataclass(frozen=True)
 class LinkTransform:
@@ -87,28 +89,3 @@ class UrdfKinematics:
         rotations = parent_rotation_t @ children[:, :3, :3]
         translations = np.einsum("kij,kj->ki", parent_rotation_t, children[:, :3, 3] - parents[:, :3, 3])
         return rotations, translations
-
-
-def quaternions_xyzw(rotations: np.ndarray) -> np.ndarray:
-    """Unit quaternions (x, y, z, w) of rotation matrices (k, 3, 3), w >= 0.
-
-    Shepperd's method, all rows at once: each row uses the largest of trace, m00, m11, m22 to divide by
-    (so never a small square root), and every candidate is computed and the right one picked per row.
-    """
-    m = rotations
-    d0, d1, d2 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
-    a21, a02, a10 = m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]
-    s01, s02, s12 = m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1]
-    pivots = np.stack([d0 + d1 + d2, d0, d1, d2], axis=1)
-    radicands = np.stack([1 + d0 + d1 + d2, 1 + d0 - d1 - d2, 1 - d0 + d1 - d2, 1 - d0 - d1 + d2], axis=1)
-    s = 2.0 * np.sqrt(np.maximum(radicands, 1e-300))  # (k, 4); only the chosen column matters
-    candidates = np.stack([
-        np.stack([a21 / s[:, 0], a02 / s[:, 0], a10 / s[:, 0], s[:, 0] / 4], axis=1),
-        np.stack([s[:, 1] / 4, s01 / s[:, 1], s02 / s[:, 1], a21 / s[:, 1]], axis=1),
-        np.stack([s01 / s[:, 2], s[:, 2] / 4, s12 / s[:, 2], a02 / s[:, 2]], axis=1),
-        np.stack([s02 / s[:, 3], s12 / s[:, 3], s[:, 3] / 4, a10 / s[:, 3]], axis=1),
-    ], axis=1)  # (k, 4 cases, 4 components)
-    out = candidates[np.arange(len(m)), np.argmax(pivots, axis=1)]
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    out[out[:, 3] < 0] *= -1.0
-    return out

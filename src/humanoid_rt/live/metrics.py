@@ -24,9 +24,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from .. import __version__
+from ..supervisor_state import SupervisorState
 from . import defaults
 
-SUPERVISOR_STATES = ("DISABLED", "ENABLING", "ACTIVE", "HOLD", "DAMPING", "FAULT", "ESTOP")
+SUPERVISOR_STATES = tuple(state.value for state in SupervisorState)  # plain label values
 QUANTILES = (("0.5", "p50_us"), ("0.9", "p90_us"), ("0.99", "p99_us"), ("0.999", "p999_us"))
 
 # Driver counters -> metric suffix (humanoid_rt_bus_<suffix>_total{robot_id, bus}); any bus reporting the key.

@@ -95,6 +95,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from mcap.reader import make_reader
 
+from ..errors import HumanoidRtError
 from .lerobot_stats import aggregate_stats, frame_stats, jsonable
 from .reader import packed_layout, read_episode
 from .session import Session, SessionError
@@ -119,7 +120,7 @@ COMPONENT_NAMES = {"wrench": ("fx", "fy", "fz", "tx", "ty", "tz"), "accel": ("x"
 NOT_DATA = ("monotonic_ns", "seq")  # device columns that are bookkeeping, not measurements
 
 
-class ExportError(ValueError):
+class ExportError(HumanoidRtError, ValueError):
     """An export that cannot be done, naming the argument and what is allowed."""
 
 

@@ -3,7 +3,7 @@
 Why CDR with ros2msg schemas: Foxglove plots it directly, `mcap-ros2-support` (and
 every ROS 2 tool) decodes it, and a fixed-size CDR message is a fixed byte layout, so
 the high-rate streams are packed k messages at a time with one numpy assignment per
-field instead of per-sample Python (FIELD-NOTES: ~20 us per hand-packed message).
+field instead of per-sample Python (FORMAT.md, "Why packed": ~20 us per hand-packed message).
 
 Two kinds of message:
 - `PackedMessage`: every field a number or a fixed-length array of numbers, the

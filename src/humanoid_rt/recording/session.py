@@ -25,6 +25,7 @@ from mcap.records import Attachment, Channel, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 
+from ..errors import HumanoidRtError
 from .episode_file import PROFILE
 
 OUTCOMES = ("success", "failure", "aborted")
@@ -32,7 +33,7 @@ INDEX = "index.jsonl"
 LOCK = ".lock"
 
 
-class SessionError(ValueError):
+class SessionError(HumanoidRtError, ValueError):
     """A session directory or episode call that cannot be taken, with the reason."""
 
 

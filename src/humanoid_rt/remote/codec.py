@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..supervisor_state import SupervisorState
+
 STATE_MAGIC = b"HRTS"
 STATE_VERSION = 1
 #: magic, version, supervisor state code, n_joints, cycle, loop time [s], publisher wall clock [ns],
 #: publisher monotonic clock [ns], sequence (per publisher, +1 per message)
 STATE_HEADER = struct.Struct("<4sBBHQdqqQ")
 STATE_ARRAYS = ("q", "dq", "tau", "q_ref", "tau_command")
-SUPERVISOR_STATES = ("DISABLED", "ENABLING", "ACTIVE", "HOLD", "DAMPING", "FAULT", "ESTOP")
+SUPERVISOR_STATES = tuple(SupervisorState)  # indexed by the code on the wire
 MAX_JOINTS = 1024
 
 assert STATE_HEADER.size == 48
@@ -28,7 +30,7 @@ assert STATE_HEADER.size == 48
 
 @dataclass(frozen=True)
 class StateMessage:
-    supervisor_state: str
+    supervisor_state: SupervisorState
     cycle: int
     t: float
     wall_time_ns: int
@@ -48,7 +50,7 @@ class StateMessage:
 def encode_state(state, sequence: int) -> bytes:
     """A RobotState -> state payload."""
     n = state.q.shape[0]
-    header = STATE_HEADER.pack(STATE_MAGIC, STATE_VERSION, SUPERVISOR_STATES.index(state.supervisor_state), n,
+    header = STATE_HEADER.pack(STATE_MAGIC, STATE_VERSION, SupervisorState.parse(state.supervisor_state).code, n,
                                state.cycle, state.time, time.time_ns(), time.monotonic_ns(), sequence)
     arrays = np.empty((len(STATE_ARRAYS), n), dtype="<f4")
     arrays[0], arrays[1], arrays[2], arrays[3], arrays[4] = state.q, state.dq, state.tau, state.q_ref, state.tau_command

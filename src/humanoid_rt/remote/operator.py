@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 from typing import Sequence
 
+from ..errors import HumanoidRtError
 from ..teleop import protocol
 from ..teleop.sender import TeleopClient
 from . import codec
@@ -27,7 +28,7 @@ from .requests import sign_request
 _STREAM_OF_KIND = {protocol.KIND_JOINTS: "joints", protocol.KIND_FRAME_POSES: "frames", protocol.KIND_HANDS: "hands"}
 
 
-class RequestRefused(RuntimeError):
+class RequestRefused(HumanoidRtError, RuntimeError):
     def __init__(self, request: str, reply: dict):
         self.request, self.reply, self.reason = request, reply, reply.get("reason", "unknown")
         super().__init__(f"{request} refused: {reply.get('reason')}: {reply.get('message', '')}".rstrip(": "))

@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import HumanoidRtError
 from . import session as zenoh_session
 from .keys import POLICY_INFER, POLICY_INFO
 from .policy_wire import (ROBOT_ID, VERSION, Chunk, ErrorReply, Observation, WireError, decode_observation,
@@ -72,7 +73,7 @@ def load_callable(spec: str) -> Callable[[dict], Any]:
     return target
 
 
-class BadPolicyOutput(ValueError):
+class BadPolicyOutput(HumanoidRtError, ValueError):
     """The policy returned something that is not an action chunk for the observation's joints."""
 
 

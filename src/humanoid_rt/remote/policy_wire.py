@@ -31,6 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..errors import HumanoidRtError
 from ..robot_id import _ROBOT_ID_PATTERN
 
 MAGIC = b"HRTP"
@@ -51,7 +52,7 @@ JOINT_NAME = re.compile(r"[^\x00-\x1f]{1,128}")
 OBSERVATION_ARRAYS = ("q", "dq", "tau", "leftover")
 
 
-class WireError(ValueError):
+class WireError(HumanoidRtError, ValueError):
     """A message that does not follow the format. `code`: garbage, version, kind, field, shape, nonfinite,
     mismatch (a valid message that does not answer the request it claims to answer)."""
 

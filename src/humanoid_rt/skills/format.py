@@ -40,6 +40,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..errors import HumanoidRtError
+from ..poses import slerp_wxyz
+
 FORMAT = "humanoid_rt.skill"
 VERSION = 1
 SCENARIOS = ("gesture", "locomotion", "manipulation", "posture", "pick_and_place", "other")
@@ -61,7 +64,7 @@ class SkillIssue:
         return f"{self.field}: {self.problem}; allowed: {self.allowed} (got {got})"
 
 
-class SkillError(ValueError):
+class SkillError(HumanoidRtError, ValueError):
     """A skill file is malformed or does not fit the robot; `errors` lists every problem."""
 
     def __init__(self, source: str, errors: list[SkillIssue]):
@@ -136,11 +139,7 @@ class Skill:
         out = {}
         for frame, data in self.frames.items():
             position = (1 - u) * data["position"][a] + u * data["position"][b]
-            qa, qb = data["quaternion"][a], data["quaternion"][b]
-            if np.dot(qa, qb) < 0:
-                qb = -qb
-            quat = (1 - u) * qa + u * qb  # normalised lerp: adequate between close samples
-            out[frame] = (position, quat / np.linalg.norm(quat))
+            out[frame] = (position, slerp_wxyz(data["quaternion"][a], data["quaternion"][b], u))
         return out
 
     # ------------------------------------------------------------- checks

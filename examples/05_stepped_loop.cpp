@@ -1,8 +1,9 @@
-// 01: the control loop from C++, without Python: two joints on a mock bus, stepped
-// on a simulated clock, enabled, sent a target, and read back.
+// 05: the control loop from C++, without Python: two joints on a mock bus, stepped
+// on a simulated clock, enabled, sent a target, and read back. examples/05_stepped_loop.py
+// is the same example in Python (examples share a number across languages, as ruckig's do).
 //
 //   cmake -B build-examples -DHUMANOID_RT_BUILD_EXAMPLES=ON -Dpybind11_DIR=$(python -m pybind11 --cmakedir)
-//   cmake --build build-examples --target 01_stepped_loop && ./build-examples/01_stepped_loop
+//   cmake --build build-examples --target 05_stepped_loop && ./build-examples/05_stepped_loop
 #include <cstdio>
 #include <memory>
 
