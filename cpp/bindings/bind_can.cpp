@@ -75,7 +75,7 @@ void bind_can(py::module_& m) {
         return d;
       });
 
-  // Virtual motors answered from C++ (real-time runs; see drivers/can/virtual_motors.hpp).
+  // The virtual motors (physics + device-side codec; see drivers/can/virtual_motors.hpp).
   py::class_<hc::VirtualMotorModel>(c, "VirtualMotorModel")
       .def(py::init<>())
       .def_readwrite("inertia_kgm2", &hc::VirtualMotorModel::inertia_kgm2)
@@ -110,7 +110,7 @@ void bind_can(py::module_& m) {
   py::class_<hc::VirtualMotorResponder, std::shared_ptr<hc::VirtualMotorResponder>>(c, "VirtualMotorResponder")
       .def(py::init<std::string, int, bool, double, std::uint64_t>(), py::arg("name"), py::arg("fd"),
            py::arg("fd_frames"), py::arg("period_s"), py::arg("seed"),
-           "Takes ownership of fd: the device end of a SOCK_SEQPACKET socketpair.")
+           "Takes ownership of fd: the device end of a SOCK_SEQPACKET socketpair (-1: none, frames come through handle()).")
       .def("add_motor", &hc::VirtualMotorResponder::add_motor, py::arg("motor"))
       .def("start", &hc::VirtualMotorResponder::start, py::arg("priority") = 0, py::arg("cpu") = -1)
       .def("stop", &hc::VirtualMotorResponder::stop, py::call_guard<py::gil_scoped_release>())
@@ -147,7 +147,7 @@ void bind_can(py::module_& m) {
             return replies;
           },
           py::arg("can_id"), py::arg("extended"), py::arg("payload"),
-          "Serve one frame without I/O (responder not running); returns [(can_id, extended, payload)].");
+          "Serve one frame without I/O (responder not started); returns [(can_id, extended, payload)].");
 
   // CANopen CiA 402 drives (drivers/can/cia402.hpp).
   py::enum_<hc::Cia402State>(c, "Cia402State")

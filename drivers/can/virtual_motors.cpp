@@ -24,7 +24,7 @@ constexpr std::uint32_t kMyActuatorCommandBase = 0x400, kMyActuatorReplyBase = 0
                         kMyActuatorSystemReplyBase = 0x240;
 constexpr std::uint8_t kMyActuatorShutdown = 0x80, kMyActuatorZeroToRom = 0x64;
 
-// The Python reference's conversions (double precision; truncation like the firmware).
+// The device side's conversions (double precision; truncation like the firmware).
 std::uint32_t to_code(double x, double lo, double hi, int bits) {
   if (x != x) x = 0.0;
   x = std::min(std::max(x, lo), hi);
@@ -47,7 +47,7 @@ long long monotonic_ns() {
 VirtualMotorResponder::VirtualMotorResponder(std::string name, int fd, bool fd_frames, double period_s,
                                              std::uint64_t seed)
     : name_(std::move(name)), fd_(fd), fd_frames_(fd_frames), period_s_(period_s), rng_(seed) {
-  if (fd < 0) throw std::invalid_argument("virtual motors " + name_ + ": invalid file descriptor");
+  if (fd < -1) throw std::invalid_argument("virtual motors " + name_ + ": invalid file descriptor");
   if (!(period_s > 0.0) || !std::isfinite(period_s))
     throw std::invalid_argument("virtual motors " + name_ + ": period_s must be a finite number > 0");
   stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -58,7 +58,7 @@ VirtualMotorResponder::VirtualMotorResponder(std::string name, int fd, bool fd_f
 VirtualMotorResponder::~VirtualMotorResponder() {
   stop();
   ::close(stop_fd_);
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void VirtualMotorResponder::add_motor(const VirtualMotorState& motor) {
@@ -73,6 +73,7 @@ void VirtualMotorResponder::add_motor(const VirtualMotorState& motor) {
 
 bool VirtualMotorResponder::start(int priority, int cpu) {
   if (running()) throw std::logic_error("virtual motors " + name_ + ": already running");
+  if (fd_ < 0) throw std::logic_error("virtual motors " + name_ + ": no channel to serve (frames come through handle())");
   std::uint64_t drain;
   while (::read(stop_fd_, &drain, sizeof(drain)) > 0) {
   }
@@ -126,7 +127,7 @@ void VirtualMotorResponder::serve_ready() {
     in.len = std::min<std::uint8_t>(raw.len, CANFD_MAX_DLEN);
     std::memcpy(in.data, raw.data, in.len);
     replies_.clear();
-    handle(in, replies_);
+    serve_frame(in, replies_);
     for (const Frame& f : replies_) {
       canfd_frame out;
       std::memset(&out, 0, sizeof(out));
@@ -141,6 +142,7 @@ void VirtualMotorResponder::serve_ready() {
 }
 
 bool VirtualMotorResponder::sync(double timeout_s) {
+  if (fd_ < 0) return true;  // frames come through handle(): nothing is ever queued here
   const long long deadline = monotonic_ns() + static_cast<long long>(timeout_s * 1e9);
   for (;;) {
     {
@@ -182,7 +184,7 @@ VirtualResponderStatistics VirtualMotorResponder::statistics() const {
 }
 
 VirtualMotorState* VirtualMotorResponder::find(const Frame& in, bool* system) {
-  // As the Python reference: command IDs first, then MyActuator system IDs.
+  // Command IDs first, then MyActuator system IDs.
   *system = false;
   for (VirtualMotorState& m : motors_) {
     if (in.extended) {
@@ -203,6 +205,12 @@ VirtualMotorState* VirtualMotorResponder::find(const Frame& in, bool* system) {
 }
 
 bool VirtualMotorResponder::handle(const Frame& in, std::vector<Frame>& out) {
+  if (running()) throw std::logic_error("virtual motors " + name_ + ": handle() while the responder thread serves");
+  std::lock_guard<std::mutex> lock(mutex_);
+  return serve_frame(in, out);
+}
+
+bool VirtualMotorResponder::serve_frame(const Frame& in, std::vector<Frame>& out) {
   ++stats_.frames_in;
   bool system = false;
   VirtualMotorState* m = find(in, &system);
