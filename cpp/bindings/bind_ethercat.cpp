@@ -11,9 +11,9 @@ void bind_ethercat(py::module_& m) {
   namespace c4 = humanoid_rt::cia402;
   m.def("cia402_decode_statusword", [](std::uint16_t sw) { return std::string(c4::state_name(c4::decode_statusword(sw))); },
         py::arg("statusword"));
-  m.def("cia402_next_controlword", [](std::uint16_t sw, bool enable, bool fault_reset) {
-    return c4::next_controlword(c4::decode_statusword(sw), enable, fault_reset);
-  }, py::arg("statusword"), py::arg("enable"), py::arg("fault_reset") = false);
+  m.def("cia402_next_controlword", [](std::uint16_t sw, bool enable, bool fault_reset, int stop_category) {
+    return c4::next_controlword(c4::decode_statusword(sw), enable, stop_category, fault_reset);
+  }, py::arg("statusword"), py::arg("enable"), py::arg("fault_reset") = false, py::arg("stop_category") = 1);
   m.def("cia402_quick_stop_option", &c4::quick_stop_option_for_category, py::arg("stop_category"));
   py::class_<EthercatSlaveSpec>(m, "EthercatSlaveSpec")
       .def(py::init([](int position, std::uint32_t vendor_id, std::uint32_t product_code) {

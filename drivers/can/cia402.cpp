@@ -50,46 +50,6 @@ T saturate(double x) {
 
 }  // namespace
 
-const char* to_string(Cia402State s) {
-  switch (s) {
-    case Cia402State::kNotReadyToSwitchOn: return "not_ready_to_switch_on";
-    case Cia402State::kSwitchOnDisabled: return "switch_on_disabled";
-    case Cia402State::kReadyToSwitchOn: return "ready_to_switch_on";
-    case Cia402State::kSwitchedOn: return "switched_on";
-    case Cia402State::kOperationEnabled: return "operation_enabled";
-    case Cia402State::kQuickStopActive: return "quick_stop_active";
-    case Cia402State::kFaultReactionActive: return "fault_reaction_active";
-    case Cia402State::kFault: return "fault";
-  }
-  return "unknown";
-}
-
-std::uint16_t next_controlword(Cia402State state, bool torque_on, int stop_category, bool fault_reset,
-                               bool reset_phase) {
-  switch (state) {
-    case Cia402State::kFault:
-      return fault_reset && reset_phase ? kCwFaultReset : kCwDisableVoltage;
-    case Cia402State::kFaultReactionActive:
-    case Cia402State::kNotReadyToSwitchOn:
-      return kCwDisableVoltage;
-    default:
-      break;
-  }
-  if (!torque_on) {
-    if (stop_category == 0) return kCwDisableVoltage;  // STO: torque removed at once
-    // SS1 / SS2 by the drive: quick stop from Operation enabled; elsewhere there is no torque to stop.
-    return state == Cia402State::kOperationEnabled || state == Cia402State::kQuickStopActive ? kCwQuickStop
-                                                                                              : kCwDisableVoltage;
-  }
-  switch (state) {
-    case Cia402State::kSwitchOnDisabled: return kCwShutdown;
-    case Cia402State::kReadyToSwitchOn: return kCwSwitchOn;
-    case Cia402State::kSwitchedOn:
-    case Cia402State::kOperationEnabled: return kCwEnableOperation;
-    default: return kCwDisableVoltage;  // Quick stop active: leave through Switch on disabled
-  }
-}
-
 Cia402Bus::Cia402Bus(std::string name, int fd, const Cia402BusOptions& options)
     : name_(std::move(name)), options_(options), fd_(fd) {
   if (fd < 0) throw std::invalid_argument("CiA 402 bus " + name_ + ": invalid file descriptor");
@@ -159,7 +119,7 @@ void Cia402Bus::disable_and_sync() {
     const int len = s.device.mode == Cia402Mode::kCst ? 4 : 6;
     if (s.device.mode == Cia402Mode::kCsp) put_le32(d + 2, s.position);
     send(kRpdo1Base + s.device.node_id, d, static_cast<std::uint8_t>(len));
-    s.controlword.store(kCwDisableVoltage, std::memory_order_relaxed);
+    s.controlword.store(cia402::kDisableVoltage, std::memory_order_relaxed);
     s.awaiting = true;
     s.got_tpdo1 = s.got_tpdo2 = false;
   }
@@ -303,7 +263,7 @@ BusStatus Cia402Bus::write(double, const JointCommand& cmd) {
     const bool torque_on = cmd.torque_enabled[j] != 0;
     if (state == Cia402State::kFault && reset) s.reset_phase = !s.reset_phase;
     else s.reset_phase = false;
-    const std::uint16_t cw = next_controlword(state, torque_on, options_.stop_category, reset, s.reset_phase);
+    const std::uint16_t cw = cia402::next_controlword(state, torque_on, options_.stop_category, reset && s.reset_phase);
     s.not_enabled_cycles = torque_on && state != Cia402State::kOperationEnabled ? s.not_enabled_cycles + 1 : 0;
     const bool operating = torque_on && state == Cia402State::kOperationEnabled;
     std::uint8_t data[8] = {};
