@@ -1,10 +1,8 @@
 #include "cia402.hpp"
 
+#include "can/can_channel.hpp"
+
 #include <fcntl.h>
-#include <linux/can.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,11 +17,6 @@ namespace {
 
 constexpr std::uint32_t kSync = 0x080, kEmcyBase = 0x080, kTpdo1Base = 0x180, kTpdo2Base = 0x280, kRpdo1Base = 0x200;
 
-long long monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
   c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);  // single writer
 }
@@ -139,14 +132,11 @@ void Cia402Bus::deactivate() {
 }
 
 bool Cia402Bus::send(std::uint32_t id, const std::uint8_t* data, std::uint8_t len) {
-  canfd_frame raw;
-  std::memset(&raw, 0, sizeof(raw));
-  raw.can_id = id;
-  raw.len = len;
-  if (len) std::memcpy(raw.data, data, len);
-  const std::size_t size = options_.fd ? CANFD_MTU : CAN_MTU;
-  const ssize_t n = ::send(fd_, &raw, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(size)) {
+  Frame f;
+  f.id = id;
+  f.len = len;
+  if (len) std::memcpy(f.data, data, len);
+  if (!send_frame(fd_, f, options_.fd, false)) {
     bump(counters_.send_errors);
     return false;
   }
@@ -192,26 +182,14 @@ void Cia402Bus::handle(std::uint32_t id, const std::uint8_t* d, std::uint8_t len
 }
 
 void Cia402Bus::receive_until(long long deadline_ns) {
-  pollfd pfd{fd_, POLLIN, 0};
   for (;;) {
-    canfd_frame raw;
-    for (;;) {
-      const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-      if (n < 0) break;
+    Frame f;
+    for (Received r; (r = receive_frame(fd_, f)) != Received::kNone;) {  // everything queued, without blocking
       bump(counters_.frames_received);
-      const bool ok_size = n == static_cast<ssize_t>(CAN_MTU) || n == static_cast<ssize_t>(CANFD_MTU);
-      if (!ok_size || raw.len > (n == static_cast<ssize_t>(CAN_MTU) ? CAN_MAX_DLEN : CANFD_MAX_DLEN) ||
-          (raw.can_id & (CAN_RTR_FLAG | CAN_ERR_FLAG | CAN_EFF_FLAG))) {
-        bump(counters_.rejected);
-        continue;
-      }
-      handle(raw.can_id & CAN_SFF_MASK, raw.data, raw.len);
+      if (r == Received::kFrame && !f.extended) handle(f.id, f.data, f.len);
+      else bump(counters_.rejected);  // CANopen uses 11-bit identifiers only
     }
-    if (all_answered()) return;
-    const long long left = deadline_ns - monotonic_ns();
-    if (left <= 0) return;
-    timespec ts{static_cast<time_t>(left / 1000000000LL), static_cast<long>(left % 1000000000LL)};
-    if (::ppoll(&pfd, 1, &ts, nullptr) == 0) return;
+    if (all_answered() || !wait_readable(fd_, deadline_ns)) return;
   }
 }
 

@@ -1,6 +1,7 @@
 #include "virtual_motors.hpp"
 
-#include <linux/can.h>
+#include "can/can_channel.hpp"
+
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -35,12 +36,6 @@ double from_code(std::uint32_t code, double lo, double hi, int bits) {
 }
 // Python's round(): half to even (the default FP rounding mode).
 long long round_even(double x) { return static_cast<long long>(std::nearbyint(x)); }
-
-long long monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
 
 }  // namespace
 
@@ -112,32 +107,17 @@ void VirtualMotorResponder::run() {
 }
 
 void VirtualMotorResponder::serve_ready() {
-  for (;;) {
-    canfd_frame raw;
-    const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-    if (n <= 0) return;  // nothing queued, or the host end closed
-    if (n != static_cast<ssize_t>(CAN_MTU) && n != static_cast<ssize_t>(CANFD_MTU)) {
+  Frame in;
+  for (Received r; (r = receive_frame(fd_, in)) != Received::kNone;) {  // until nothing is queued
+    if (r == Received::kInvalid) {
       ++stats_.frames_in;
       ++stats_.ignored;
       continue;
     }
-    Frame in;
-    in.extended = (raw.can_id & CAN_EFF_FLAG) != 0;
-    in.id = raw.can_id & (in.extended ? CAN_EFF_MASK : CAN_SFF_MASK);
-    in.len = std::min<std::uint8_t>(raw.len, CANFD_MAX_DLEN);
-    std::memcpy(in.data, raw.data, in.len);
     replies_.clear();
     serve_frame(in, replies_);
-    for (const Frame& f : replies_) {
-      canfd_frame out;
-      std::memset(&out, 0, sizeof(out));
-      out.can_id = f.id | (f.extended ? CAN_EFF_FLAG : 0u);
-      out.len = f.len;
-      out.flags = fd_frames_ ? CANFD_BRS : 0;
-      std::memcpy(out.data, f.data, f.len);
-      const std::size_t size = fd_frames_ ? CANFD_MTU : CAN_MTU;
-      if (::send(fd_, &out, size, MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(size)) ++stats_.frames_out;
-    }
+    for (const Frame& f : replies_)
+      if (send_frame(fd_, f, fd_frames_, true)) ++stats_.frames_out;
   }
 }
 
