@@ -1,8 +1,8 @@
 // CiA 402 (IEC 61800-7-201 / CiA 402-2) drive profile, the one implementation of its protocol
 // logic, as pure functions: no I/O, no allocation, callable from the RT thread. Used by both
 // buses that speak CiA 402 -- CANopen (drivers/can/cia402.*) and EtherCAT CoE (drivers/ethercat/)
-// -- and by the one virtual drive (drivers/ethercat/virtual_slave/virtual_drive.*, which the
-// CANopen virtual node of src/humanoid_rt/can/cia402.py also runs through the bindings).
+// -- and by the one virtual drive (virtual_drive.hpp here), which the EtherCAT virtual slave and
+// the CANopen virtual node (src/humanoid_rt/can/cia402.py, through the bindings) both run.
 //
 // Power drive system state machine (CiA 402-2, "finite state automaton"), transitions by number:
 //   0  Start -> Not ready to switch on              automatic
@@ -54,9 +54,10 @@
 //               Quick stop active (transition 11), 0x605A = 2 (quick-stop ramp, then transition 12
 //               by itself); Disable voltage 0x00 in the other states, where there is no torque.
 //   category 2  SS2, controlled stop and hold: as 1, with 0x605A = 6 (stay in Quick stop active).
-// Earlier the EtherCAT bus sent Quick stop 0x02 for category 0 (relying on 0x605A = 0) while the
-// CANopen bus sent Disable voltage 0x00; both now send 0x00 (the drive ends in Switch on disabled
-// either way, one cycle sooner on no drive).
+// Earlier the EtherCAT bus sent Quick stop 0x02 for category 0 (relying on 0x605A = 0: transitions
+// 11 + 12) while the CANopen bus sent Disable voltage 0x00 (transition 9); both now send 0x00. A
+// drive ends in Switch on disabled in the same cycle either way; 0x00 does not depend on the
+// drive honouring 0x605A = 0.
 #pragma once
 
 #include <cmath>
