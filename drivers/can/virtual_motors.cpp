@@ -1,6 +1,7 @@
 #include "virtual_motors.hpp"
 
 #include "can/can_channel.hpp"
+#include "rotor/rotor.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -391,11 +392,7 @@ void VirtualMotorResponder::reply(VirtualMotorState& m, std::vector<Frame>& out)
     double tau_in = m.enabled ? kp * (q_d - q) + kd * (dq_d - dq) + tau_ff : 0.0;
     tau_in = tau_in < -limit ? -limit : (tau_in > limit ? limit : tau_in);
     total += tau_in;
-    double v = (dq + h / mm.inertia_kgm2 * tau_in) / (1.0 + h * mm.viscous_nm_s_rad / mm.inertia_kgm2);
-    const double coulomb_dv = mm.coulomb_nm * h / mm.inertia_kgm2;
-    v = std::fabs(v) <= coulomb_dv ? 0.0 : v - std::copysign(coulomb_dv, v);
-    dq = v;
-    q += h * v;
+    rotor::step(mm.inertia_kgm2, mm.viscous_nm_s_rad, mm.coulomb_nm, h, tau_in, q, dq);
   }
   m.q = q;
   m.dq = dq;

@@ -12,7 +12,7 @@
 //
 // Motor model (motor side, per command frame, after the reply is sent):
 //   I ddq = sat(tau_in, tau_max) - b dq - c sign(dq),  tau_in = kp (q* - q) + kd (dq* - dq) + tau_ff
-// integrated semi-implicitly in `substeps` steps over one loop period. Time is counted in
+// integrated semi-implicitly (drivers/rotor/rotor.hpp) in `substeps` steps over one loop period. Time is counted in
 // commands, never read from the wall clock, so stepped runs are exact.
 //
 // Threads: the responder thread (once started) owns the channel fd; every access to the motors

@@ -1,5 +1,7 @@
 #include "cia402/virtual_drive.hpp"
 
+#include "rotor/rotor.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -66,12 +68,7 @@ void VirtualDrive::step(double dt, Mode mode, double q_target, double dq_target,
     }
     tau = std::max(-limit, std::min(limit, tau));
     total += tau;
-    // Semi-implicit Euler with implicit viscous friction, then Coulomb friction that cannot reverse.
-    double v = (dq_ + h / inertia * tau) / (1.0 + h * load_.viscous_nm_s_rad / inertia);
-    const double coulomb_dv = load_.coulomb_nm * h / inertia;
-    v = std::fabs(v) <= coulomb_dv ? 0.0 : v - std::copysign(coulomb_dv, v);
-    dq_ = v;
-    q_ += h * v;
+    rotor::step(inertia, load_.viscous_nm_s_rad, load_.coulomb_nm, h, tau, q_, dq_);
   }
   tau_ = total / load_.substeps;
 }

@@ -7,7 +7,7 @@
 // Units here are SI, motor side (rad, rad/s, Nm); the wrappers convert counts, counts/s and per
 // mille of the rated torque.
 //
-// Load: I ddq = sat(tau) - b dq - c sign(dq), semi-implicit in `substeps` steps per cycle, with
+// Load: I ddq = sat(tau) - b dq - c sign(dq) (drivers/rotor/rotor.hpp) in `substeps` steps per cycle, with
 //   Operation enabled, CSP  bandwidth_hz > 0: the drive's own position loop, critically damped at
 //                           that bandwidth (kp = I w^2, kd = 2 I w); 0: an ideal axis that is at
 //                           the target each cycle (dq = the difference over the period, tau 0)
