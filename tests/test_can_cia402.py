@@ -54,10 +54,7 @@ def test_controlword_walks_to_operation_enabled_and_stops_per_category():
 def drive_states(drive, controlwords):
     states = []
     for cw in controlwords:
-        drive.values[(0x6040, 0)] = cw
-        drive._transition(cw)
-        drive._last_controlword = cw
-        drive._update_statusword()
+        drive.apply_controlword(cw)
         states.append(C.decode_statusword(drive.value(0x6041)).name.lower())
     return states
 

@@ -1,5 +1,5 @@
 """Golden vectors for the MIT-family codecs (C++ host side) and their agreement with the
-independent device-side codecs of the virtual motors."""
+device-side codecs of the virtual motors (C++ `VirtualMotorResponder`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from humanoid_rt import _core
 from humanoid_rt.can import protocols as P
-from humanoid_rt.can.virtual import VirtualMotor
 
 C = _core.can
 PROTO = {"mit_reference": C.Protocol.MIT_REFERENCE, "cubemars": C.Protocol.CUBEMARS, "damiao": C.Protocol.DAMIAO,
@@ -164,27 +163,53 @@ def test_bad_replies_rejected(protocol, device, can_id, extended, payload, messa
         C.decode_reply(PROTO[protocol], C.default_ranges(PROTO[protocol]), device, can_id, extended, bytes.fromhex(payload))
 
 
+def device_motor(protocol, ranges, host_id, q=0.0, dq=0.0, tau=0.0, enabled=True):
+    """A virtual motor (no I/O) in motor mode at (q, dq, tau) with a load too heavy to move in one
+    period and no torque limit: the torque it applies to a command is what it decoded."""
+    st = C.VirtualMotorState()
+    st.protocol, st.device_id, st.host_id, st.joint = PROTO[protocol], 3, host_id, 0
+    st.p_max, st.v_max, st.kp_max, st.kd_max, st.t_max = (ranges.p_max, ranges.v_max, ranges.kp_max, ranges.kd_max,
+                                                          ranges.t_max)
+    model = C.VirtualMotorModel()
+    model.inertia_kgm2, model.viscous_nm_s_rad, model.coulomb_nm, model.torque_limit_nm = 1e12, 0.0, 0.0, 1e12
+    model.substeps = 1
+    st.model, st.q, st.dq, st.tau, st.enabled = model, q, dq, tau, enabled
+    responder = C.VirtualMotorResponder("d", -1, False, 0.001, 0)
+    responder.add_motor(st)
+    return responder
+
+
 @pytest.mark.parametrize("protocol", P.PROTOCOLS)
 def test_host_and_device_codecs_agree(protocol):
-    """C++ host encoder -> Python device decoder, and Python device encoder -> C++ host decoder."""
+    """C++ host encoder -> device decoder (the torque the motor applies), and device encoder -> C++ host decoder."""
     rng = random.Random(P.PROTOCOLS.index(protocol))
     ranges = C.default_ranges(PROTO[protocol])
     py_ranges = P.Ranges(ranges.p_max, ranges.v_max, ranges.kp_max, ranges.kd_max, ranges.t_max)
     for key, value in vars(P.DEFAULT_RANGES[protocol]).items():
         assert getattr(py_ranges, key) == pytest.approx(value, rel=1e-7)  # C++ keeps them in float
-    bits = P.FIELD_BITS[protocol]
-    motor = VirtualMotor(protocol, 3, P.default_host_id(protocol, 3), py_ranges)
-    for _ in range(300):
+    bits = dict(zip(("p", "v", "kp", "kd", "t"), P.FIELD_BITS[protocol]))
+    lsb = {"p": 2 * ranges.p_max / ((1 << bits["p"]) - 1), "v": 2 * ranges.v_max / ((1 << bits["v"]) - 1),
+           "kp": ranges.kp_max / ((1 << bits["kp"]) - 1), "kd": ranges.kd_max / ((1 << bits["kd"]) - 1),
+           "t": 2 * ranges.t_max / ((1 << bits["t"]) - 1)}
+    host_id = P.default_host_id(protocol, 3)
+    for _ in range(100):
         q, dq = rng.uniform(-ranges.p_max, ranges.p_max), rng.uniform(-ranges.v_max, ranges.v_max)
         kp, kd, tau = rng.uniform(0, ranges.kp_max), rng.uniform(0, ranges.kd_max), rng.uniform(-ranges.t_max, ranges.t_max)
-        can_id, extended, payload = encode(protocol, ranges, q, dq, kp, kd, tau, device=3, host=motor.host_id)
-        decoded = motor.on_command(payload, (can_id >> 8) & 0xFFFF if extended else None, 0.001)
-        spans = (2 * ranges.p_max, 2 * ranges.v_max, ranges.kp_max, ranges.kd_max, 2 * ranges.t_max)
-        for value, got, span, b in zip((q, dq, kp, kd, tau), decoded, spans, bits):
-            assert abs(got - value) <= 1.01 * span / ((1 << b) - 1)
-        motor.q, motor.dq, motor.tau = q, dq, tau
-        rid, rext, rpayload = motor.reply()
-        assert (rid, rext) == tuple(C.reply_id(PROTO[protocol], 3, motor.host_id))
+        q0, dq0 = rng.uniform(-1, 1), rng.uniform(-1, 1)
+        # Each command field reaches the motor's torque: tau_ff alone, kp (q* - q0), kd (dq* - dq0) (with
+        # tau_ff = 0, which decodes within one LSB of 0: truncation puts 0 just below mid-range).
+        for fields, applied, tolerance in (
+                ((q, dq, 0.0, 0.0, tau), tau, lsb["t"]),
+                ((q, dq, kp, 0.0, 0.0), kp * (q - q0), kp * lsb["p"] + abs(q - q0) * lsb["kp"] + lsb["t"]),
+                ((q, dq, 0.0, kd, 0.0), kd * (dq - dq0), kd * lsb["v"] + abs(dq - dq0) * lsb["kd"] + lsb["t"])):
+            motor = device_motor(protocol, ranges, host_id, q=q0, dq=dq0)
+            can_id, extended, payload = encode(protocol, ranges, *fields, device=3, host=host_id)
+            assert len(motor.handle(can_id, extended, payload)) == 1
+            assert abs(motor.motors()[0].tau - applied) <= 1.01 * tolerance + 1e-9
+        # The reply carries the state the command found.
+        motor = device_motor(protocol, ranges, host_id, q=q, dq=dq, tau=tau, enabled=False)
+        [(rid, rext, rpayload)] = motor.handle(*encode(protocol, ranges, 0.0, 0.0, 0.0, 0.0, 0.0, device=3, host=host_id))
+        assert (rid, rext) == tuple(C.reply_id(PROTO[protocol], 3, host_id))
         out = C.decode_reply(PROTO[protocol], ranges, 3, rid, rext, rpayload)
         reply_bits = 16 if protocol == "robstride" else 12
         assert abs(out["q"] - q) <= 1.01 * 2 * ranges.p_max / 65535

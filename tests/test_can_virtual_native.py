@@ -1,5 +1,6 @@
-"""The C++ virtual-motor responder (real-time runs) against the Python reference motors (stepped
-runs): bit-identical replies and states, the hand-over between them, faults while native, and the
+"""The virtual motors: served over a socketpair by the Python thread they answer byte for byte what the
+C++ responder answers (Python only moves frames), and the master codec decodes each reply to the state
+the motor had; the hand-over to the responder's own thread and back, faults while native, and the
 bundled humanoid on four virtual CAN-FD buses with every request answered (stepped, and in real time
 by counting frames; the real-time missed-reply figure is measured in bench/, never asserted)."""
 
@@ -16,7 +17,7 @@ import pytest
 from conftest import enable_active, small_robot_config
 from humanoid_rt import Robot, _core
 from humanoid_rt.can import protocols as P
-from humanoid_rt.can.virtual import MotorModel, VirtualCanNetwork, _native_state
+from humanoid_rt.can.virtual import _HEADER, CAN_EFF_FLAG, MotorModel, VirtualCanNetwork, _pack
 
 C = _core.can
 PROTO = {name: getattr(C.Protocol, name.upper()) for name in P.PROTOCOLS}
@@ -44,40 +45,81 @@ def frames_for(protocol, device_id, rng, n=300):
     return out
 
 
+def motion_target(protocol, can_id, payload):
+    """The device a motion command addresses (None: a special frame, which acts before its reply, or nobody's)."""
+    if protocol == "robstride":
+        return can_id & 0xFF if (can_id >> 24) & 0x1F == 1 else None
+    if payload[:7] == b"\xff" * 7:
+        return None
+    if protocol == "myactuator":
+        return can_id - 0x400 if 0x400 < can_id < 0x500 else None
+    return can_id if can_id < 0x7F0 else None
+
+
+def receive_all(sock):
+    out = []
+    while True:
+        try:
+            raw = sock.recv(128)
+        except BlockingIOError:
+            return out
+        raw_id, length = _HEADER.unpack_from(raw)[:2]
+        extended = bool(raw_id & CAN_EFF_FLAG)
+        out.append((raw_id & (0x1FFFFFFF if extended else 0x7FF), extended, raw[8:8 + length]))
+
+
 @pytest.mark.parametrize("protocol", P.PROTOCOLS)
-def test_cpp_responder_replies_bit_identical_to_python_motors(protocol):
+def test_python_served_motors_answer_what_the_cpp_codec_says(protocol):
     rng = random.Random(3)
     network = VirtualCanNetwork(0.001)
-    network.add_channel("c", fd=True)
-    ch = network._channels["c"]
-    motors = [network.add_motor("c", protocol, d, model=MotorModel(inertia_kgm2=0.02 * d), joint=d, q0=0.1 * d)
-              for d in (1, 2)]
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    responder = C.VirtualMotorResponder("c", a.detach(), True, 0.001, 0)
-    for m in motors:
-        responder.add_motor(_native_state(_core, m))
+    host = socket.socket(fileno=network.add_channel("c", fd=True))
+    for d in (1, 2):
+        network.add_motor("c", protocol, d, model=MotorModel(inertia_kgm2=0.02 * d), joint=d, q0=0.1 * d)
+    reference = C.VirtualMotorResponder("reference", -1, True, 0.001, 0)  # the channel's seed: garbled bytes alike
+    for state in network._channels["c"].responder.motors():
+        reference.add_motor(state)
+    ranges = C.default_ranges(PROTO[protocol])
+    network.start()
+    decoded = 0
     try:
+        host.setblocking(False)
         sequence = frames_for(protocol, 1, rng) + frames_for(protocol, 2, rng, 50)
         for k, (can_id, extended, payload) in enumerate(sequence):
             if k == 40:  # the same faults on both sides, mid-run
-                for m in motors:
-                    m.no_reply, m.wrong_id = 2, 0
-                    responder.set_faults(m.joint, 2, 0, 0, float("nan"), 0)
+                for d in (1, 2):
+                    network.inject(d, "no_reply", 2)
+                    reference.set_faults(d, 2, 0, 0, float("nan"), 0)
             if k == 80:
-                for m in motors:
-                    m.no_reply, m.wrong_id = 0, 1
-                    m.temperature_c = 77.0 if P.has_temperature(protocol) else None
-                    responder.set_faults(m.joint, 0, 1, 0, 77.0 if P.has_temperature(protocol) else float("nan"), 0)
-            expected = network.handle(ch, can_id, extended, payload)
-            got = [tuple(r) for r in responder.handle(can_id, extended, payload)]
-            assert got == [(i, e, bytes(p)) for i, e, p in expected], (k, can_id, payload.hex())
-        for m, state in zip(motors, responder.motors()):
+                for d in (1, 2):
+                    network.inject(d, "no_reply", 0)
+                    network.inject(d, "wrong_id", 1)
+                    if P.has_temperature(protocol):
+                        network.inject(d, "over_temperature", 77.0)
+                    reference.set_faults(d, 0, 1, 0, 77.0 if P.has_temperature(protocol) else float("nan"), 0)
+            before = {state.device_id: state for state in network._channels["c"].responder.motors()}  # copies
+            host.send(_pack(can_id, extended, payload, True))
+            network.sync()
+            got = receive_all(host)
+            assert got == [tuple(r) for r in reference.handle(can_id, extended, payload)], (k, can_id, payload.hex())
+            motor = before.get(motion_target(protocol, can_id, payload))
+            if got and motor is not None and not (motor.no_reply or motor.wrong_id or motor.garbled):
+                [(rid, rext, rpayload)] = got
+                out = C.decode_reply(PROTO[protocol], ranges, motor.device_id, rid, rext, rpayload)
+                reply_bits = 16 if protocol == "robstride" else 12
+                for key, value, limit, bits in (("q", motor.q - motor.zero_offset, ranges.p_max, 16),
+                                                ("dq", motor.dq, ranges.v_max, reply_bits),
+                                                ("tau", motor.tau, ranges.t_max, reply_bits)):
+                    sent = min(max(value, -limit), limit)  # the reply saturates at the motor's ranges
+                    assert abs(out[key] - sent) <= 1.01 * 2 * limit / ((1 << bits) - 1), (k, key)
+                decoded += 1
+        assert decoded > 300
+        for m, state in zip(network.motors(), reference.motors()):
             assert (state.q, state.dq, state.tau, state.enabled, state.commands, state.zero_offset) == \
                    (m.q, m.dq, m.tau, m.enabled, m.commands, m.zero_offset)
-        assert responder.statistics()["ignored"] == ch.ignored
+        assert network.statistics()["c"]["ignored"] == reference.statistics()["ignored"] > 0
+        assert network.statistics()["c"]["frames_in"] == len(sequence)
     finally:
-        del responder
-        b.close()
+        host.close()
         network.close()
 
 

@@ -4,6 +4,7 @@
 #include "can/can_bus.hpp"
 #include "can/cia402.hpp"
 #include "can/virtual_motors.hpp"
+#include "cia402/virtual_drive.hpp"
 
 namespace humanoid_rt::bindings {
 
@@ -73,7 +74,7 @@ void bind_can(py::module_& m) {
              "longest such wait")
       .field("special_frames", &hc::CanBusStatistics::special_frames, "enter/exit/zero/clear-error frames sent");
 
-  // Virtual motors answered from C++ (real-time runs; see drivers/can/virtual_motors.hpp).
+  // The virtual motors (physics + device-side codec; see drivers/can/virtual_motors.hpp).
   py::class_<hc::VirtualMotorModel>(c, "VirtualMotorModel")
       .def(py::init<>())
       .def_readwrite("inertia_kgm2", &hc::VirtualMotorModel::inertia_kgm2)
@@ -108,7 +109,7 @@ void bind_can(py::module_& m) {
   py::class_<hc::VirtualMotorResponder, std::shared_ptr<hc::VirtualMotorResponder>>(c, "VirtualMotorResponder")
       .def(py::init<std::string, int, bool, double, std::uint64_t>(), py::arg("name"), py::arg("fd"),
            py::arg("fd_frames"), py::arg("period_s"), py::arg("seed"),
-           "Takes ownership of fd: the device end of a SOCK_SEQPACKET socketpair.")
+           "Takes ownership of fd: the device end of a SOCK_SEQPACKET socketpair (-1: none, frames come through handle()).")
       .def("add_motor", &hc::VirtualMotorResponder::add_motor, py::arg("motor"))
       .def("start", &hc::VirtualMotorResponder::start, py::arg("priority") = 0, py::arg("cpu") = -1)
       .def("stop", &hc::VirtualMotorResponder::stop, py::call_guard<py::gil_scoped_release>())
@@ -137,7 +138,7 @@ void bind_can(py::module_& m) {
             return replies;
           },
           py::arg("can_id"), py::arg("extended"), py::arg("payload"),
-          "Serve one frame without I/O (responder not running); returns [(can_id, extended, payload)].");
+          "Serve one frame without I/O (responder not started); returns [(can_id, extended, payload)].");
 
   StatisticsClass<hc::VirtualResponderStatistics>(c, "VirtualResponderStatistics",
                                                   "VirtualMotorResponder.statistics(): frames served.")
@@ -161,9 +162,42 @@ void bind_can(py::module_& m) {
       .value("CSV", hc::Cia402Mode::kCsv)
       .value("CST", hc::Cia402Mode::kCst);
   c.attr("Cia402Mode") = m.attr("Cia402Mode");
+  namespace c4 = humanoid_rt::cia402;
   c.def("decode_statusword", &hc::decode_statusword, py::arg("statusword"));
-  c.def("next_controlword", &hc::next_controlword, py::arg("state"), py::arg("torque_on"), py::arg("stop_category"),
-        py::arg("fault_reset"), py::arg("reset_phase"));
+  c.def(
+      "next_controlword",
+      [](hc::Cia402State state, bool torque_on, int stop_category, bool fault_reset, bool reset_phase) {
+        return c4::next_controlword(state, torque_on, stop_category, fault_reset && reset_phase);
+      },
+      py::arg("state"), py::arg("torque_on"), py::arg("stop_category"), py::arg("fault_reset"), py::arg("reset_phase"),
+      "The CANopen bus's controlword: bit 7 only during a requested reset's high phase.");
+  c.def("quick_stop_option_for_category", &c4::quick_stop_option_for_category, py::arg("stop_category"));
+  c.def("device_transition", &c4::device_transition, py::arg("state"), py::arg("controlword"),
+        py::arg("previous_controlword"), py::arg("quick_stop_option"), py::arg("fault_cleared"),
+        "The virtual drive's state machine: the state after a controlword (CiA 402 transitions 1..16).");
+  // The one virtual CiA 402 drive (drivers/cia402/virtual_drive.hpp); the CANopen virtual node wraps it.
+  py::class_<c4::DriveLoad>(c, "Cia402DriveLoad")
+      .def(py::init<>())
+      .def_readwrite("inertia_kgm2", &c4::DriveLoad::inertia_kgm2)
+      .def_readwrite("viscous_nm_s_rad", &c4::DriveLoad::viscous_nm_s_rad)
+      .def_readwrite("coulomb_nm", &c4::DriveLoad::coulomb_nm)
+      .def_readwrite("torque_limit_nm", &c4::DriveLoad::torque_limit_nm)
+      .def_readwrite("substeps", &c4::DriveLoad::substeps)
+      .def_readwrite("bandwidth_hz", &c4::DriveLoad::bandwidth_hz);
+  py::class_<c4::VirtualDrive>(c, "Cia402VirtualDrive")
+      .def(py::init<const c4::DriveLoad&, double>(), py::arg("load"), py::arg("q0") = 0.0)
+      .def("controlword", &c4::VirtualDrive::controlword, py::arg("controlword"), py::arg("quick_stop_option"))
+      .def("raise_fault", &c4::VirtualDrive::raise_fault, py::arg("code"), py::arg("persistent"))
+      .def("clear_fault_cause", &c4::VirtualDrive::clear_fault_cause)
+      .def("step", &c4::VirtualDrive::step, py::arg("period_s"), py::arg("mode"), py::arg("q_target"),
+           py::arg("dq_target"), py::arg("tau_target"), py::arg("max_torque_nm"))
+      .def("set_state", &c4::VirtualDrive::set_state, py::arg("state"))
+      .def_property_readonly("state", &c4::VirtualDrive::state)
+      .def_property_readonly("q", &c4::VirtualDrive::q)
+      .def_property_readonly("dq", &c4::VirtualDrive::dq)
+      .def_property_readonly("tau", &c4::VirtualDrive::tau)
+      .def_property_readonly("last_controlword", &c4::VirtualDrive::last_controlword)
+      .def_property_readonly("fault_code", &c4::VirtualDrive::fault_code);
   py::class_<hc::Cia402Device>(c, "Cia402Device")
       .def(py::init([](int joint, int node_id, hc::Cia402Mode mode, double counts_per_rad, double rated_torque_nm) {
              if (node_id < 1 || node_id > 127) throw py::value_error("node_id: must be in 1..127");

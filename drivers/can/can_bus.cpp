@@ -1,13 +1,13 @@
 #include "can_bus.hpp"
 
+#include "can/can_channel.hpp"
+
 #include <fcntl.h>
 #include <linux/can.h>
 #include <linux/can/raw.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,12 +18,6 @@
 namespace humanoid_rt::can {
 
 namespace {
-
-long long monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
 
 void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);  // single writer
@@ -137,13 +131,9 @@ void CanBus::deactivate() {
     s.entered = false;
   }
   const long long deadline = monotonic_ns() + static_cast<long long>(options_.setup_timeout_s * 0.2e9);
-  pollfd pfd{fd_, POLLIN, 0};
-  while (monotonic_ns() < deadline) {  // drain the acknowledgements (status or shutdown echo)
-    const long long left = deadline - monotonic_ns();
-    const int timeout_ms = static_cast<int>(left / 1000000) + 1;
-    if (::poll(&pfd, 1, timeout_ms) <= 0) break;
-    canfd_frame raw;
-    while (::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT) > 0) {
+  while (wait_readable(fd_, deadline)) {  // drain the acknowledgements (status or shutdown echo)
+    Frame f;
+    while (receive_frame(fd_, f) != Received::kNone) {
     }
   }
   for (Slot& s : slots_) s.awaiting = false;
@@ -189,18 +179,7 @@ bool CanBus::zero_position(int joint) {
 }
 
 bool CanBus::send(const Frame& frame) {
-  canfd_frame raw;
-  std::memset(&raw, 0, sizeof(raw));
-  raw.can_id = frame.id | (frame.extended ? CAN_EFF_FLAG : 0u);
-  raw.len = frame.len;
-  std::memcpy(raw.data, frame.data, frame.len);
-  std::size_t size = CAN_MTU;
-  if (options_.fd) {
-    raw.flags = options_.bit_rate_switch ? CANFD_BRS : 0;
-    size = CANFD_MTU;
-  }
-  const ssize_t n = ::send(fd_, &raw, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(size)) {
+  if (!send_frame(fd_, frame, options_.fd, options_.bit_rate_switch)) {
     bump(counters_.send_errors);
     return false;
   }
@@ -235,35 +214,14 @@ void CanBus::handle(const Frame& frame) {
 }
 
 void CanBus::receive_until(long long deadline_ns) {
-  pollfd pfd{fd_, POLLIN, 0};
   for (;;) {
-    canfd_frame raw;
-    for (;;) {  // take everything queued, without blocking
-      const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-      if (n < 0) break;
+    Frame f;
+    for (Received r; (r = receive_frame(fd_, f)) != Received::kNone;) {  // everything queued, without blocking
       bump(counters_.frames_received);
-      if (n != static_cast<ssize_t>(CAN_MTU) && n != static_cast<ssize_t>(CANFD_MTU)) {
-        bump(counters_.rejected_malformed);
-        continue;
-      }
-      const std::uint8_t max_len = n == static_cast<ssize_t>(CAN_MTU) ? CAN_MAX_DLEN : CANFD_MAX_DLEN;
-      if (raw.len > max_len || (raw.can_id & (CAN_RTR_FLAG | CAN_ERR_FLAG))) {
-        bump(counters_.rejected_malformed);
-        continue;
-      }
-      Frame f;
-      f.extended = (raw.can_id & CAN_EFF_FLAG) != 0;
-      f.id = raw.can_id & (f.extended ? CAN_EFF_MASK : CAN_SFF_MASK);
-      f.len = raw.len;
-      std::memcpy(f.data, raw.data, raw.len);
-      handle(f);
+      if (r == Received::kFrame) handle(f);
+      else bump(counters_.rejected_malformed);
     }
-    if (awaiting_count() == 0) return;
-    const long long left = deadline_ns - monotonic_ns();
-    if (left <= 0) return;
-    // Sleep in the kernel until a frame arrives or the deadline passes: no busy wait.
-    timespec ts{static_cast<time_t>(left / 1000000000LL), static_cast<long>(left % 1000000000LL)};
-    if (::ppoll(&pfd, 1, &ts, nullptr) == 0) return;
+    if (awaiting_count() == 0 || !wait_readable(fd_, deadline_ns)) return;
   }
 }
 

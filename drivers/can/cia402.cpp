@@ -1,10 +1,8 @@
 #include "cia402.hpp"
 
+#include "can/can_channel.hpp"
+
 #include <fcntl.h>
-#include <linux/can.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,11 +17,6 @@ namespace {
 
 constexpr std::uint32_t kSync = 0x080, kEmcyBase = 0x080, kTpdo1Base = 0x180, kTpdo2Base = 0x280, kRpdo1Base = 0x200;
 
-long long monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
 void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
   c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);  // single writer
 }
@@ -49,46 +42,6 @@ T saturate(double x) {
 }
 
 }  // namespace
-
-const char* to_string(Cia402State s) {
-  switch (s) {
-    case Cia402State::kNotReadyToSwitchOn: return "not_ready_to_switch_on";
-    case Cia402State::kSwitchOnDisabled: return "switch_on_disabled";
-    case Cia402State::kReadyToSwitchOn: return "ready_to_switch_on";
-    case Cia402State::kSwitchedOn: return "switched_on";
-    case Cia402State::kOperationEnabled: return "operation_enabled";
-    case Cia402State::kQuickStopActive: return "quick_stop_active";
-    case Cia402State::kFaultReactionActive: return "fault_reaction_active";
-    case Cia402State::kFault: return "fault";
-  }
-  return "unknown";
-}
-
-std::uint16_t next_controlword(Cia402State state, bool torque_on, int stop_category, bool fault_reset,
-                               bool reset_phase) {
-  switch (state) {
-    case Cia402State::kFault:
-      return fault_reset && reset_phase ? kCwFaultReset : kCwDisableVoltage;
-    case Cia402State::kFaultReactionActive:
-    case Cia402State::kNotReadyToSwitchOn:
-      return kCwDisableVoltage;
-    default:
-      break;
-  }
-  if (!torque_on) {
-    if (stop_category == 0) return kCwDisableVoltage;  // STO: torque removed at once
-    // SS1 / SS2 by the drive: quick stop from Operation enabled; elsewhere there is no torque to stop.
-    return state == Cia402State::kOperationEnabled || state == Cia402State::kQuickStopActive ? kCwQuickStop
-                                                                                              : kCwDisableVoltage;
-  }
-  switch (state) {
-    case Cia402State::kSwitchOnDisabled: return kCwShutdown;
-    case Cia402State::kReadyToSwitchOn: return kCwSwitchOn;
-    case Cia402State::kSwitchedOn:
-    case Cia402State::kOperationEnabled: return kCwEnableOperation;
-    default: return kCwDisableVoltage;  // Quick stop active: leave through Switch on disabled
-  }
-}
 
 Cia402Bus::Cia402Bus(std::string name, int fd, const Cia402BusOptions& options)
     : name_(std::move(name)), options_(options), fd_(fd) {
@@ -159,7 +112,7 @@ void Cia402Bus::disable_and_sync() {
     const int len = s.device.mode == Cia402Mode::kCst ? 4 : 6;
     if (s.device.mode == Cia402Mode::kCsp) put_le32(d + 2, s.position);
     send(kRpdo1Base + s.device.node_id, d, static_cast<std::uint8_t>(len));
-    s.controlword.store(kCwDisableVoltage, std::memory_order_relaxed);
+    s.controlword.store(cia402::kDisableVoltage, std::memory_order_relaxed);
     s.awaiting = true;
     s.got_tpdo1 = s.got_tpdo2 = false;
   }
@@ -179,14 +132,11 @@ void Cia402Bus::deactivate() {
 }
 
 bool Cia402Bus::send(std::uint32_t id, const std::uint8_t* data, std::uint8_t len) {
-  canfd_frame raw;
-  std::memset(&raw, 0, sizeof(raw));
-  raw.can_id = id;
-  raw.len = len;
-  if (len) std::memcpy(raw.data, data, len);
-  const std::size_t size = options_.fd ? CANFD_MTU : CAN_MTU;
-  const ssize_t n = ::send(fd_, &raw, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(size)) {
+  Frame f;
+  f.id = id;
+  f.len = len;
+  if (len) std::memcpy(f.data, data, len);
+  if (!send_frame(fd_, f, options_.fd, false)) {
     bump(counters_.send_errors);
     return false;
   }
@@ -232,26 +182,14 @@ void Cia402Bus::handle(std::uint32_t id, const std::uint8_t* d, std::uint8_t len
 }
 
 void Cia402Bus::receive_until(long long deadline_ns) {
-  pollfd pfd{fd_, POLLIN, 0};
   for (;;) {
-    canfd_frame raw;
-    for (;;) {
-      const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-      if (n < 0) break;
+    Frame f;
+    for (Received r; (r = receive_frame(fd_, f)) != Received::kNone;) {  // everything queued, without blocking
       bump(counters_.frames_received);
-      const bool ok_size = n == static_cast<ssize_t>(CAN_MTU) || n == static_cast<ssize_t>(CANFD_MTU);
-      if (!ok_size || raw.len > (n == static_cast<ssize_t>(CAN_MTU) ? CAN_MAX_DLEN : CANFD_MAX_DLEN) ||
-          (raw.can_id & (CAN_RTR_FLAG | CAN_ERR_FLAG | CAN_EFF_FLAG))) {
-        bump(counters_.rejected);
-        continue;
-      }
-      handle(raw.can_id & CAN_SFF_MASK, raw.data, raw.len);
+      if (r == Received::kFrame && !f.extended) handle(f.id, f.data, f.len);
+      else bump(counters_.rejected);  // CANopen uses 11-bit identifiers only
     }
-    if (all_answered()) return;
-    const long long left = deadline_ns - monotonic_ns();
-    if (left <= 0) return;
-    timespec ts{static_cast<time_t>(left / 1000000000LL), static_cast<long>(left % 1000000000LL)};
-    if (::ppoll(&pfd, 1, &ts, nullptr) == 0) return;
+    if (all_answered() || !wait_readable(fd_, deadline_ns)) return;
   }
 }
 
@@ -303,7 +241,7 @@ BusStatus Cia402Bus::write(double, const JointCommand& cmd) {
     const bool torque_on = cmd.torque_enabled[j] != 0;
     if (state == Cia402State::kFault && reset) s.reset_phase = !s.reset_phase;
     else s.reset_phase = false;
-    const std::uint16_t cw = next_controlword(state, torque_on, options_.stop_category, reset, s.reset_phase);
+    const std::uint16_t cw = cia402::next_controlword(state, torque_on, options_.stop_category, reset && s.reset_phase);
     s.not_enabled_cycles = torque_on && state != Cia402State::kOperationEnabled ? s.not_enabled_cycles + 1 : 0;
     const bool operating = torque_on && state == Cia402State::kOperationEnabled;
     std::uint8_t data[8] = {};

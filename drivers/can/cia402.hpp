@@ -15,16 +15,12 @@
 // One cycle:  write() sends every RPDO1, then SYNC; read() (next cycle) collects TPDO1 + TPDO2 of
 // every drive (and any EMCY) until all are in or the deadline passes, exactly like CanBus.
 //
-// The power state machine runs per drive in write(), from the decoded statusword (the CiA 402 masks,
-// listed in firmware_interfaces/can/cia402.md) and the loop's torque_enabled flag:
-//   torque on:  Switch on disabled -> Shutdown 0x06 -> Ready to switch on -> Switch on 0x07 ->
-//               Switched on -> Enable operation 0x0F -> Operation enabled (targets applied).
-//               Quick stop active / not ready / fault reaction: Disable voltage 0x00.
-//   torque off: STO. Stop category 0: Disable voltage 0x00 (torque removed at once); category 1 or 2:
-//               Quick stop 0x02 (the drive decelerates on its quick-stop ramp, then removes torque).
-//   Fault:      Disable voltage 0x00, unless a fault reset was requested (request_fault_reset(), any
-//               non-RT thread): then 0x00 one cycle, 0x80 the next (bit 7 rising edge), repeated
-//               while the drive stays in Fault.
+// The power state machine runs per drive in write(): cia402::next_controlword() (drivers/cia402/
+// cia402.hpp, shared with EtherCAT) from the decoded statusword, the loop's torque_enabled flag and
+// the stop category (torque off: 0 Disable voltage 0x00, 1 / 2 Quick stop 0x02 from Operation
+// enabled; 0x605A is set to match over SDO at configuration). A requested fault reset
+// (request_fault_reset(), any non-RT thread) sends 0x00 one cycle, 0x80 the next (bit 7 rising
+// edge), repeated while the drive stays in Fault.
 // A drive in Fault / Fault reaction active reports drive_error = its EMCY / 0x603F code (0xFF00 when
 // it sent none); a drive that does not reach Operation enabled within enable_timeout_cycles of
 // torque being requested reports 0xFF01. Either makes the supervisor FAULT.
@@ -49,17 +45,9 @@ namespace humanoid_rt::can {
 using Cia402State = cia402::State;  // the shared CiA 402 definitions (drivers/cia402/cia402.hpp)
 using Cia402Mode = cia402::Mode;
 using cia402::decode_statusword;
-const char* to_string(Cia402State s);
 
-inline constexpr std::uint16_t kCwDisableVoltage = cia402::kDisableVoltage, kCwQuickStop = cia402::kQuickStop,
-                               kCwShutdown = cia402::kShutdown, kCwSwitchOn = cia402::kSwitchOn,
-                               kCwEnableOperation = cia402::kEnableOperation, kCwFaultReset = cia402::kFaultReset;
 inline constexpr std::uint16_t kErrorNoCode = 0xFF00, kErrorEnableTimeout = 0xFF01;
 
-// The controlword that moves a drive in `state` toward the wanted state (one step per cycle).
-// reset_phase: during a requested fault reset, false = 0x00, true = 0x80 (the rising edge).
-std::uint16_t next_controlword(Cia402State state, bool torque_on, int stop_category, bool fault_reset,
-                               bool reset_phase);
 
 // ---- the bus --------------------------------------------------------------------------------
 struct Cia402Device {
@@ -74,7 +62,7 @@ struct Cia402BusOptions {
   bool fd = false;                        // channel records are canfd_frame
   double reply_timeout_s = 0.0;           // real time; 0 = 25 % of the period
   double stepped_reply_timeout_s = 0.05;  // stepped mode
-  int stop_category = 0;                  // torque off: 0 disable voltage, 1/2 quick stop
+  int stop_category = 0;                  // torque off per cia402::stop_reaction(): 0 disable voltage, 1/2 quick stop
   int enable_timeout_cycles = 200;        // torque on but not Operation enabled after this: error 0xFF01
 };
 

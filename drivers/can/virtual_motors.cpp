@@ -1,6 +1,8 @@
 #include "virtual_motors.hpp"
 
-#include <linux/can.h>
+#include "can/can_channel.hpp"
+#include "rotor/rotor.hpp"
+
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -24,7 +26,7 @@ constexpr std::uint32_t kMyActuatorCommandBase = 0x400, kMyActuatorReplyBase = 0
                         kMyActuatorSystemReplyBase = 0x240;
 constexpr std::uint8_t kMyActuatorShutdown = 0x80, kMyActuatorZeroToRom = 0x64;
 
-// The Python reference's conversions (double precision; truncation like the firmware).
+// The device side's conversions (double precision; truncation like the firmware).
 std::uint32_t to_code(double x, double lo, double hi, int bits) {
   if (x != x) x = 0.0;
   x = std::min(std::max(x, lo), hi);
@@ -36,18 +38,12 @@ double from_code(std::uint32_t code, double lo, double hi, int bits) {
 // Python's round(): half to even (the default FP rounding mode).
 long long round_even(double x) { return static_cast<long long>(std::nearbyint(x)); }
 
-long long monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
 }  // namespace
 
 VirtualMotorResponder::VirtualMotorResponder(std::string name, int fd, bool fd_frames, double period_s,
                                              std::uint64_t seed)
     : name_(std::move(name)), fd_(fd), fd_frames_(fd_frames), period_s_(period_s), rng_(seed) {
-  if (fd < 0) throw std::invalid_argument("virtual motors " + name_ + ": invalid file descriptor");
+  if (fd < -1) throw std::invalid_argument("virtual motors " + name_ + ": invalid file descriptor");
   if (!(period_s > 0.0) || !std::isfinite(period_s))
     throw std::invalid_argument("virtual motors " + name_ + ": period_s must be a finite number > 0");
   stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -58,7 +54,7 @@ VirtualMotorResponder::VirtualMotorResponder(std::string name, int fd, bool fd_f
 VirtualMotorResponder::~VirtualMotorResponder() {
   stop();
   ::close(stop_fd_);
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void VirtualMotorResponder::add_motor(const VirtualMotorState& motor) {
@@ -73,6 +69,7 @@ void VirtualMotorResponder::add_motor(const VirtualMotorState& motor) {
 
 bool VirtualMotorResponder::start(int priority, int cpu) {
   if (running()) throw std::logic_error("virtual motors " + name_ + ": already running");
+  if (fd_ < 0) throw std::logic_error("virtual motors " + name_ + ": no channel to serve (frames come through handle())");
   std::uint64_t drain;
   while (::read(stop_fd_, &drain, sizeof(drain)) > 0) {
   }
@@ -111,36 +108,22 @@ void VirtualMotorResponder::run() {
 }
 
 void VirtualMotorResponder::serve_ready() {
-  for (;;) {
-    canfd_frame raw;
-    const ssize_t n = ::recv(fd_, &raw, sizeof(raw), MSG_DONTWAIT);
-    if (n <= 0) return;  // nothing queued, or the host end closed
-    if (n != static_cast<ssize_t>(CAN_MTU) && n != static_cast<ssize_t>(CANFD_MTU)) {
+  Frame in;
+  for (Received r; (r = receive_frame(fd_, in)) != Received::kNone;) {  // until nothing is queued
+    if (r == Received::kInvalid) {
       ++stats_.frames_in;
       ++stats_.ignored;
       continue;
     }
-    Frame in;
-    in.extended = (raw.can_id & CAN_EFF_FLAG) != 0;
-    in.id = raw.can_id & (in.extended ? CAN_EFF_MASK : CAN_SFF_MASK);
-    in.len = std::min<std::uint8_t>(raw.len, CANFD_MAX_DLEN);
-    std::memcpy(in.data, raw.data, in.len);
     replies_.clear();
-    handle(in, replies_);
-    for (const Frame& f : replies_) {
-      canfd_frame out;
-      std::memset(&out, 0, sizeof(out));
-      out.can_id = f.id | (f.extended ? CAN_EFF_FLAG : 0u);
-      out.len = f.len;
-      out.flags = fd_frames_ ? CANFD_BRS : 0;
-      std::memcpy(out.data, f.data, f.len);
-      const std::size_t size = fd_frames_ ? CANFD_MTU : CAN_MTU;
-      if (::send(fd_, &out, size, MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(size)) ++stats_.frames_out;
-    }
+    serve_frame(in, replies_);
+    for (const Frame& f : replies_)
+      if (send_frame(fd_, f, fd_frames_, true)) ++stats_.frames_out;
   }
 }
 
 bool VirtualMotorResponder::sync(double timeout_s) {
+  if (fd_ < 0) return true;  // frames come through handle(): nothing is ever queued here
   const long long deadline = monotonic_ns() + static_cast<long long>(timeout_s * 1e9);
   for (;;) {
     {
@@ -182,7 +165,7 @@ VirtualResponderStatistics VirtualMotorResponder::statistics() const {
 }
 
 VirtualMotorState* VirtualMotorResponder::find(const Frame& in, bool* system) {
-  // As the Python reference: command IDs first, then MyActuator system IDs.
+  // Command IDs first, then MyActuator system IDs.
   *system = false;
   for (VirtualMotorState& m : motors_) {
     if (in.extended) {
@@ -203,6 +186,12 @@ VirtualMotorState* VirtualMotorResponder::find(const Frame& in, bool* system) {
 }
 
 bool VirtualMotorResponder::handle(const Frame& in, std::vector<Frame>& out) {
+  if (running()) throw std::logic_error("virtual motors " + name_ + ": handle() while the responder thread serves");
+  std::lock_guard<std::mutex> lock(mutex_);
+  return serve_frame(in, out);
+}
+
+bool VirtualMotorResponder::serve_frame(const Frame& in, std::vector<Frame>& out) {
   ++stats_.frames_in;
   bool system = false;
   VirtualMotorState* m = find(in, &system);
@@ -403,11 +392,7 @@ void VirtualMotorResponder::reply(VirtualMotorState& m, std::vector<Frame>& out)
     double tau_in = m.enabled ? kp * (q_d - q) + kd * (dq_d - dq) + tau_ff : 0.0;
     tau_in = tau_in < -limit ? -limit : (tau_in > limit ? limit : tau_in);
     total += tau_in;
-    double v = (dq + h / mm.inertia_kgm2 * tau_in) / (1.0 + h * mm.viscous_nm_s_rad / mm.inertia_kgm2);
-    const double coulomb_dv = mm.coulomb_nm * h / mm.inertia_kgm2;
-    v = std::fabs(v) <= coulomb_dv ? 0.0 : v - std::copysign(coulomb_dv, v);
-    dq = v;
-    q += h * v;
+    rotor::step(mm.inertia_kgm2, mm.viscous_nm_s_rad, mm.coulomb_nm, h, tau_in, q, dq);
   }
   m.q = q;
   m.dq = dq;

@@ -1,25 +1,22 @@
-// Virtual MIT-family motors answered from C++: the device end of a CAN channel at 1 kHz.
+// Virtual MIT-family motors: the device end of a CAN channel, for tests, CI and the demo.
 //
-// Why C++ (and not one Python child process per bus): on the 2-core CI machine the Python
-// virtual motors cost ~40 us of CPU per frame, ~1.2 ms per cycle for the bundled humanoid's 31
-// motors. Split over four child processes that is still ~60 % of both cores next to the RT loop
-// and the demo's own Python, and every reply races a 250 us deadline against CPython's scheduling
-// and garbage-collection pauses. The same model in C++ answers a frame in about a microsecond, so
-// a thread per bus keeps every deadline with the cores nearly idle.
-//
-// The Python `VirtualCanNetwork` (src/humanoid_rt/can/virtual.py) stays the reference and serves
-// stepped runs; for a real-time run it hands each channel -- motor state, faults and all -- to one
-// `VirtualMotorResponder` and takes it back when the loop stops. Both implement the same model in
-// the same operation order (double precision, no FMA), so a reply sequence is bit-identical on
-// either side (tests/test_can_virtual_native.py checks it); only the bytes of injected `garbled`
-// replies come from a different random generator.
+// This is the one implementation of the virtual motor (physics and device-side codec). Python's
+// `VirtualCanNetwork` (src/humanoid_rt/can/virtual.py) owns one responder per channel and only
+// moves frames: in stepped runs, and on python-can buses (udp_multicast, a real adapter), a
+// Python thread reads each frame and passes it to handle(); for a real-time run, where replies
+// are due within a quarter period, start() serves the socketpair from a C++ thread instead.
+// Why a C++ thread there (and not one Python child process per bus): on the 2-core CI machine
+// Python costs ~40 us of CPU per frame, ~1.2 ms per cycle for the bundled humanoid's 31 motors,
+// and every reply would race a 250 us deadline against CPython's scheduling and GC pauses; in
+// C++ a frame is answered in about a microsecond.
 //
 // Motor model (motor side, per command frame, after the reply is sent):
 //   I ddq = sat(tau_in, tau_max) - b dq - c sign(dq),  tau_in = kp (q* - q) + kd (dq* - dq) + tau_ff
-// integrated semi-implicitly in `substeps` steps over one loop period.
+// integrated semi-implicitly (drivers/rotor/rotor.hpp) in `substeps` steps over one loop period. Time is counted in
+// commands, never read from the wall clock, so stepped runs are exact.
 //
-// Threads: the responder thread owns the channel fd and runs the motors; any other thread reads
-// or changes motor state through motors()/set_faults(), which take `mutex_`. This is a test device,
+// Threads: the responder thread (once started) owns the channel fd; every access to the motors
+// (handle(), motors(), set_faults(), the responder thread) takes `mutex_`. This is a test device,
 // not the RT loop: a lock here is fine (the RT thread never touches it).
 #pragma once
 
@@ -45,7 +42,7 @@ struct VirtualMotorModel {
   int substeps = 4;
 };
 
-// One motor: identity, ranges (double, as the Python reference holds them), model, state, faults.
+// One motor: identity, ranges, model, state, faults.
 struct VirtualMotorState {
   int joint = -1;
   Protocol protocol = Protocol::kMitReference;
@@ -70,7 +67,8 @@ struct VirtualResponderStatistics {
 class VirtualMotorResponder {
  public:
   // Takes ownership of `fd` (the device end of a SOCK_SEQPACKET socketpair carrying can_frame /
-  // canfd_frame records; `fd_frames` selects which this side sends).
+  // canfd_frame records; `fd_frames` selects which this side sends), or fd = -1: no channel,
+  // frames come only through handle() (python-can buses).
   VirtualMotorResponder(std::string name, int fd, bool fd_frames, double period_s, std::uint64_t seed);
   ~VirtualMotorResponder();
   VirtualMotorResponder(const VirtualMotorResponder&) = delete;
@@ -91,13 +89,14 @@ class VirtualMotorResponder {
   VirtualResponderStatistics statistics() const;
   const std::string& name() const { return name_; }
 
-  // Device side, exposed for golden agreement with the Python reference (no I/O).
-  // Serves one frame; appends the replies (at most one) to `out`; returns false when ignored.
+  // Serves one frame without I/O (the caller moves the frames; not while started): appends the
+  // replies (at most one) to `out`; returns false when ignored.
   bool handle(const Frame& in, std::vector<Frame>& out);
 
  private:
   void run();
   void serve_ready();                                     // responder thread, mutex_ held
+  bool serve_frame(const Frame& in, std::vector<Frame>& out);  // mutex_ held
   VirtualMotorState* find(const Frame& in, bool* system);  // mutex_ held
   void apply(VirtualMotorState& m, const Frame& in, bool robstride);
   void coast(VirtualMotorState& m);
@@ -106,7 +105,7 @@ class VirtualMotorResponder {
   std::uint32_t unused_id(const VirtualMotorState& m) const;
 
   const std::string name_;
-  const int fd_;               // owned; I/O by the responder thread only once started
+  const int fd_;               // owned (-1: none); I/O by the responder thread only once started
   const bool fd_frames_;
   const double period_s_;
   int stop_fd_ = -1;           // eventfd: any thread signals, the responder thread polls

@@ -351,7 +351,7 @@ BusStatus EthercatBus::write(double t, const JointCommand& c) {
     // A fault reset is a rising edge of bit 7: one cycle high, then low again.
     const bool pulse = (reset || d.reset_pulse) && !(d.controlword & cia402::kFaultReset);
     d.reset_pulse = reset && !pulse;
-    d.controlword = cia402::next_controlword(st, enable, pulse);
+    d.controlword = cia402::next_controlword(st, enable, options_.stop_category, pulse);
     std::uint8_t* out = d.out;
     put<std::uint16_t>(out, d.controlword);
     const bool on = enable && st == cia402::State::kOperationEnabled;

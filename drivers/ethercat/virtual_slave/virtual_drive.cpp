@@ -58,7 +58,8 @@ std::size_t VirtualDrive::size_of(Type t) {
   return 0;
 }
 
-VirtualDrive::VirtualDrive(const DriveParams& p, double period_s) : params_(p), period_s_(period_s) {
+VirtualDrive::VirtualDrive(const DriveParams& p, double period_s)
+    : params_(p), period_s_(period_s), drive_(cia402::DriveLoad{p.inertia_kgm2, p.viscous_nm_s_rad}) {
   using T = Type;
   auto add = [this](std::uint16_t index, std::uint8_t sub, T type, std::int64_t value, bool writable) {
     od_[key(index, sub)] = Object{type, writable, value};
@@ -79,7 +80,7 @@ VirtualDrive::VirtualDrive(const DriveParams& p, double period_s) : params_(p), 
   add(0x1C13, 1, T::kU16, 0x1A00, true);
   add(0x603F, 0, T::kU16, 0, false);
   add(0x6040, 0, T::kU16, 0, true);
-  add(0x6041, 0, T::kU16, cia402::statusword_value(state_), false);
+  add(0x6041, 0, T::kU16, cia402::statusword_value(drive_.state()), false);
   add(0x605A, 0, T::kI16, 2, true);  // quick stop option code
   add(0x6060, 0, T::kI8, kModeCsp, true);
   add(0x6061, 0, T::kI8, kModeCsp, false);
@@ -157,11 +158,6 @@ const Pdo* VirtualDrive::tx_pdo() const {
   return at(0x1C13, 0).value ? find_pdo(tx_pdos(), at(0x1C13, 1).value) : nullptr;
 }
 
-void VirtualDrive::inject_fault(std::uint16_t code, bool persistent) {
-  fault_code_ = code;
-  fault_cause_ = persistent ? code : 0;
-  if (state_ != cia402::State::kFault) state_ = cia402::State::kFaultReactionActive;
-}
 
 double VirtualDrive::counts_per_rad() const {
   return static_cast<double>(at(0x608F, 1).value) / static_cast<double>(at(0x608F, 2).value) / (2.0 * M_PI);
@@ -169,43 +165,7 @@ double VirtualDrive::counts_per_rad() const {
 
 void VirtualDrive::freeze_encoder(bool frozen) {
   frozen_ = frozen;
-  frozen_counts_ = static_cast<std::int32_t>(std::nearbyint(q_ * counts_per_rad()));
-}
-
-void VirtualDrive::controlword(std::uint16_t cw) {
-  using S = cia402::State;
-  const bool rising_reset = (cw & 0x80) && !(last_controlword_ & 0x80);
-  last_controlword_ = cw;
-  const S s = state_;
-  const std::int64_t qs_option = at(0x605A, 0).value;
-  if (s == S::kFaultReactionActive) {  // the reaction takes one cycle
-    state_ = S::kFault;
-    return;
-  }
-  if (s == S::kFault) {
-    if (rising_reset && !fault_cause_) {
-      state_ = S::kSwitchOnDisabled;
-      fault_code_ = 0;
-    }
-    return;
-  }
-  if ((cw & 0x82) == 0x00) {  // disable voltage
-    state_ = S::kSwitchOnDisabled;
-  } else if ((cw & 0x86) == 0x02) {  // quick stop
-    if (s == S::kOperationEnabled)
-      state_ = qs_option != 0 ? S::kQuickStopActive : S::kSwitchOnDisabled;
-    else if (s == S::kReadyToSwitchOn || s == S::kSwitchedOn)
-      state_ = S::kSwitchOnDisabled;
-  } else if ((cw & 0x87) == 0x06) {  // shutdown
-    if (s == S::kSwitchOnDisabled || s == S::kSwitchedOn || s == S::kOperationEnabled) state_ = S::kReadyToSwitchOn;
-  } else if ((cw & 0x8F) == 0x07) {  // switch on / disable operation
-    if (s == S::kReadyToSwitchOn || s == S::kOperationEnabled) state_ = S::kSwitchedOn;
-  } else if ((cw & 0x8F) == 0x0F) {  // enable operation
-    if (s == S::kSwitchedOn || (s == S::kQuickStopActive && (qs_option == 5 || qs_option == 6)))
-      state_ = S::kOperationEnabled;
-    else if (s == S::kReadyToSwitchOn)
-      state_ = S::kSwitchedOn;
-  }
+  frozen_counts_ = static_cast<std::int32_t>(std::nearbyint(drive_.q() * counts_per_rad()));
 }
 
 void VirtualDrive::exchange(const std::uint8_t* outputs, bool operational, std::uint8_t* inputs) {
@@ -224,9 +184,9 @@ void VirtualDrive::exchange(const std::uint8_t* outputs, bool operational, std::
       }
       bit += e.bits;
     }
-    controlword(static_cast<std::uint16_t>(at(0x6040, 0).value));
-  } else if (!operational && state_ == S::kOperationEnabled) {
-    state_ = S::kSwitchOnDisabled;  // leaving OP: outputs are invalid, the power stage goes off
+    drive_.controlword(static_cast<std::uint16_t>(at(0x6040, 0).value), static_cast<std::int16_t>(at(0x605A, 0).value));
+  } else if (!operational) {
+    drive_.lose_outputs();  // leaving OP: outputs are invalid, the power stage goes off
   }
   const std::int64_t mode = at(0x6060, 0).value;
   at(0x6061, 0).value = mode;
@@ -234,40 +194,22 @@ void VirtualDrive::exchange(const std::uint8_t* outputs, bool operational, std::
   const double rated_nm = static_cast<double>(at(0x6076, 0).value) / 1000.0;
   const double cpr = counts_per_rad();
   const double max_tau = static_cast<double>(at(0x6072, 0).value) / 1000.0 * rated_nm;
-  const double q_prev = q_;
-  if (state_ == S::kOperationEnabled && mode == kModeCsp) {
-    q_ = static_cast<double>(at(0x607A, 0).value) / cpr;
-    dq_ = (q_ - q_prev) / dt;
-    tau_ = 0.0;
-  } else if (state_ == S::kOperationEnabled && mode == kModeCsv) {
-    dq_ = static_cast<double>(at(0x60FF, 0).value) / cpr;
-    q_ += dq_ * dt;
-    tau_ = 0.0;
-  } else {
-    double tau = 0.0;
-    if (state_ == S::kOperationEnabled) {  // CST
-      tau = static_cast<double>(at(0x6071, 0).value) / 1000.0 * rated_nm;
-    } else if (state_ == S::kQuickStopActive) {  // brake on the quick-stop ramp
-      tau = -params_.inertia_kgm2 * dq_ / std::max(dt, 0.02);
-      const std::int64_t qs_option = at(0x605A, 0).value;
-      if (std::fabs(dq_) < 1e-3 && (qs_option == 1 || qs_option == 2)) state_ = S::kSwitchOnDisabled;
-    }
-    tau = std::max(-max_tau, std::min(max_tau, tau));
-    // Semi-implicit Euler with implicit viscous friction.
-    dq_ = (dq_ + dt * tau / params_.inertia_kgm2) / (1.0 + dt * params_.viscous_nm_s_rad / params_.inertia_kgm2);
-    q_ += dq_ * dt;
-    tau_ = tau;
-  }
-  std::int64_t counts = static_cast<std::int64_t>(std::nearbyint(q_ * cpr));
-  std::int64_t velocity = static_cast<std::int64_t>(std::nearbyint(dq_ * cpr));
+  const cia402::Mode drive_mode = mode == kModeCsp ? cia402::Mode::kCsp : mode == kModeCsv ? cia402::Mode::kCsv
+                                                                                     : cia402::Mode::kCst;
+  drive_.step(dt, drive_mode, static_cast<double>(at(0x607A, 0).value) / cpr,
+              static_cast<double>(at(0x60FF, 0).value) / cpr, static_cast<double>(at(0x6071, 0).value) / 1000.0 * rated_nm,
+              max_tau);
+  const S state = drive_.state();
+  std::int64_t counts = static_cast<std::int64_t>(std::nearbyint(drive_.q() * cpr));
+  std::int64_t velocity = static_cast<std::int64_t>(std::nearbyint(drive_.dq() * cpr));
   if (frozen_) counts = frozen_counts_, velocity = 0;
   at(0x6064, 0).value = clamp64(counts, INT32_MIN, INT32_MAX);
   at(0x606C, 0).value = clamp64(velocity, INT32_MIN, INT32_MAX);
-  at(0x6077, 0).value = clamp64(static_cast<std::int64_t>(std::nearbyint(tau_ / rated_nm * 1000.0)), -32768, 32767);
-  at(0x603F, 0).value = fault_code_;
-  std::uint16_t sw = cia402::statusword_value(state_) | kSwRemote;
-  if (state_ == S::kReadyToSwitchOn || state_ == S::kSwitchedOn || state_ == S::kOperationEnabled ||
-      state_ == S::kQuickStopActive)
+  at(0x6077, 0).value = clamp64(static_cast<std::int64_t>(std::nearbyint(drive_.tau() / rated_nm * 1000.0)), -32768, 32767);
+  at(0x603F, 0).value = drive_.fault_code();
+  std::uint16_t sw = cia402::statusword_value(state) | kSwRemote;
+  if (state == S::kReadyToSwitchOn || state == S::kSwitchedOn || state == S::kOperationEnabled ||
+      state == S::kQuickStopActive)
     sw |= kSwVoltageEnabled;
   at(0x6041, 0).value = sw;
   if (const Pdo* tx = tx_pdo()) {

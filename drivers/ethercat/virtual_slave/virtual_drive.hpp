@@ -1,11 +1,12 @@
-// The virtual CiA 402 servo drive behind each emulated EtherCAT slave (esc.hpp): object
-// dictionary subset, PDO layouts, the drive state machine and a rigid load, as documented in
-// firmware_interfaces/ethercat/README.md (hrt_cia402_drive.xml is the same in ESI form).
+// The CoE side of the virtual CiA 402 servo drive behind each emulated EtherCAT slave (esc.hpp):
+// object dictionary subset and PDO layouts, as documented in firmware_interfaces/ethercat/README.md
+// (hrt_cia402_drive.xml is the same in ESI form), around the one virtual drive
+// (drivers/cia402/virtual_drive.hpp: state machine, quick stop per 0x605A, the load).
 //
 // Units on the wire: position in encoder counts, velocity in counts/s, torque in per mille of
-// the rated torque (0x6076, mNm). The load is a rigid inertia with viscous friction, stepped once
-// per process-data frame with the configured cycle period, so a stepped master sees exactly the
-// same trajectory every run.
+// the rated torque (0x6076, mNm). The load is an ideal axis in CSP / CSV and a rigid inertia with
+// viscous friction in CST, stepped once per process-data frame with the configured cycle period,
+// so a stepped master sees exactly the same trajectory every run.
 //
 // Not thread-safe: one VirtualDrive belongs to one Esc of one SlaveLine, whose mutex serialises
 // every call (every field below is owned by whichever thread holds that mutex).
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "cia402/cia402.hpp"
+#include "cia402/virtual_drive.hpp"
 
 namespace humanoid_rt::ethercat_virtual {
 
@@ -73,17 +75,17 @@ class VirtualDrive {
   void exchange(const std::uint8_t* outputs, bool operational, std::uint8_t* inputs);
 
   // Fault injection.
-  void inject_fault(std::uint16_t code, bool persistent);
-  void clear_fault_cause() { fault_cause_ = 0; }
+  void inject_fault(std::uint16_t code, bool persistent) { drive_.raise_fault(code, persistent); }
+  void clear_fault_cause() { drive_.clear_fault_cause(); }
   void freeze_encoder(bool frozen);
 
   // Inspection.
-  cia402::State state() const { return state_; }
-  double q() const { return q_; }
-  double dq() const { return dq_; }
-  double tau() const { return tau_; }
-  std::uint16_t last_controlword() const { return last_controlword_; }
-  std::uint16_t fault_code() const { return fault_code_; }
+  cia402::State state() const { return drive_.state(); }
+  double q() const { return drive_.q(); }
+  double dq() const { return drive_.dq(); }
+  double tau() const { return drive_.tau(); }
+  std::uint16_t last_controlword() const { return drive_.last_controlword(); }
+  std::uint16_t fault_code() const { return drive_.fault_code(); }
   std::int64_t object(std::uint16_t index, std::uint8_t sub) const;  // integer objects only
 
  private:
@@ -97,19 +99,12 @@ class VirtualDrive {
   static std::size_t size_of(Type t);
   Object& at(std::uint16_t index, std::uint8_t sub) { return od_.at(key(index, sub)); }
   const Object& at(std::uint16_t index, std::uint8_t sub) const { return od_.at(key(index, sub)); }
-  void controlword(std::uint16_t cw);
   double counts_per_rad() const;
 
   const DriveParams params_;
   const double period_s_;
   std::map<std::uint32_t, Object> od_;  // (index << 8 | sub) -> object; fixed set, values change
-  cia402::State state_ = cia402::State::kSwitchOnDisabled;
-  double q_ = 0.0;   // motor-side position [rad]
-  double dq_ = 0.0;  // [rad/s]
-  double tau_ = 0.0; // applied torque [Nm]
-  std::uint16_t last_controlword_ = 0;
-  std::uint16_t fault_code_ = 0;   // 0x603F while in FAULT
-  std::uint16_t fault_cause_ = 0;  // an injected cause that persists until cleared (a reset will not clear it)
+  cia402::VirtualDrive drive_;  // state machine, faults and load
   bool frozen_ = false;
   std::int32_t frozen_counts_ = 0;
 };

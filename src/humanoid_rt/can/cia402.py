@@ -8,21 +8,22 @@ and reads it back (0x6061), checks the rated torque (0x6076), writes the PDO map
 firmware_interfaces/can/cia402.md and starts the node (NMT operational). Then the C++ bus takes
 the channel.
 
-`VirtualCia402Drive` is the device end for tests and CI: an expedited SDO server over the object
-dictionary of `cia402_servo.eds`, NMT, synchronous PDOs as mapped by the host, the CiA 402 power
-state machine, CSP / CSV / CST control loops on the motor model of the virtual MIT motors, and
-fault injection (no TPDOs, drive faults with EMCY).
+`VirtualCia402Drive` is the device end for tests and CI: the CANopen side of the one virtual
+CiA 402 drive -- an expedited SDO server over the object dictionary of `cia402_servo.eds`, NMT,
+synchronous PDOs as mapped by the host, EMCY and fault injection (no TPDOs, drive faults) --
+around the C++ drive (`_core.can.Cia402VirtualDrive`, drivers/cia402/virtual_drive.hpp: the power
+state machine, quick stop per 0x605A, the CSP / CSV / CST loops and the load), which the EtherCAT
+virtual slave runs too.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 import select
 import socket
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,36 +81,37 @@ def _eds_dictionary(node_id: int):
 # ------------------------------------------------------------------------------------------
 # The virtual drive
 # ------------------------------------------------------------------------------------------
-@dataclass
 class VirtualCia402Drive:
-    """A CiA 402 servo on a CAN channel: SDO server, NMT, synchronous PDOs, state machine, model.
+    """A CiA 402 servo on a CAN channel: SDO server, NMT, synchronous PDOs, EMCY around the C++ drive.
 
     Position, velocity and torque are motor side in SI; the wire carries counts, counts/s and
     per mille of the rated torque. The drive's own loops (CSP position, CSV velocity) have a
-    bandwidth of `bandwidth_hz`; CST applies the target torque.
+    bandwidth of `bandwidth_hz` on the load of `model`; CST applies the target torque.
     """
 
-    node_id: int
-    counts_per_rad: float
-    rated_torque_nm: float
-    model: MotorModel = field(default_factory=MotorModel)
-    joint: int = -1
-    q: float = 0.0
-    dq: float = 0.0
-    tau: float = 0.0
-    bandwidth_hz: float = 20.0
-    missing_objects: tuple[int, ...] = ()  # objects this drive lacks (tests of SDO errors)
-    supported_modes: tuple[int, ...] = (8, 9, 10)
-    state: str = "switch_on_disabled"
-    nmt: str = "pre-operational"
-    # Faults: SYNCs still to leave unanswered (-1 = until cleared); a drive fault to raise at the next SYNC.
-    no_reply: int = 0
-    pending_error: int = 0
-    syncs: int = 0
+    def __init__(self, node_id: int, counts_per_rad: float, rated_torque_nm: float, model: MotorModel | None = None,
+                 joint: int = -1, q: float = 0.0, bandwidth_hz: float = 20.0, missing_objects: tuple[int, ...] = (),
+                 supported_modes: tuple[int, ...] = (8, 9, 10)):
+        if not (isinstance(node_id, int) and 1 <= node_id <= 127):
+            raise ValueError(f"node_id: must be an integer in 1..127 (got {node_id!r})")
+        from .. import _core
 
-    def __post_init__(self):
-        if not (isinstance(self.node_id, int) and 1 <= self.node_id <= 127):
-            raise ValueError(f"node_id: must be an integer in 1..127 (got {self.node_id!r})")
+        self._core = _core.can
+        self.node_id, self.joint = node_id, joint
+        self.counts_per_rad, self.rated_torque_nm = counts_per_rad, rated_torque_nm
+        self.model = model or MotorModel()
+        self.bandwidth_hz = bandwidth_hz
+        self.missing_objects, self.supported_modes = tuple(missing_objects), tuple(supported_modes)
+        load = _core.can.Cia402DriveLoad()
+        load.inertia_kgm2, load.viscous_nm_s_rad = self.model.inertia_kgm2, self.model.viscous_nm_s_rad
+        load.coulomb_nm, load.torque_limit_nm = self.model.coulomb_nm, self.model.torque_limit_nm
+        load.substeps, load.bandwidth_hz = self.model.substeps, bandwidth_hz
+        self._drive = _core.can.Cia402VirtualDrive(load, q)
+        self.nmt = "pre-operational"
+        # Faults: SYNCs still to leave unanswered (-1 = until cleared); a drive fault to raise at the next SYNC.
+        self.no_reply = 0
+        self.pending_error = 0
+        self.syncs = 0
         od = _eds_dictionary(self.node_id)
         self.objects: dict[tuple[int, int], Any] = {}  # (index, sub) -> canopen Variable
         self.values: dict[tuple[int, int], int] = {}
@@ -123,13 +125,41 @@ class VirtualCia402Drive:
         self.values[(0x6076, 0)] = int(round(self.rated_torque_nm * 1000))  # mNm
         self.values[(0x6502, 0)] = sum(1 << (m - 1) for m in self.supported_modes)
         self._rpdo: bytes | None = None
-        self._last_controlword = 0
-        self._fault_raised = False
+        self._update_statusword()
+
+    # -- the drive's state (read from the C++ drive) ---------------------------------
+    @property
+    def state(self) -> str:
+        return self._drive.state.name.lower()
+
+    @state.setter
+    def state(self, name: str) -> None:  # tests that start from a given state
+        self._drive.set_state(getattr(self._core.Cia402State, name.upper()))
+        self._update_statusword()
+
+    @property
+    def q(self) -> float:
+        return self._drive.q
+
+    @property
+    def dq(self) -> float:
+        return self._drive.dq
+
+    @property
+    def tau(self) -> float:
+        return self._drive.tau
+
+    def apply_controlword(self, controlword: int) -> None:
+        """The state machine acts on a controlword (at the SYNC), with this drive's 0x605A."""
+        self._drive.controlword(controlword, self.values.get((0x605A, 0), 2))
         self._update_statusword()
 
     # -- helpers -----------------------------------------------------------------
     def _update_statusword(self) -> None:
+        """The drive's state into its objects: statusword 0x6041, error code 0x603F, error register 0x1001."""
         self.values[(0x6041, 0)] = STATUSWORD[self.state]
+        self.values[(0x603F, 0)] = self._drive.fault_code
+        self.values[(0x1001, 0)] = 0x01 if self._drive.fault_code else 0
 
     def value(self, index: int, sub: int = 0) -> int:
         return self.values[(index, sub)]
@@ -227,19 +257,13 @@ class VirtualCia402Drive:
             self._unpack(self._mapping(0x1600), self._rpdo)
             self._rpdo = None
         replies: list[tuple[int, bool, bytes]] = []
-        controlword = self.values[(0x6040, 0)]
-        if self.pending_error and self.state not in ("fault", "fault_reaction_active"):
-            self.state = "fault_reaction_active"
-            self.values[(0x603F, 0)] = self.pending_error
-            self.values[(0x1001, 0)] = 0x01
+        raise_error = self.pending_error and self.state not in ("fault", "fault_reaction_active")
+        self.apply_controlword(self.values[(0x6040, 0)])
+        if raise_error:  # Fault reaction active now, Fault at the next SYNC
+            self._drive.raise_fault(self.pending_error, False)
+            self._update_statusword()
             replies.append((EMCY_BASE + self.node_id, False, struct.pack("<HB5x", self.pending_error, 0x01)))
             self.pending_error = 0
-        elif self.state == "fault_reaction_active":
-            self.state = "fault"  # the reaction (torque off) is done within one cycle
-        else:
-            self._transition(controlword)
-        self._last_controlword = controlword
-        self._update_statusword()
         cpr = self.counts_per_rad
         self.values[(0x6064, 0)] = _i32(round(self.q * cpr))
         self.values[(0x606C, 0)] = _i32(round(self.dq * cpr))
@@ -252,56 +276,6 @@ class VirtualCia402Drive:
                     replies.append((self.values[(comm, 1)] & 0x7FF, False, self._pack(self._mapping(mapping))))
         self._advance(period_s)
         return replies
-
-    def _transition(self, cw: int) -> None:
-        s = self.state
-        rising_reset = cw & 0x80 and not self._last_controlword & 0x80
-        if s == "fault":
-            if rising_reset:
-                self.state = "switch_on_disabled"
-                self.values[(0x603F, 0)] = 0
-                self.values[(0x1001, 0)] = 0
-            return
-        if cw & 0x80:
-            return  # fault reset outside Fault: no transition
-        disable_voltage = not cw & 0x02
-        quick_stop = cw & 0x06 == 0x02
-        shutdown = cw & 0x87 == 0x06
-        switch_on = cw & 0x8F == 0x07
-        enable = cw & 0x8F == 0x0F
-        if s == "not_ready_to_switch_on":
-            self.state = "switch_on_disabled"
-        elif s == "switch_on_disabled":
-            if shutdown:
-                self.state = "ready_to_switch_on"
-        elif s == "ready_to_switch_on":
-            if disable_voltage or quick_stop:
-                self.state = "switch_on_disabled"
-            elif switch_on:
-                self.state = "switched_on"
-            elif enable:
-                self.state = "operation_enabled"
-        elif s == "switched_on":
-            if disable_voltage or quick_stop:
-                self.state = "switch_on_disabled"
-            elif shutdown:
-                self.state = "ready_to_switch_on"
-            elif enable:
-                self.state = "operation_enabled"
-        elif s == "operation_enabled":
-            if disable_voltage:
-                self.state = "switch_on_disabled"
-            elif quick_stop:
-                self.state = "quick_stop_active"
-            elif shutdown:
-                self.state = "ready_to_switch_on"
-            elif switch_on:
-                self.state = "switched_on"
-        elif s == "quick_stop_active":
-            if disable_voltage:
-                self.state = "switch_on_disabled"
-            elif abs(self.dq) < 1e-3:  # quick stop option code 2: stopped on the ramp -> switch on disabled
-                self.state = "switch_on_disabled"
 
     def _unpack(self, mapping, data: bytes) -> None:
         offset = 0
@@ -318,34 +292,11 @@ class VirtualCia402Drive:
                         for i, s, _ in mapping)
 
     def _advance(self, dt: float) -> None:
-        m = self.model
-        inertia = m.inertia_kgm2
-        w = 2 * math.pi * self.bandwidth_hz
-        kp, kd = inertia * w * w, 2 * inertia * w  # the drive's own position loop (critically damped)
-        mode = self.values[(0x6061, 0)]
+        mode = {8: self._core.Cia402Mode.CSP, 9: self._core.Cia402Mode.CSV}.get(self.values[(0x6061, 0)],
+                                                                              self._core.Cia402Mode.CST)
         cpr = self.counts_per_rad
-        h = dt / m.substeps
-        total = 0.0
-        for _ in range(m.substeps):
-            if self.state == "operation_enabled":
-                if mode == 8:
-                    tau = kp * (self.values[(0x607A, 0)] / cpr - self.q) - kd * self.dq
-                elif mode == 9:
-                    tau = kd * (self.values[(0x60FF, 0)] / cpr - self.dq)
-                else:
-                    tau = self.values[(0x6071, 0)] / 1000.0 * self.rated_torque_nm
-            elif self.state == "quick_stop_active":
-                tau = -kd * self.dq  # decelerate on the quick-stop ramp
-            else:
-                tau = 0.0
-            tau = max(-m.torque_limit_nm, min(m.torque_limit_nm, tau))
-            total += tau
-            v = (self.dq + h / inertia * tau) / (1.0 + h * m.viscous_nm_s_rad / inertia)
-            coulomb_dv = m.coulomb_nm * h / inertia
-            v = 0.0 if abs(v) <= coulomb_dv else v - math.copysign(coulomb_dv, v)
-            self.dq = v
-            self.q += h * v
-        self.tau = total / m.substeps
+        self._drive.step(dt, mode, self.values[(0x607A, 0)] / cpr, self.values[(0x60FF, 0)] / cpr,
+                         self.values[(0x6071, 0)] / 1000.0 * self.rated_torque_nm, float("inf"))
 
     # -- the frame entry point -----------------------------------------------------
     def handle(self, can_id: int, payload: bytes, period_s: float) -> list[tuple[int, bool, bytes]] | None:
@@ -443,12 +394,16 @@ def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def configure_drives(bus, drives: list[DriveSetup], *, sdo_timeout_s: float = 0.3) -> None:
+def configure_drives(bus, drives: list[DriveSetup], *, stop_category: int = 0, sdo_timeout_s: float = 0.3) -> None:
     """Configure every drive over SDO on the python-can `bus`, then start them (NMT operational).
 
+    stop_category (the supervisor's `safety.estop_category`) sets the quick stop option code 0x605A
+    as the C++ bus expects it (drivers/cia402/cia402.hpp, stop_reaction()).
     Raises Cia402ConfigError naming the joint, the node, the object and the value on the first problem.
     """
     import canopen
+
+    from .. import _core
     from canopen.sdo.exceptions import SdoAbortedError, SdoCommunicationError
 
     network = canopen.Network(bus)
@@ -495,6 +450,8 @@ def configure_drives(bus, drives: list[DriveSetup], *, sdo_timeout_s: float = 0.
             if shown != mode:
                 raise Cia402ConfigError(f"{where}: mode of operation display 0x6061 = {shown} after setting "
                                         f"{mode} ({d.mode})")
+            option = _core.can.quick_stop_option_for_category(stop_category)
+            write(0x605A, None, option, f"the quick stop option code (stop category {stop_category})")
             rated_mnm = read(0x6076, "the motor rated torque")
             if abs(rated_mnm - d.rated_torque_nm * 1000) > max(1.0, 1e-3 * rated_mnm):
                 raise Cia402ConfigError(f"{where}: can.rated_torque_nm is {d.rated_torque_nm:g} Nm but the drive's "

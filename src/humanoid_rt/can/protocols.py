@@ -1,9 +1,9 @@
-"""The MIT actuator protocol family as Python tables and the device side of its codecs.
+"""The MIT actuator protocol family as Python tables: IDs, ranges, field widths.
 
-The host side (what the robot sends and decodes) is C++ (`drivers/can/can_codecs.*`,
-bound as `humanoid_rt._core.can`). This module is the other end of the wire, written
-independently so the two check each other: the virtual motors decode commands and encode
-replies with it, and `can-decode` and the DBC generator read its tables.
+Both ends of the wire are C++: the host codecs (`drivers/can/can_codecs.*`) and the virtual
+motors' device side (`drivers/can/virtual_motors.*`), bound as `humanoid_rt._core.can`. The
+Python tools read these tables: the virtual network (IDs, default ranges), `can-decode` and the
+DBC generator.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ __all__ = [
     "default_host_id",
     "has_temperature",
     "has_error_code",
-    "float_to_uint",
     "uint_to_float",
     "reply_id",
     "command_id",
@@ -76,15 +75,8 @@ def has_error_code(protocol: str) -> bool:
     return protocol in ("cubemars", "damiao", "robstride")
 
 
-def float_to_uint(x: float, x_min: float, x_max: float, bits: int) -> int:
-    """Clamp, then truncate like the reference firmware (double precision here)."""
-    if x != x:
-        x = 0.0
-    x = min(max(x, x_min), x_max)
-    return int((x - x_min) * ((1 << bits) - 1) / (x_max - x_min))
-
-
 def uint_to_float(code: int, x_min: float, x_max: float, bits: int) -> float:
+    """A field's code as a value, for the log decoder (DBC scale and offset: raw * span / (2^bits - 1) + min)."""
     return code * (x_max - x_min) / ((1 << bits) - 1) + x_min
 
 

@@ -67,7 +67,7 @@ def make_cia402_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
             sock.bind((params["interface"],))
             sdo_bus = can.Bus(interface="socketcan", channel=params["interface"], fd=params["fd"])
             try:
-                configure_drives(sdo_bus, setups)
+                configure_drives(sdo_bus, setups, stop_category=robot.config.safety.estop_category)
             finally:
                 sdo_bus.shutdown()
         except BaseException:
@@ -93,7 +93,7 @@ def make_cia402_bus(robot, bus_cfg, joints: Sequence[int]) -> _core.Bus:
         network.ensure_running()
         sdo_bus = SocketpairBus(fd, params["fd"])
         try:
-            configure_drives(sdo_bus, setups)
+            configure_drives(sdo_bus, setups, stop_category=robot.config.safety.estop_category)
         except BaseException:
             os.close(fd)
             raise

@@ -1,23 +1,23 @@
 """Virtual MIT-family motors: the device end of a CAN channel, for tests and CI without a robot.
 
-Each `VirtualMotor` speaks one protocol of `protocols.PROTOCOLS` and carries a motor model:
+The motors themselves -- model and device-side codec of every protocol of `protocols.PROTOCOLS`
+-- are the C++ `VirtualMotorResponder` (drivers/can/virtual_motors.hpp, `_core.can`):
 
     I ddq = sat(tau_in, tau_max) - b dq - c sign(dq)
     tau_in = kp (q* - q) + kd (dq* - dq) + tau_ff     (in motor mode; 0 otherwise)
 
-Every command frame advances the model by exactly one loop period (`period_s`), after the
-reply is sent: the reply carries the state the command found, as a real drive's does. Time
-is counted in commands, never read from the wall clock, so stepped runs are exact.
+Every command frame advances a motor by exactly one loop period (`period_s`), after the reply
+is sent: the reply carries the state the command found, as a real drive's does. Time is counted
+in commands, never read from the wall clock, so stepped runs are exact.
 
-A `VirtualCanNetwork` owns the motors and the device end of each channel:
+A `VirtualCanNetwork` holds one responder per channel and moves the frames:
   - an AF_UNIX SOCK_SEQPACKET socketpair carrying `struct can_frame` / `canfd_frame`
     (`add_channel()` returns the other end's fd for the C++ `CanBus`), served by one
-    background Python thread (`start()`, stepped runs), or -- for real-time runs, where replies
-    are due within a quarter period -- handed with all motor state and faults to one C++
-    `VirtualMotorResponder` thread per channel (`serve_natively()`, the same model; see
-    drivers/can/virtual_motors.hpp for why C++ and not a child process) and taken back with
-    `serve_in_python()`;
+    background Python thread that hands each frame to the responder (`start()`, stepped runs),
+    or -- for real-time runs, where replies are due within a quarter period -- by the
+    responder's own C++ thread (`serve_natively()`, until `serve_in_python()`);
   - or any python-can bus (`serve_python_can()`: udp_multicast, or a real adapter such as can0).
+CANopen channels carry `cia402.VirtualCia402Drive`s instead, served by the Python thread.
 
 Fault injection (`inject()`): no reply, wrong device id, garbled payload, over-temperature,
 error codes. It applies from the next command a motor receives: `sync()` first waits until
@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import select
 import socket
 import struct
 import sys
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import protocols as P
@@ -54,6 +53,8 @@ FAULTS = ("no_reply", "wrong_id", "garbled", "over_temperature", "error_code")
 
 @dataclass
 class MotorModel:
+    """Parameters of a virtual motor's model (motor side; see the module docstring)."""
+
     inertia_kgm2: float = 0.05
     viscous_nm_s_rad: float = 0.05
     coulomb_nm: float = 0.1
@@ -62,106 +63,85 @@ class MotorModel:
     substeps: int = 4
 
 
-@dataclass
 class VirtualMotor:
-    """One actuator on a channel. State is motor side (rad, rad/s, Nm)."""
+    """One actuator on a channel, as its responder holds it (motor side: rad, rad/s, Nm).
 
-    protocol: str
-    device_id: int
-    host_id: int
-    ranges: Ranges
-    model: MotorModel = field(default_factory=MotorModel)
-    joint: int = -1  # the robot joint it stands for (for lookups); -1 = none
-    q: float = 0.0
-    dq: float = 0.0
-    tau: float = 0.0
-    enabled: bool = False  # motor mode entered
-    commands: int = 0  # command frames received
-    zero_offset: float = 0.0
-    # Faults: counts of replies still to affect (-1 = until cleared), or values.
-    no_reply: int = 0
-    wrong_id: int = 0
-    garbled: int = 0
-    temperature_c: float | None = None  # injected; None = ambient
-    error_code: int = 0
+    Every read asks the responder (call `VirtualCanNetwork.sync()` first for the state after the
+    frames sent so far). The faults can be set here too, effective from the motor's next command:
+    no_reply / wrong_id / garbled (replies still to affect, -1 = until cleared), temperature_c
+    (injected; None = ambient) and error_code.
+    """
 
-    def __post_init__(self):
-        if self.protocol not in P.PROTOCOLS:
-            raise ValueError(f"protocol: unknown protocol {self.protocol!r}; allowed: {', '.join(P.PROTOCOLS)}")
-        if self.protocol in ("mit_reference", "cubemars", "damiao") and not 0 < self.device_id <= 0x7FF:
-            raise ValueError(f"device_id: must be in 1..2047 for {self.protocol} (got {self.device_id})")
-        if self.protocol in ("robstride", "myactuator") and not 0 < self.device_id <= 0xFF:
-            raise ValueError(f"device_id: must be in 1..255 for {self.protocol} (got {self.device_id})")
+    _STATE = ("joint", "device_id", "host_id", "q", "dq", "tau", "enabled", "commands", "zero_offset",
+              "no_reply", "wrong_id", "garbled", "error_code")
+    _FAULTS = ("no_reply", "wrong_id", "garbled", "temperature_c", "error_code")
 
-    # -- physics ---------------------------------------------------------------
-    def integrate(self, dt: float, q_d: float, dq_d: float, kp: float, kd: float, tau_ff: float) -> None:
-        m = self.model
-        h = dt / m.substeps
-        limit = m.torque_limit_nm
-        total = 0.0
-        q, dq = self.q, self.dq
-        for _ in range(m.substeps):
-            tau_in = kp * (q_d - q) + kd * (dq_d - dq) + tau_ff if self.enabled else 0.0
-            tau_in = -limit if tau_in < -limit else (limit if tau_in > limit else tau_in)
-            total += tau_in
-            v = (dq + h / m.inertia_kgm2 * tau_in) / (1.0 + h * m.viscous_nm_s_rad / m.inertia_kgm2)
-            coulomb_dv = m.coulomb_nm * h / m.inertia_kgm2
-            v = 0.0 if abs(v) <= coulomb_dv else v - math.copysign(coulomb_dv, v)
-            dq = v
-            q += h * v
-        self.q, self.dq, self.tau = q, dq, total / m.substeps
+    def __init__(self, responder, index: int, lock: threading.Lock):
+        object.__setattr__(self, "_responder", responder)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_lock", lock)
+
+    def _state(self):
+        return self._responder.motors()[self._index]
+
+    def __getattr__(self, name: str):
+        if name in VirtualMotor._STATE:
+            return getattr(self._state(), name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in VirtualMotor._FAULTS:
+            raise AttributeError(f"{name}: only the faults can be set ({', '.join(VirtualMotor._FAULTS)})")
+        faults = {key: getattr(self, key) for key in VirtualMotor._FAULTS}
+        faults[name] = value
+        with self._lock:
+            self._responder.set_faults(self.joint, faults["no_reply"], faults["wrong_id"], faults["garbled"],
+                                       math.nan if faults["temperature_c"] is None else float(faults["temperature_c"]),
+                                       faults["error_code"])
+
+    @property
+    def protocol(self) -> str:
+        return self._state().protocol.name.lower()
+
+    @property
+    def ranges(self) -> Ranges:
+        st = self._state()
+        return Ranges(st.p_max, st.v_max, st.kp_max, st.kd_max, st.t_max)
+
+    @property
+    def model(self) -> MotorModel:
+        m = self._state().model
+        return MotorModel(m.inertia_kgm2, m.viscous_nm_s_rad, m.coulomb_nm, m.torque_limit_nm,
+                          m.ambient_temperature_c, m.substeps)
+
+    @property
+    def temperature_c(self) -> float | None:
+        value = self._state().temperature_c
+        return None if math.isnan(value) else value
 
     @property
     def reported_temperature(self) -> float:
         return self.model.ambient_temperature_c if self.temperature_c is None else self.temperature_c
 
-    # -- wire ------------------------------------------------------------------
-    def reply(self, device_id: int | None = None) -> tuple[int, bool, bytes]:
-        """The status reply (CAN ID, extended, payload) for the present state."""
-        r, proto = self.ranges, self.protocol
-        dev = self.device_id if device_id is None else device_id
-        q = self.q - self.zero_offset
-        if proto == "robstride":
-            p = P.float_to_uint(q, -r.p_max, r.p_max, 16)
-            v = P.float_to_uint(self.dq, -r.v_max, r.v_max, 16)
-            t = P.float_to_uint(self.tau, -r.t_max, r.t_max, 16)
-            temp = max(0, min(0xFFFF, int(round(self.reported_temperature * 10))))
-            mode = 2 if self.enabled else 0
-            can_id = ((P.ROBSTRIDE_FEEDBACK << 24) | (mode << 22) | ((self.error_code & 0x3F) << 16)
-                      | ((dev & 0xFF) << 8) | (self.host_id & 0xFF))
-            return can_id, True, struct.pack(">HHHH", p, v, t, temp)
-        p = P.float_to_uint(q, -r.p_max, r.p_max, 16)
-        v = P.float_to_uint(self.dq, -r.v_max, r.v_max, 12)
-        t = P.float_to_uint(self.tau, -r.t_max, r.t_max, 12)
-        body = bytes((p >> 8, p & 0xFF, v >> 4, ((v & 0xF) << 4) | (t >> 8), t & 0xFF))
-        temp = max(-128, min(127, int(round(self.reported_temperature))))
-        if proto == "mit_reference":
-            return self.host_id, False, bytes((dev & 0xFF,)) + body
-        if proto == "cubemars":
-            return self.host_id, False, bytes((dev & 0xFF,)) + body + struct.pack("bB", temp, self.error_code & 0xFF)
-        if proto == "damiao":
-            state = self.error_code if self.error_code else (1 if self.enabled else 0)
-            t_u8 = max(0, min(255, temp))
-            return self.host_id, False, bytes((((state & 0xF) << 4) | (dev & 0xF),)) + body + bytes((t_u8, t_u8))
-        return P.MYACTUATOR_REPLY_BASE + self.device_id, False, bytes((dev & 0xFF,)) + body + b"\0\0"
+    def __repr__(self) -> str:
+        return (f"VirtualMotor({self.protocol} device {self.device_id}, joint {self.joint}: q={self.q:.6g} "
+                f"dq={self.dq:.6g} tau={self.tau:.6g} enabled={self.enabled})")
 
-    def on_command(self, payload: bytes, torque_code: int | None, dt: float):
-        """Decode a motion command; returns the model inputs (q*, dq*, kp, kd, tau_ff)."""
-        r = self.ranges
-        if self.protocol == "robstride":
-            p, v, kp, kd = struct.unpack(">HHHH", payload[:8])
-            return (P.uint_to_float(p, -r.p_max, r.p_max, 16) + self.zero_offset,
-                    P.uint_to_float(v, -r.v_max, r.v_max, 16), P.uint_to_float(kp, 0.0, r.kp_max, 16),
-                    P.uint_to_float(kd, 0.0, r.kd_max, 16), P.uint_to_float(torque_code, -r.t_max, r.t_max, 16))
-        d = payload
-        p = (d[0] << 8) | d[1]
-        v = (d[2] << 4) | (d[3] >> 4)
-        kp = ((d[3] & 0xF) << 8) | d[4]
-        kd = (d[5] << 4) | (d[6] >> 4)
-        t = ((d[6] & 0xF) << 8) | d[7]
-        return (P.uint_to_float(p, -r.p_max, r.p_max, 16) + self.zero_offset, P.uint_to_float(v, -r.v_max, r.v_max, 12),
-                P.uint_to_float(kp, 0.0, r.kp_max, 12), P.uint_to_float(kd, 0.0, r.kd_max, 12),
-                P.uint_to_float(t, -r.t_max, r.t_max, 12))
+
+def _motor_state(core, protocol: str, device_id: int, host_id: int, ranges: Ranges, model: MotorModel, joint: int,
+                 q0: float):
+    """The C++ `VirtualMotorState` of a new motor at rest at q0."""
+    st = core.can.VirtualMotorState()
+    st.joint, st.protocol = joint, getattr(core.can.Protocol, protocol.upper())
+    st.device_id, st.host_id = device_id, host_id
+    st.p_max, st.v_max, st.kp_max, st.kd_max, st.t_max = (ranges.p_max, ranges.v_max, ranges.kp_max, ranges.kd_max,
+                                                          ranges.t_max)
+    native_model = core.can.VirtualMotorModel()
+    for key, value in vars(model).items():
+        setattr(native_model, key, value)
+    st.model = native_model
+    st.q = q0
+    return st
 
 
 def _pack(can_id: int, extended: bool, payload: bytes, fd: bool) -> bytes:
@@ -172,27 +152,28 @@ def _pack(can_id: int, extended: bool, payload: bytes, fd: bool) -> bytes:
 
 
 class _Channel:
-    def __init__(self, name: str, sock: socket.socket | None, fd_frames: bool):
+    def __init__(self, name: str, sock: socket.socket | None, fd_frames: bool, responder):
         self.name = name
         self.sock = sock
         self.fd_frames = fd_frames
-        self.by_std_id: dict[int, VirtualMotor] = {}  # command ID -> motor (reference, CubeMars, Damiao, MyActuator)
-        self.by_system_id: dict[int, VirtualMotor] = {}  # MyActuator 0x140 + id
-        self.robstride: dict[int, VirtualMotor] = {}  # device -> motor
-        self.motors: list[VirtualMotor] = []
+        self.responder = responder  # C++ VirtualMotorResponder: the MIT-family motors of this channel
+        self.command_ids: set[tuple[int, bool]] = set()  # the motors' command IDs (no two alike)
+        self.joints: list[int] = []  # of the motors, in the order added
         self.cia402: dict[int, Any] = {}  # node id -> VirtualCia402Drive (CANopen channels)
         self.hung_up = False  # the host end was closed
+        # Counted here: frames of CiA 402 channels, records too short to be frames, replies Python sent;
+        # the responder counts the frames it served itself (statistics() adds both).
         self.frames_in = 0
         self.frames_out = 0
         self.ignored = 0
 
 
 class VirtualCanNetwork:
-    """Virtual motors on one or more channels, answered by one thread or one child process.
+    """Virtual motors on one or more channels, served by one Python thread or by C++ threads.
 
     Args:
         period_s: model time each command frame advances (the loop period).
-        seed: seeds the garbled-payload generator (runs are reproducible).
+        seed: seeds the garbled-payload generators (runs are reproducible).
     """
 
     def __init__(self, period_s: float, seed: int = 0):
@@ -200,12 +181,22 @@ class VirtualCanNetwork:
             raise ValueError(f"period_s: must be a finite number > 0 (got {period_s!r})")
         self.period_s = float(period_s)
         self.seed = seed
-        self._rng = random.Random(seed)
         self._channels: dict[str, _Channel] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._native: dict[str, Any] = {}  # channel -> C++ VirtualMotorResponder while serving natively
+        self._native: set[str] = set()  # channels whose responder's own C++ thread serves them
         self._stop_r, self._stop_w = None, None
+
+    def _new_channel(self, name: str, sock: socket.socket | None, fd: bool) -> None:
+        from .. import _core
+
+        if name in self._channels:
+            raise ValueError(f"channel: {name!r} already exists")
+        # The responder reads a duplicate of the device end only while it serves natively.
+        native_fd = -1 if sock is None else os.dup(sock.fileno())
+        responder = _core.can.VirtualMotorResponder(name, native_fd, fd, self.period_s,
+                                                    self.seed * 1000 + len(self._channels))
+        self._channels[name] = _Channel(name, sock, fd, responder)
 
     # -- building --------------------------------------------------------------
     def add_channel(self, name: str, *, fd: bool = False) -> int:
@@ -218,38 +209,45 @@ class VirtualCanNetwork:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 18)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
         device_end.setblocking(False)
-        self._channels[name] = _Channel(name, device_end, fd)
+        self._new_channel(name, device_end, fd)
         return host_end.detach()
 
     def add_python_can_channel(self, name: str, *, fd: bool = False) -> None:
         """A channel served by serve_python_can() on a python-can bus instead of a socketpair."""
-        if name in self._channels:
-            raise ValueError(f"channel: {name!r} already exists")
-        self._channels[name] = _Channel(name, None, fd)
+        self._new_channel(name, None, fd)
 
     def add_motor(self, channel: str, protocol: str, device_id: int, *, host_id: int | None = None,
                   ranges: Ranges | None = None, model: MotorModel | None = None, joint: int = -1,
                   q0: float = 0.0) -> VirtualMotor:
+        from .. import _core
+
         ch = self._channel(channel)
-        host = P.default_host_id(protocol, device_id) if host_id is None else host_id
-        motor = VirtualMotor(protocol, device_id, host, ranges or P.DEFAULT_RANGES.get(protocol, Ranges()),
-                             model or MotorModel(), joint, q=q0)
-        if protocol == "robstride":
-            key_table, key = ch.robstride, device_id
-        else:
-            key_table, key = ch.by_std_id, P.command_id(protocol, device_id)[0]
-        if key in key_table:
+        if protocol not in P.PROTOCOLS:
+            raise ValueError(f"protocol: unknown protocol {protocol!r}; allowed: {', '.join(P.PROTOCOLS)}")
+        if protocol in ("mit_reference", "cubemars", "damiao") and not 0 < device_id <= 0x7FF:
+            raise ValueError(f"device_id: must be in 1..2047 for {protocol} (got {device_id})")
+        if protocol in ("robstride", "myactuator") and not 0 < device_id <= 0xFF:
+            raise ValueError(f"device_id: must be in 1..255 for {protocol} (got {device_id})")
+        if ch.cia402:
+            raise ValueError(f"channel: {channel!r} carries CiA 402 drives; MIT-family motors need their own")
+        if ch.name in self._native:
+            raise RuntimeError(f"channel: {channel!r} is served natively; add motors before serve_natively()")
+        key = P.command_id(protocol, device_id)
+        if key in ch.command_ids:
             raise ValueError(f"device_id: {device_id} ({protocol}) already on channel {channel!r}")
-        key_table[key] = motor
-        if protocol == "myactuator":
-            ch.by_system_id[P.MYACTUATOR_SYSTEM_BASE + device_id] = motor
-        ch.motors.append(motor)
-        return motor
+        host = P.default_host_id(protocol, device_id) if host_id is None else host_id
+        with self._lock:
+            ch.responder.add_motor(_motor_state(_core, protocol, device_id, host,
+                                                ranges or P.DEFAULT_RANGES.get(protocol, Ranges()),
+                                                model or MotorModel(), joint, q0))
+        ch.command_ids.add(key)
+        ch.joints.append(joint)
+        return VirtualMotor(ch.responder, len(ch.joints) - 1, self._lock)
 
     def add_cia402_drive(self, channel: str, drive) -> Any:
         """Put a `cia402.VirtualCia402Drive` on a channel (CANopen and MIT devices do not share one)."""
         ch = self._channel(channel)
-        if ch.motors:
+        if ch.joints:
             raise ValueError(f"channel: {channel!r} carries MIT-family motors; CiA 402 drives need their own")
         if drive.node_id in ch.cia402:
             raise ValueError(f"node_id: {drive.node_id} already on channel {channel!r}")
@@ -273,9 +271,8 @@ class VirtualCanNetwork:
             raise ValueError(f"channel: unknown channel {name!r}; allowed: {', '.join(self._channels)}") from None
 
     def motors(self) -> list[VirtualMotor]:
-        """Every motor (while serving natively: a snapshot of the C++ motors' state)."""
-        self._pull_native()
-        return [m for ch in self._channels.values() for m in ch.motors]
+        """Every motor, in the order added."""
+        return [VirtualMotor(ch.responder, k, self._lock) for ch in self._channels.values() for k in range(len(ch.joints))]
 
     def motor(self, joint: int) -> VirtualMotor:
         """The motor standing for robot joint `joint` (call sync() before reading state)."""
@@ -287,8 +284,8 @@ class VirtualCanNetwork:
     # -- frames ------------------------------------------------------------------
     def handle(self, ch: _Channel, can_id: int, extended: bool, payload: bytes) -> list[tuple[int, bool, bytes]]:
         """Serve one received frame; returns the replies (CAN ID, extended, payload)."""
-        ch.frames_in += 1
         if ch.cia402:
+            ch.frames_in += 1
             replies, served = [], False
             for drive in ch.cia402.values():
                 out = None if extended else drive.handle(can_id, payload, self.period_s)
@@ -298,93 +295,7 @@ class VirtualCanNetwork:
             if not served:
                 ch.ignored += 1
             return replies
-        if extended:
-            kind = (can_id >> 24) & 0x1F
-            motor = ch.robstride.get(can_id & 0xFF)
-            if motor is None or len(payload) != 8:
-                ch.ignored += 1
-                return []
-            if kind == P.ROBSTRIDE_MOTION:
-                self._apply(motor, payload, (can_id >> 8) & 0xFFFF)
-            elif kind == P.ROBSTRIDE_ENABLE:
-                motor.enabled = True
-                self._advance(motor)
-            elif kind == P.ROBSTRIDE_STOP:
-                motor.enabled = False
-                if payload[0] == 1:
-                    motor.error_code = 0
-                self._advance(motor)
-            elif kind == P.ROBSTRIDE_ZERO:
-                motor.zero_offset = motor.q
-                self._advance(motor)
-            else:
-                ch.ignored += 1
-                return []
-            return self._reply(ch, motor)
-        motor = ch.by_std_id.get(can_id)
-        if motor is not None and motor.protocol != "robstride":
-            if len(payload) != 8:
-                ch.ignored += 1
-                return []
-            if payload[:7] == b"\xff" * 7 and payload[7] in P.SPECIAL_LAST_BYTE and motor.protocol != "myactuator":
-                action = P.SPECIAL_LAST_BYTE[payload[7]]
-                if action == "clear_error" and motor.protocol != "damiao":
-                    action = None
-                if action == "enter":
-                    motor.enabled = True
-                elif action == "exit":
-                    motor.enabled = False
-                elif action == "zero":
-                    motor.zero_offset = motor.q
-                elif action == "clear_error":
-                    motor.error_code = 0
-                self._advance(motor)
-            else:
-                if motor.protocol == "myactuator":
-                    motor.enabled = True  # motion mode acts on every command
-                self._apply(motor, payload, None)
-            return self._reply(ch, motor)
-        system = ch.by_system_id.get(can_id)
-        if system is not None and payload:
-            if payload[0] == P.MYACTUATOR_SHUTDOWN:
-                system.enabled = False
-            elif payload[0] == P.MYACTUATOR_ZERO_TO_ROM:
-                system.zero_offset = system.q
-            return [(P.MYACTUATOR_SYSTEM_REPLY_BASE + system.device_id, False, bytes(payload[:1]) + b"\0" * 7)]
-        ch.ignored += 1
-        return []
-
-    def _apply(self, motor: VirtualMotor, payload: bytes, torque_code: int | None) -> None:
-        motor.commands += 1
-        motor._pending = motor.on_command(payload, torque_code, self.period_s)
-
-    def _advance(self, motor: VirtualMotor) -> None:
-        motor.commands += 1
-        motor._pending = (motor.q, 0.0, 0.0, 0.0, 0.0)  # a mode frame carries no command: coast
-
-    def _reply(self, ch: _Channel, motor: VirtualMotor) -> list[tuple[int, bool, bytes]]:
-        replies = []
-        if motor.no_reply:
-            motor.no_reply -= motor.no_reply > 0
-        elif motor.wrong_id:
-            motor.wrong_id -= motor.wrong_id > 0
-            replies.append(motor.reply(device_id=self._unused_id(ch, motor)))
-        elif motor.garbled:
-            motor.garbled -= motor.garbled > 0
-            can_id, ext, _ = motor.reply()
-            replies.append((can_id, ext, bytes(self._rng.randrange(256) for _ in range(3))))
-        else:
-            replies.append(motor.reply())
-        # The command acts for one period after the reply, as on a drive.
-        q_d, dq_d, kp, kd, tau_ff = motor._pending
-        motor.integrate(self.period_s, q_d, dq_d, kp, kd, tau_ff)
-        return replies
-
-    @staticmethod
-    def _unused_id(ch: _Channel, motor: VirtualMotor) -> int:
-        limit = 16 if motor.protocol == "damiao" else 256  # Damiao replies carry the low nibble only
-        used = {m.device_id % limit for m in ch.motors}
-        return next(i for i in range(1, limit) if i not in used)
+        return [tuple(reply) for reply in ch.responder.handle(can_id, extended, payload)]
 
     # -- faults ------------------------------------------------------------------
     def inject(self, joint: int, fault: str, value: Any = -1) -> None:
@@ -429,7 +340,6 @@ class VirtualCanNetwork:
                 raise ValueError(f"value: {motor.protocol} error codes are integers in {allowed[0]}..{allowed[1]} "
                                  f"(got {value!r})")
             motor.error_code = value
-        self._push_faults(motor)
 
     def clear_faults(self) -> None:
         self.sync()
@@ -437,7 +347,6 @@ class VirtualCanNetwork:
             m.no_reply = m.wrong_id = m.garbled = 0
             m.temperature_c = None
             m.error_code = 0
-            self._push_faults(m)
         for d in self.drives():
             d.no_reply = d.pending_error = 0
 
@@ -448,64 +357,33 @@ class VirtualCanNetwork:
         return bool(self._native)
 
     def serve_natively(self, priority: int = 0, cpu: int = -1) -> None:
-        """Hand every socketpair channel, motor state and faults included, to one C++ thread each.
+        """Serve every socketpair channel of motors from its responder's own C++ thread.
 
         priority > 0 asks for SCHED_FIFO (below the loop's own priority, as a motor's firmware
         answers independently of the host); refused quietly without the permission.
         """
         if self._native:
             return
-        from .. import _core
-
         self.sync()
         self._stop_thread()
-        for k, ch in enumerate(self._channels.values()):
+        for ch in self._channels.values():
             if ch.sock is None or ch.cia402:  # CiA 402 drives stay Python (served by the thread below)
                 continue
-            responder = _core.can.VirtualMotorResponder(ch.name, os.dup(ch.sock.fileno()), ch.fd_frames,
-                                                        self.period_s, self.seed * 1000 + k)
-            for m in ch.motors:
-                responder.add_motor(_native_state(_core, m))
-            responder.start(priority, cpu)
-            self._native[ch.name] = responder
+            ch.responder.start(priority, cpu)
+            self._native.add(ch.name)
         if any(ch.sock is not None and ch.name not in self._native for ch in self._channels.values()):
             self.start()
 
     def serve_in_python(self) -> None:
-        """Take the channels back from the C++ threads (state and counters) and serve them here."""
+        """Stop the C++ threads once every frame sent is answered; serve the channels from Python again."""
         if not self._native:
             return
         self._stop_thread()
-        for name, responder in self._native.items():
-            responder.sync()
-            responder.stop()
-        self._pull_native()
-        for name, responder in self._native.items():
-            ch = self._channels[name]
-            counts = responder.statistics()
-            ch.frames_in += counts["frames_in"]
-            ch.frames_out += counts["frames_out"]
-            ch.ignored += counts["ignored"]
-        self._native = {}  # each responder closes its duplicate of the channel fd
+        for name in self._native:
+            self._channels[name].responder.sync()
+            self._channels[name].responder.stop()
+        self._native = set()
         self.start()
-
-    def _pull_native(self) -> None:
-        for name, responder in self._native.items():
-            by_joint = {m.joint: m for m in self._channels[name].motors}
-            for state in responder.motors():
-                m = by_joint[state.joint]
-                m.q, m.dq, m.tau, m.enabled = state.q, state.dq, state.tau, state.enabled
-                m.commands, m.zero_offset = state.commands, state.zero_offset
-                m.no_reply, m.wrong_id, m.garbled = state.no_reply, state.wrong_id, state.garbled
-                m.temperature_c = None if math.isnan(state.temperature_c) else state.temperature_c
-                m.error_code = state.error_code
-
-    def _push_faults(self, motor: VirtualMotor) -> None:
-        for name, responder in self._native.items():
-            if motor in self._channels[name].motors:
-                responder.set_faults(motor.joint, motor.no_reply, motor.wrong_id, motor.garbled,
-                                     math.nan if motor.temperature_c is None else motor.temperature_c,
-                                     motor.error_code)
 
     # -- serving over socketpairs ------------------------------------------------
     def _serve_ready(self, channels: Iterable[_Channel]) -> None:
@@ -519,7 +397,8 @@ class VirtualCanNetwork:
                 if not raw:  # the host end is closed: nothing more will come, stop watching
                     ch.hung_up = True
                     break
-                if len(raw) not in (CAN_MTU, CANFD_MTU):
+                if len(raw) not in (CAN_MTU, CANFD_MTU):  # counted as the responder counts them
+                    ch.frames_in += 1
                     ch.ignored += 1
                     continue
                 raw_id, length = _HEADER.unpack_from(raw)[:2]
@@ -563,8 +442,8 @@ class VirtualCanNetwork:
 
     def sync(self, timeout: float = 5.0) -> None:
         """Return once every frame already sent to the motors has been answered."""
-        for name, responder in self._native.items():
-            if not responder.sync(timeout):
+        for name in self._native:
+            if not self._channels[name].responder.sync(timeout):
                 raise TimeoutError(f"virtual CAN network: frames on {name} still unanswered")
         if self._thread is None:
             return
@@ -592,9 +471,9 @@ class VirtualCanNetwork:
             self._thread = None
 
     def close(self) -> None:
-        for responder in self._native.values():
-            responder.stop()
-        self._native = {}
+        for name in self._native:
+            self._channels[name].responder.stop()
+        self._native = set()
         self._stop_thread()
         for ch in self._channels.values():
             if ch.sock is not None:
@@ -602,8 +481,14 @@ class VirtualCanNetwork:
                 ch.sock = None
 
     def statistics(self) -> dict[str, dict[str, int]]:
-        return {name: {"frames_in": ch.frames_in, "frames_out": ch.frames_out, "ignored": ch.ignored}
-                for name, ch in self._channels.items()}
+        """Per channel: frames received, replies sent, frames no device took (Python's and C++'s counts)."""
+        out = {}
+        for name, ch in self._channels.items():
+            served = ch.responder.statistics()
+            out[name] = {"frames_in": ch.frames_in + served["frames_in"],
+                         "frames_out": ch.frames_out + served["frames_out"],
+                         "ignored": ch.ignored + served["ignored"]}
+        return out
 
     # -- serving over python-can -------------------------------------------------
     def serve_python_can(self, bus, channel: str, *, stop: threading.Event, timeout: float = 0.05) -> None:
@@ -628,20 +513,3 @@ class VirtualCanNetwork:
                                      is_fd=ch.fd_frames, bitrate_switch=ch.fd_frames))
                 ch.frames_out += 1
 
-
-def _native_state(core, m: VirtualMotor):
-    """The C++ responder's copy of a Python motor (identity, ranges, model, state, faults)."""
-    st = core.can.VirtualMotorState()
-    st.joint, st.protocol = m.joint, getattr(core.can.Protocol, m.protocol.upper())
-    st.device_id, st.host_id = m.device_id, m.host_id
-    r = m.ranges
-    st.p_max, st.v_max, st.kp_max, st.kd_max, st.t_max = r.p_max, r.v_max, r.kp_max, r.kd_max, r.t_max
-    model = core.can.VirtualMotorModel()
-    for key, value in vars(m.model).items():
-        setattr(model, key, value)
-    st.model = model
-    st.q, st.dq, st.tau, st.enabled, st.commands, st.zero_offset = m.q, m.dq, m.tau, m.enabled, m.commands, m.zero_offset
-    st.no_reply, st.wrong_id, st.garbled = m.no_reply, m.wrong_id, m.garbled
-    st.temperature_c = math.nan if m.temperature_c is None else m.temperature_c
-    st.error_code = m.error_code
-    return st
