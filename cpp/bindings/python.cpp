@@ -33,6 +33,7 @@
 #include "humanoid_rt/triple_buffer.hpp"
 
 namespace py = pybind11;
+void bind_standing(py::module_& m);  // bind_standing.cpp (issue 13: stops, falls, pushes)
 using namespace humanoid_rt;
 
 namespace {
@@ -928,6 +929,7 @@ PYBIND11_MODULE(_core, m) {
         });
   }
   // ---- end floating base ----
+  bind_standing(m);
 
   m.def("joint_impedance_torque", &joint_impedance_torque, py::arg("kp"), py::arg("kd"), py::arg("q_d"),
         py::arg("dq_d"), py::arg("tau_ff"), py::arg("q"), py::arg("dq"));

@@ -231,6 +231,8 @@ class RobotConfig:
     buses: tuple[BusConfig, ...]
     joints: tuple[JointConfig, ...]
     devices: tuple[DeviceConfig, ...] = ()  # serial devices beside the loop (hands, tactile, F/T, IMU)
+    # Floating base (issue 13): fall detection and stops for a standing robot (standing_config.py); None: defaults.
+    floating_base: Any = None
 
     @property
     def urdf_path(self) -> Path:
@@ -651,6 +653,7 @@ _TOP_KEYS: dict[str, tuple[_Parser | _Nested, Any]] = {
     "buses": (_Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), _REQUIRED),
     "joints": (_Nested(f"a list of 1..{MAX_JOINTS} joint mappings"), _REQUIRED),
     "devices": (_Nested("a list of device mappings (name, type, url, ...)"), []),
+    "floating_base": (_Nested("a mapping with keys: fall, stops"), None),  # standing_config.py
 }
 
 # ---- serial devices ----
@@ -1102,6 +1105,9 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     if loop is not None and safety is not None:
         _check_can(check, buses, joints, loop, safety)  # ---- CAN ---- (on the joints that parsed)
     devices = _parse_devices(check, top["devices"]) if top["devices"] is not _INVALID else []
+    from .standing_config import parse_floating_base_section  # floating base (issue 13)
+
+    floating_base = parse_floating_base_section(check, top["floating_base"], joints)
     for index, bus in enumerate(buses):  # ---- floating base (issue 13) ----
         if model is not None and bus.type == "mujoco" and bus.params.get("floating"):
             if model.imu is None:
@@ -1121,6 +1127,7 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
         buses=tuple(buses),
         joints=tuple(joints),
         devices=tuple(devices),
+        floating_base=floating_base,
     )
 
 
@@ -1227,7 +1234,14 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
             for joint in config.joints
         ],
         **({"devices": [_dump_device(device) for device in config.devices]} if config.devices else {}),
+        **({"floating_base": _dump_floating_base(config.floating_base)} if config.floating_base is not None else {}),
     }
+
+
+def _dump_floating_base(section) -> dict[str, Any]:
+    from .standing_config import dump_floating_base_section
+
+    return dump_floating_base_section(section)
 
 
 def _dump_device(device: DeviceConfig) -> dict[str, Any]:

@@ -279,12 +279,17 @@ class Robot(LiveViews):
             self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
         self._loop.set_whole_body(self.model)
         self.base_estimator: _core.BaseStateEstimator | None = None
+        self.standing_safety: _core.StandingSafety | None = None  # floating base: crouch stops, falls (standing.py)
         if self.floating:  # ---- floating base (issue 13) ----
             from .floating_base import make_base_estimator
 
             self.base_estimator = make_base_estimator(self.config, self.period_s)
             imu = self.config.model.imu
             self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
+            from .standing import make_standing_safety  # stops and fall protection of a standing robot
+
+            self.standing_safety = make_standing_safety(self.config)
+            self._loop.set_standing_safety(self.standing_safety)
 
         self.buses: dict[str, _core.Bus] = {}
         overridden = bus_configs is not self.config.buses
@@ -809,6 +814,13 @@ class Robot(LiveViews):
                 for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
     # ------------------------------------------------------------- floating base
+    def confirm_supported(self) -> None:
+        """A crouch stop holds the robot in its crouch until it is down or supported: this says it is on a
+        support (crane, stand, floor), so the stop ends with damping, then torque off (standing.py)."""
+        if self.standing_safety is None:
+            raise RuntimeError("confirm_supported(): only a floating-base robot crouches when it stops")
+        self.standing_safety.confirm_supported()
+
     def base_state(self) -> dict:
         """The base state estimator's latest output (floating base, issue 13): position, velocity (world),
         orientation (w, x, y, z), angular_velocity (base axes), foot_position (n_contacts, 3), contact,
