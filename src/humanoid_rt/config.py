@@ -1107,7 +1107,7 @@ def _parse_robot(check: _Validator, raw: Any, base_dir: Path, source_path: Path 
     devices = _parse_devices(check, top["devices"]) if top["devices"] is not _INVALID else []
     from .standing_config import parse_floating_base_section  # floating base (issue 13)
 
-    floating_base = parse_floating_base_section(check, top["floating_base"], joints)
+    floating_base = parse_floating_base_section(check, top["floating_base"], joints, top["joints"])
     for index, bus in enumerate(buses):  # ---- floating base (issue 13) ----
         if model is not None and bus.type == "mujoco" and bus.params.get("floating"):
             if model.imu is None:

@@ -77,7 +77,7 @@ class StandingStopsConfig:
     min_duration_s: float = 0.5
     settle_s: float = 0.3
     support_height_m: float = 0.0
-    causes: tuple[tuple[str, str], ...] = tuple(DEFAULT_CAUSES.items())
+    causes: tuple[tuple[str, str], ...] = tuple(sorted(DEFAULT_CAUSES.items()))  # (cause, kind), by cause
 
     def cause(self, reason: str) -> str:
         return dict(self.causes).get(reason, "torque_off")
@@ -150,13 +150,16 @@ def _section(check, raw: Any, path: str, keys: Mapping[str, Any]) -> dict:
     return values
 
 
-def _posture(check, raw: Any, path: str, joints: set[str], limits: Mapping[str, tuple[float, float]]) -> tuple:
+def _posture(check, raw: Any, path: str, joints: set[str], limits: Mapping[str, tuple[float, float]],
+             unparsed: set[str]) -> tuple:
     allowed = "a mapping of joint name -> angle [rad] inside the joint's position limits"
     if not isinstance(raw, dict):
         check.report(path, "not a mapping", allowed, raw)
         return ()
     posture = []
     for name, angle in raw.items():
+        if name in unparsed:
+            continue  # the joint itself failed to parse: its own problem is reported
         if name not in joints:
             check.report(f"{path}.{name}", "not a joint of this robot", "one of: " + ", ".join(sorted(joints)), name)
             continue
@@ -168,7 +171,7 @@ def _posture(check, raw: Any, path: str, joints: set[str], limits: Mapping[str, 
                          f"a number in [{q_min:g}, {q_max:g}] [rad]", angle)
         else:
             posture.append((name, float(angle)))
-    return tuple(posture)
+    return tuple(sorted(posture))  # by joint name: the value does not depend on the mapping's order
 
 
 def _causes(check, raw: Any, path: str) -> tuple:
@@ -188,11 +191,12 @@ def _causes(check, raw: Any, path: str) -> tuple:
             check.report(f"{path}.{cause}", "not a stop kind", ", ".join(STOP_KINDS), kind)
         else:
             causes[cause] = kind
-    return tuple(causes.items())
+    return tuple(sorted(causes.items()))
 
 
-def parse_floating_base_section(check, raw: Any, joints) -> FloatingBaseSafetyConfig | None:
-    """The parsed section (None when absent); problems go to `check` (config._Validator)."""
+def parse_floating_base_section(check, raw: Any, joints, raw_joints: Any = ()) -> FloatingBaseSafetyConfig | None:
+    """The parsed section (None when absent); problems go to `check` (config._Validator). raw_joints: the
+    config's joint list as written (joints that failed to parse are not reported again here)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -203,12 +207,14 @@ def parse_floating_base_section(check, raw: Any, joints) -> FloatingBaseSafetyCo
             check.report(f"floating_base.{key}", f"unknown key {key!r}", "keys fall, stops", key)
     names = {joint.name for joint in joints}
     limits = {joint.name: (joint.limits.q_min, joint.limits.q_max) for joint in joints}
+    written = {j.get("name") for j in raw_joints if isinstance(j, dict)} if isinstance(raw_joints, list) else set()
+    unparsed = {name for name in written if isinstance(name, str)} - names
     fall = _section(check, raw.get("fall"), "floating_base.fall", _FALL_KEYS)
     if "tuck" in fall:
-        fall["tuck"] = _posture(check, fall["tuck"], "floating_base.fall.tuck", names, limits)
+        fall["tuck"] = _posture(check, fall["tuck"], "floating_base.fall.tuck", names, limits, unparsed)
     stops = _section(check, raw.get("stops"), "floating_base.stops", _STOPS_KEYS)
     if "crouch" in stops:
-        stops["crouch"] = _posture(check, stops["crouch"], "floating_base.stops.crouch", names, limits)
+        stops["crouch"] = _posture(check, stops["crouch"], "floating_base.stops.crouch", names, limits, unparsed)
     if "causes" in stops:
         stops["causes"] = _causes(check, stops["causes"], "floating_base.stops.causes")
     return FloatingBaseSafetyConfig(fall=FallConfig(**fall), stops=StandingStopsConfig(**stops))
