@@ -143,10 +143,14 @@ def push_standing(robot: Robot, impulse_ns, duration_s: float = 0.1, seconds: fl
     events = robot.events()[events_before:]
     falls = [e for e in events if e["reason"] in FALL_REASONS]
     final = twin.base_pose()
+    tilt_at_fall = None
+    if falls:
+        fall_t = falls[0]["t"] - trace.t0
+        tilt_at_fall = math.degrees(min(trace.rows, key=lambda row: abs(row["t"] - fall_t))["tilt"])
     return {
         "impulse_ns": list(impulse_ns), "duration_s": duration_s,
         "fell": bool(falls), "fall_reason": falls[0]["reason"] if falls else None,
-        "fall_cycles": falls[0]["cycle"] - cycle0 if falls else None,
+        "fall_cycles": falls[0]["cycle"] - cycle0 if falls else None, "tilt_at_fall_deg": tilt_at_fall,
         "state": robot.state().supervisor_state, "events": events,
         "max_tilt_deg": math.degrees(trace.max_tilt), "final_tilt_deg": math.degrees(tilt_rad(final[3:])),
         "final_height_drop_m": trace.start_height - final[2],
