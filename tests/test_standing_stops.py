@@ -185,6 +185,7 @@ def test_default_policy_and_fixed_base_is_unchanged():
     ({"fall": {"com_cycles": 2.5}}, "floating_base.fall.com_cycles", "1..100000"),
     ({"fall": {"com_margin_m": -0.1}}, "floating_base.fall.com_margin_m", "[0, 1]"),
     ({"fall": {"protect_time_s": 0}}, "floating_base.fall.protect_time_s", "(0, 60]"),
+    ({"fall": {"foot_clearance_m": 2}}, "floating_base.fall.foot_clearance_m", "[0, 1]"),
     ({"fall": {"enabled": "yes"}}, "floating_base.fall.enabled", "true or false"),
     ({"fall": {"tuck": {"left_elbow": 9.0}}}, "floating_base.fall.tuck.left_elbow", "[-2.6, 0.1] [rad]"),
     ({"fall": {"tuck": {"left_flipper": 0.0}}}, "floating_base.fall.tuck.left_flipper", "left_knee"),

@@ -40,7 +40,8 @@ void bind_standing(py::module_& m) {
       .def_readwrite("tilt_rad", &FallDetectorOptions::tilt_rad)
       .def_readwrite("com_margin_m", &FallDetectorOptions::com_margin_m)
       .def_readwrite("com_cycles", &FallDetectorOptions::com_cycles)
-      .def_readwrite("contact_loss_cycles", &FallDetectorOptions::contact_loss_cycles);
+      .def_readwrite("contact_loss_cycles", &FallDetectorOptions::contact_loss_cycles)
+      .def_readwrite("foot_clearance_m", &FallDetectorOptions::foot_clearance_m);
 
   py::class_<SoleSpec>(m, "SoleSpec")
       .def(py::init([](const std::string& frame, std::array<double, 3> offset, std::array<double, 2> size) {

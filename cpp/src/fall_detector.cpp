@@ -98,6 +98,8 @@ FallDetector::FallDetector(const std::string& urdf_path, const std::vector<std::
     throw std::invalid_argument("floating_base.fall.com_cycles: allowed: an integer in 1..100000");
   if (options.contact_loss_cycles < 1 || options.contact_loss_cycles > 100000)
     throw std::invalid_argument("floating_base.fall.contact_loss_cycles: allowed: an integer in 1..100000");
+  if (!(options.foot_clearance_m >= 0.0 && options.foot_clearance_m <= 1.0))
+    throw std::invalid_argument("floating_base.fall.foot_clearance_m: allowed: a number in 0..1 [m]");
   Impl& m = *impl_;
   try {
     pinocchio::urdf::buildModel(urdf_path, m.model);
@@ -177,8 +179,11 @@ Cause FallDetector::update(const BaseState& base, const BaseSensors& sensors, co
     last_com_distance_ = std::numeric_limits<double>::quiet_NaN();
     return {};
   }
+  std::array<std::uint8_t, kMaxContacts> supporting{};
+  for (int i = 0; i < n_contacts_; ++i)
+    supporting[i] = base.contact[i] || base.foot_position[3 * i + 2] < options_.foot_clearance_m ? 1 : 0;
   double com_xy[2];
-  const int n = project(q, base.orientation, base.contact.data(), com_xy);
+  const int n = project(q, base.orientation, supporting.data(), com_xy);
   last_com_distance_ = signed_distance({com_xy[0], com_xy[1]}, impl_->hull.data(), n);
   com_outside_cycles_ = last_com_distance_ > options_.com_margin_m ? com_outside_cycles_ + 1 : 0;
   if (com_outside_cycles_ >= options_.com_cycles)

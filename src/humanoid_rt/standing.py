@@ -55,6 +55,7 @@ def make_standing_safety(config: RobotConfig) -> "_core.StandingSafety":
         options = _core.FallDetectorOptions()
         options.tilt_rad, options.com_margin_m = fall.tilt_rad, fall.com_margin_m
         options.com_cycles, options.contact_loss_cycles = fall.com_cycles, fall.contact_loss_cycles
+        options.foot_clearance_m = fall.foot_clearance_m
         soles = [_core.SoleSpec(c.frame, list(c.offset), list(c.sole)) for c in config.model.contacts]
         detector = _core.FallDetector(str(config.urdf_path), list(config.joint_names), soles, options)
     stops = section.stops

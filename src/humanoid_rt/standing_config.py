@@ -8,6 +8,7 @@ behaviour and the stops that keep a standing robot up, per robot.
         com_margin_m: 0.03         # CoM projection this far outside the support polygon ...
         com_cycles: 50             # ... for this many consecutive cycles
         contact_loss_cycles: 30    # every foot off the ground this long, while contact is expected
+        foot_clearance_m: 0.05     # a foot this close to the ground still counts in the support polygon
         protect_time_s: 3.0        # damped, arms tucked, torque on this long, then STO
         tuck: {left_elbow: 1.2}    # joint -> angle the arms are pulled to while falling [rad]
         tuck_stiffness_fraction: 0.2   # of the joint's kp
@@ -65,6 +66,7 @@ class FallConfig:
     com_margin_m: float = 0.03
     com_cycles: int = 50
     contact_loss_cycles: int = 30
+    foot_clearance_m: float = 0.05
     protect_time_s: float = 3.0
     tuck: tuple[tuple[str, float], ...] = ()
     tuck_stiffness_fraction: float = 0.2
@@ -115,6 +117,7 @@ _FALL_KEYS = {
     "com_margin_m": _number(0.0, 1.0),
     "com_cycles": _number(1, 100000, integer=True),
     "contact_loss_cycles": _number(1, 100000, integer=True),
+    "foot_clearance_m": _number(0.0, 1.0),
     "protect_time_s": _number(0.0, 60.0, low_open=True),
     "tuck": None,  # a joint -> angle mapping, checked against the joints
     "tuck_stiffness_fraction": _number(0.0, 1.0),
@@ -225,6 +228,7 @@ def dump_floating_base_section(section: FloatingBaseSafetyConfig) -> dict:
     return {
         "fall": {"enabled": fall.enabled, "tilt_rad": fall.tilt_rad, "com_margin_m": fall.com_margin_m,
                  "com_cycles": fall.com_cycles, "contact_loss_cycles": fall.contact_loss_cycles,
+                 "foot_clearance_m": fall.foot_clearance_m,
                  "protect_time_s": fall.protect_time_s, "tuck": dict(fall.tuck),
                  "tuck_stiffness_fraction": fall.tuck_stiffness_fraction},
         "stops": {"crouch": dict(stops.crouch), "crouch_velocity_fraction": stops.crouch_velocity_fraction,

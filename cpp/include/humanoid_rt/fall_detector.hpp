@@ -12,9 +12,13 @@
 //             s_ik = p_i + R_i (offset_i + (+-L_i/2, +-W_i/2, 0)) in base axes, p_i, R_i the contact
 //             frame's placement at q. Both are turned into world axes relative to the base origin
 //             (R c_b, R s_ik) and projected on the ground (x, y). The support polygon is the convex
-//             hull of the corners of the contacts in contact (BaseState::contact); d is the signed
-//             distance of the CoM's projection from its border (> 0 outside). fall_com_outside_support
-//             when d > com_margin_m for com_cycles consecutive cycles (no contact: not checked).
+//             hull of the corners of the supporting feet: in contact (BaseState::contact), or with the
+//             sole centre less than foot_clearance_m above the ground (BaseState::foot_position z): a
+//             foot lifted a few millimetres while the body rocks sideways catches it, so it still counts
+//             (without this, the CoM of a robot rocking onto one foot is "outside" that foot alone while
+//             gravity is already bringing it back). d is the signed distance of the CoM's projection from
+//             the hull's border (> 0 outside). fall_com_outside_support when d > com_margin_m for
+//             com_cycles consecutive cycles (no foot in contact: not checked).
 //   contact   fall_contact_lost when the sensors measure foot force (BaseSensors::n_feet > 0), contact
 //             is expected (the estimator's contact schedule is not 0: a commanded lift sets it to 0)
 //             and no contact point is in contact for contact_loss_cycles consecutive cycles.
@@ -45,6 +49,7 @@ struct FallDetectorOptions {
   double com_margin_m = 0.03;       // CoM projection this far outside the support polygon [m]
   int com_cycles = 50;              // ... for this many consecutive cycles
   int contact_loss_cycles = 30;     // every contact lost for this many consecutive cycles
+  double foot_clearance_m = 0.05;   // a foot lower than this above the ground still supports [m]
 };
 
 struct SoleSpec {
