@@ -8,6 +8,11 @@ time: trajectory + settle), when every joint was at rest (|dq| < 0.01 rad/s), th
 largest base tilt (ground truth), whether a fall was detected, and whether torque is still on at the
 end (the crouch holds until support). For contrast, the same e-stop with the fixed-base category 0
 (floating_base.stops.causes.estop_requested: torque_off): the robot drops.
+
+With --cost-seconds S (default 5; 0 skips it): the real-time loop on the mock bus, floating, with fall
+detection on and off (floating_base.fall.enabled), S seconds each, interleaved twice, the compute-time
+percentiles from the loop's histogram and their ratio (the fall detector's cost: CoM and sole corners by
+Pinocchio, the convex hull, per cycle).
 """
 
 from __future__ import annotations
@@ -42,6 +47,23 @@ def torque_off_estop(robot_name: str, seconds: float) -> dict:
         robot.close()
 
 
+def realtime_compute(robot_name: str, fall_enabled: bool, seconds: float) -> dict:
+    import numpy as np
+
+    config = dump_config(load_config(robot_name))
+    config.setdefault("floating_base", {})["fall"] = {"enabled": fall_enabled}
+    with Robot(config, floating=True) as robot:
+        robot.start()
+        robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
+        time.sleep(seconds)
+        stats = robot.statistics()
+        compute = stats["compute_time"]
+        return {"cycles": stats["cycles"], "overruns": stats["overruns"], "state": robot.state().supervisor_state,
+                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
+                "realtime_allocations": stats["realtime_allocations"]}
+
+
 def _plain(value):
     return float(value) if hasattr(value, "dtype") else value
 
@@ -51,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--robots", nargs="+", default=["generic_humanoid", "g1"])
     parser.add_argument("--seconds", type=float, default=4.0, help="simulated time followed after each cause")
+    parser.add_argument("--cost-seconds", type=float, default=5.0, help="real-time seconds per cost run (0: skip)")
     args = parser.parse_args(argv)
     if not 1.0 <= args.seconds <= 60.0:
         parser.error("--seconds: allowed: 1..60")
+    if not 0.0 <= args.cost_seconds <= 600.0:
+        parser.error("--cost-seconds: allowed: 0..600")
     results: dict = {"standing": "stiff legs (floating_base.standing_gains)", "robots": {}}
     started = time.monotonic()
     for robot_name in args.robots:
@@ -76,6 +101,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{robot_name:17s} {'estop, torque_off':20s} drop {1000 * row['final_height_drop_m']:.0f} mm, "
               f"tilt <= {row['max_tilt_deg']:.1f} deg")
         results["robots"][robot_name] = rows
+        if args.cost_seconds > 0:
+            runs = {"fall_on": [], "fall_off": []}
+            for _ in range(2):  # interleaved: load changes hit both
+                for key in ("fall_off", "fall_on"):
+                    runs[key].append(realtime_compute(robot_name, key == "fall_on", args.cost_seconds))
+            best = {key: min(r["compute_us"]["p50"] for r in value) for key, value in runs.items()}
+            p99 = {key: min(r["compute_us"]["p99"] for r in value) for key, value in runs.items()}
+            rows["cost"] = {"runs": runs, "p50_us": best, "p99_us": p99,
+                            "ratio_p50": round(best["fall_on"] / best["fall_off"], 3),
+                            "ratio_p99": round(p99["fall_on"] / p99["fall_off"], 3)}
+            print(f"{robot_name:17s} compute p50/p99 fall detection off {best['fall_off']}/{p99['fall_off']} us, "
+                  f"on {best['fall_on']}/{p99['fall_on']} us (ratio p50 {rows['cost']['ratio_p50']})")
     results["wall_s"] = round(time.monotonic() - started, 1)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
