@@ -223,8 +223,11 @@ using StopPolicy = std::array<StopCategory, kStopPolicySlots>;
 // The one place that maps a fault's reason to its stop (with SafetyParams::fault_stop_category 1):
 //   category 0: bus_timeout, bus_error, missed_replies, drive_fault, non_finite_measurement,
 //               encoder_jump, encoder_frozen (no trustworthy measurement or drive to brake with)
-//   category 1: over_temperature, hard_position_limit, non_finite_command, recovery_failed
+//   category 1: over_temperature, hard_position_limit, non_finite_command, recovery_failed, imu_stale
 //               (drives and measurements are fine: braking them is shorter than coasting)
+//   protective fall: fall_tilt, fall_com_outside_support, fall_contact_lost (floating base; whatever
+//               the policy says, a falling robot is never dropped nor crouched)
+// A floating robot's stop policy (set_stop_policy) chooses per cause on top of this.
 StopCategory stop_category_for(Reason fault);
 
 class SafetySupervisor {
