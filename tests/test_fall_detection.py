@@ -162,3 +162,17 @@ def test_support_polygon_and_com():
         _core.FallDetector(str(config.urdf_path), list(config.joint_names), soles, options)
     assert detector is not None
     robot.close()
+
+
+@pytest.mark.parametrize("robot_name", ["generic_humanoid", "g1"])
+def test_standing_margins(robot_name):
+    """Standing still: upright, the CoM ~8 cm inside the support polygon's border (measured 80.8 / 81.3 mm)."""
+    robot = standing_robot(robot_name)
+    margins = robot.fall_margins()
+    assert margins["tilt_rad"] < 0.02 and margins["tilt_limit_rad"] == 0.6
+    assert -0.12 < margins["com_distance_m"] < -0.05
+    robot.close()
+    fixed = Robot("generic_humanoid")
+    with pytest.raises(RuntimeError, match="floating"):
+        fixed.fall_margins()
+    fixed.close()

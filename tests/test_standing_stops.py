@@ -218,3 +218,31 @@ def test_floating_base_section_round_trips():
     stops = safety_section(config).stops
     assert dict(stops.crouch)["left_knee_joint"] == 1.0 and stops.cause("estop_requested") == "crouch"
     assert math.isclose(safety_section(config).fall.tilt_rad, 0.6)
+
+
+def test_crouch_on_the_real_time_thread():
+    """The same stop on the real-time thread (mock bus, floating): e-stop, crouch, hold; support, STO;
+    no allocation. Waits for events with a generous timeout; asserts no timing."""
+    import time
+
+    with Robot("generic_humanoid", floating=True, priority=0, lock_memory=False) as robot:
+        robot.start()
+        robot.enable(timeout=10.0)
+        robot.estop()
+
+        def wait_for_event(reason: str) -> dict:
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline:
+                found = [e for e in robot.events() if e["reason"] == reason]
+                if found:
+                    return found[0]
+                time.sleep(0.01)
+            raise AssertionError(f"no {reason} event within 10 s: {[e['reason'] for e in robot.events()]}")
+
+        wait_for_event("crouch_complete")
+        knee = robot.joint_index("left_knee")
+        assert robot.state().q_ref[knee] == pytest.approx(1.0, abs=1e-9)
+        robot.confirm_supported()
+        wait_for_event("support_reached")
+        assert robot.state().supervisor_state == "ESTOP"
+        assert robot.statistics()["realtime_allocations"] == 0

@@ -95,6 +95,7 @@ void bind_standing(py::module_& m) {
            py::arg("n_joints"), py::arg("crouch"), py::arg("tuck"), py::arg("policy"), py::arg("crouch_velocity_fraction"),
            py::arg("min_duration_s"), py::arg("settle_s"), py::arg("support_height_m"), py::arg("tuck_stiffness_fraction"),
            py::arg("fall_protect_time_s"), py::arg("detector") = nullptr)
+      .def_property_readonly("detector", &StandingSafety::detector, "The fall detector (None: fall detection off).")
       .def("confirm_supported", &StandingSafety::confirm_supported,
            "The crouched robot is on a support: the hold ends (damping, then STO). Any thread.");
 

@@ -814,6 +814,19 @@ class Robot(LiveViews):
                 for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
     # ------------------------------------------------------------- floating base
+    def fall_margins(self) -> dict:
+        """The fall detector's figures of the last cycle (stepped mode or loop stopped): base tilt [rad] and
+        the CoM's signed distance from the support polygon's border [m] (> 0 outside; NaN: no contact),
+        with their limits (floating_base.fall)."""
+        detector = None if self.standing_safety is None else self.standing_safety.detector
+        if detector is None:
+            raise RuntimeError("fall_margins(): fall detection runs on a floating-base robot with fall.enabled")
+        if self.running:
+            raise RuntimeError("fall_margins(): read in stepped mode or with the loop stopped")
+        options = detector.options
+        return {"tilt_rad": detector.last_tilt, "tilt_limit_rad": options.tilt_rad,
+                "com_distance_m": detector.last_com_distance, "com_margin_m": options.com_margin_m}
+
     def confirm_supported(self) -> None:
         """A crouch stop holds the robot in its crouch until it is down or supported: this says it is on a
         support (crane, stand, floor), so the stop ends with damping, then torque off (standing.py)."""

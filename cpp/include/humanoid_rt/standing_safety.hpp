@@ -53,7 +53,7 @@ class StandingSafety {
   StandingSafety(int n_joints, const StandingStopOptions& stops, std::shared_ptr<FallDetector> detector);
 
   const StandingStopOptions& options() const { return options_; }
-  FallDetector* detector() const { return detector_.get(); }
+  const std::shared_ptr<FallDetector>& detector() const { return detector_; }  // null: fall detection off
 
   // Any thread: the crouched robot is on a support (a crane, a stand, the floor): the hold ends.
   void confirm_supported() { supported_.store(true, std::memory_order_release); }
