@@ -213,6 +213,7 @@ inline py::dict imu_to_dict(const ImuSample& imu) {
 void bind_loop(py::module_& m);            // enums, parameters, Bus, WholeBodyImpedance, ControlLoop, StateReader
 void bind_sim(py::module_& m);             // MockBus, MujocoBus
 void bind_floating_base(py::module_& m);   // IMU and foot sensors, base state estimator
+void bind_standing(py::module_& m);        // fall detection, stops of a standing robot, the twin's pushes
 void bind_can(py::module_& m);             // _core.can
 void bind_testing(py::module_& m);         // _core.testing
 void bind_teleop(py::module_& m);          // _core.teleop

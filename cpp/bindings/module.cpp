@@ -11,6 +11,7 @@ PYBIND11_MODULE(_core, m) {
   bind_loop(m);
   bind_sim(m);
   bind_floating_base(m);
+  bind_standing(m);
   bind_can(m);
   bind_testing(m);
   bind_teleop(m);

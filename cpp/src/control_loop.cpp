@@ -84,6 +84,13 @@ void ControlLoop::set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator
   imu_from_device_ = imu_from_device;
 }
 
+void ControlLoop::set_standing_safety(std::shared_ptr<StandingSafety> standing) {
+  if (configured_) throw std::logic_error("set_standing_safety() after configure()");
+  if (standing && !estimator_) throw std::invalid_argument("standing safety needs a floating base (set_base_sensing first)");
+  if (standing) supervisor_.set_stop_policy(standing->options().policy, standing->options().fall_protect_time_s);
+  standing_ = std::move(standing);
+}
+
 void ControlLoop::write_imu(ImuSample sample) {
   std::lock_guard<std::mutex> lock(imu_mutex_);
   sample.sequence = ++imu_write_sequence_;
@@ -357,6 +364,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   if (estimator_) read_base_sensors(t);
   supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_, t_measured);
   if (estimator_) estimate_base();
+  if (standing_)  // floating base: fall detection on this cycle's estimate (standing_safety.hpp)
+    standing_->check_fall(supervisor_, base_state_, base_sensors_, joint_state_.q, estimator_->contact_schedule() != 0);
 
   // 2. Requests: e-stop first, then the queue, then shutdown.
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
@@ -420,6 +429,9 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   // 4. Time-driven transitions, then HOLD's entry action.
   // HOLD's standstill window is monitored around the reference, which decelerates (SS2) and then rests (SOS).
   supervisor_.update_timers(joint_state_, q_ref_);
+  if (standing_)  // floating base: a crouch stop plans, completes, or finds its support
+    standing_->update_crouch(supervisor_, t, period_s_, limits_.data(), joint_state_, base_state_, interpolator_, q_ref_,
+                             dq_ref_, ref_step_velocity_);
   const SupervisorState state = supervisor_.state();
   if (supervisor_.entered_this_cycle(SupervisorState::kHold)) {
     // With Cartesian tasks acting, the body is not at the posture reference: the tasks hold it
@@ -446,8 +458,9 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   // 5. Reference: interpolated, then SLP (inside the soft wall, braking to it), SLA (acceleration)
   //    and SLI (step <= velocity limit * dt): reference_shaper.hpp.
   const bool torque_on = supervisor_.torque_on();
+  const bool crouching = supervisor_.crouching();  // floating base: SS1 into a safe pose tracks its trajectory
   const bool tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
-                        state == SupervisorState::kHold || state == SupervisorState::kRecovery;
+                        state == SupervisorState::kHold || state == SupervisorState::kRecovery || crouching;
   if (tracking) {
     JointVector q_raw, dq_raw;
     interpolator_.sample(t, q_raw, dq_raw);
@@ -484,6 +497,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], kd_joint_[j], q_ref_[j], dq_ref_[j], tau_ff_[j], q, dq);
     }
   }
+  if (standing_ && torque_on && supervisor_.fall_protecting())  // floating base: arms in while falling
+    standing_->tuck_torque(limits_.data(), gains_.kp, joint_state_, tau_joint_);
   if (whole_body_ && torque_on) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
@@ -496,7 +511,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     if (any_task) {
       tasks_effective_ = tasks_;
       for (auto& task : tasks_effective_.tasks)
-        if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+        if (damping || crouching || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
       effective = &tasks_effective_;
     }
     whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,

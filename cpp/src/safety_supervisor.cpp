@@ -61,6 +61,11 @@ const char* to_string(Reason r) {
     case Reason::kShutdown: return "shutdown";
     case Reason::kRecoveryRequested: return "recovery_requested";
     case Reason::kRecoveryComplete: return "recovery_complete";
+    case Reason::kCrouchComplete: return "crouch_complete";
+    case Reason::kSupportReached: return "support_reached";
+    case Reason::kFallTilt: return "fall_tilt";
+    case Reason::kFallComOutsideSupport: return "fall_com_outside_support";
+    case Reason::kFallContactLost: return "fall_contact_lost";
     case Reason::kRecoveryFailed: return "recovery_failed";
     case Reason::kNonFiniteMeasurement: return "non_finite_measurement";
     case Reason::kNonFiniteCommand: return "non_finite_command";
@@ -87,6 +92,10 @@ StopCategory stop_category_for(Reason fault) {
     case Reason::kRecoveryFailed:
     case Reason::kImuStale:  // the drives are fine: a standing robot brakes rather than drops
       return StopCategory::kControlled;
+    case Reason::kFallTilt:
+    case Reason::kFallComOutsideSupport:
+    case Reason::kFallContactLost:
+      return StopCategory::kProtectiveFall;  // falling: never cut torque, never crouch
     default:
       return StopCategory::kTorqueOff;
   }
@@ -127,8 +136,10 @@ bool SafetySupervisor::torque_on() const {
     case SupervisorState::kRecovery:
       return true;
     case SupervisorState::kEstop:
+      if (stop_policy_set_) return stop_torque_on();
       return estop_damping_ && time_in_state() < params_.damping_time_s - kTimeEpsilon;
     case SupervisorState::kFault:
+      if (stop_policy_set_) return stop_torque_on();
       return fault_damping_ && time_in_state() < params_.damping_time_s - kTimeEpsilon;
     case SupervisorState::kDisabled:
       return false;
@@ -137,6 +148,7 @@ bool SafetySupervisor::torque_on() const {
 }
 
 bool SafetySupervisor::damping_only() const {
+  if (crouching()) return false;  // SS1 into a safe pose tracks its trajectory
   return state_ == SupervisorState::kDamping || state_ == SupervisorState::kEstop || state_ == SupervisorState::kFault;
 }
 
@@ -146,6 +158,7 @@ double SafetySupervisor::enable_ramp() const {
 }
 
 void SafetySupervisor::transition(SupervisorState to, const Cause& cause, std::uint32_t request_id) {
+  const bool torque_was_on = torque_on();
   SafetyEvent e;
   e.cycle = cycle_;
   e.t = t_;
@@ -170,6 +183,7 @@ void SafetySupervisor::transition(SupervisorState to, const Cause& cause, std::u
   }
   state_ = to;
   t_entered_ = t_;
+  if (stop_policy_set_) begin_stop(to, cause.reason, torque_was_on);
   if (to != SupervisorState::kActive && to != SupervisorState::kHold) watchdog_armed_ = false;
   if (to == SupervisorState::kFault || to == SupervisorState::kDisabled || to == SupervisorState::kEstop) {
     frozen_cycles_.fill(0);
@@ -280,7 +294,10 @@ void SafetySupervisor::check_measurements(BusStatus status, const JointState& s,
       const Cause untrusted = torque_on() ? find_persistent_cause(status, s, nullptr, true, true) : Cause{};
       if (!estop_fault_reported_ || untrusted) acknowledge(untrusted ? untrusted : cause, 0, true);
       estop_fault_reported_ = true;
-      if (untrusted) estop_damping_ = false;
+      if (untrusted) {
+        estop_damping_ = false;
+        stop_phase_ = StopPhase::kNone;  // floating base: no crouch or fall protection on untrusted drives
+      }
     }
   } else if (state_ == SupervisorState::kFault && torque_on()) {
     // SS1 after a fault stays supervised too: a further cause of stop category 0 (a drive or a
@@ -288,6 +305,7 @@ void SafetySupervisor::check_measurements(BusStatus status, const JointState& s,
     // its hard limit while braking) keep braking, which stops them sooner than coasting.
     if (Cause cause = find_persistent_cause(status, s, &fault_cause_, true, true)) {
       fault_damping_ = false;
+      stop_phase_ = StopPhase::kNone;
       acknowledge(cause, 0, true);
     }
   }
@@ -383,6 +401,12 @@ void SafetySupervisor::handle_request(const Request& r, BusStatus status, const 
 void SafetySupervisor::request_shutdown() {
   if (shutdown_) return;
   shutdown_ = true;
+  if (crouching()) {  // the runtime is closing: the hold ends (damping, then STO); put it on a support first
+    stop_phase_ = StopPhase::kDamp;
+    phase_t0_ = t_;
+    phase_cycle_ = cycle_;
+    acknowledge({Reason::kShutdown}, 0, true);
+  }
   if (state_ == SupervisorState::kEnabling || state_ == SupervisorState::kActive || state_ == SupervisorState::kHold ||
       state_ == SupervisorState::kRecovery)
     transition(SupervisorState::kDamping, {Reason::kShutdown});
@@ -424,6 +448,11 @@ void SafetySupervisor::update_timers(const JointState& s, const JointVector& hol
       break;
     }
     case SupervisorState::kDamping:
+      if (stop_policy_set_) {  // floating base: after a crouch, damping counts from support_reached
+        if (stop_phase_ == StopPhase::kDamp && t_ - phase_t0_ >= params_.damping_time_s - kTimeEpsilon)
+          transition(SupervisorState::kDisabled, {Reason::kDampingComplete});
+        break;
+      }
       if (time_in_state() >= params_.damping_time_s - kTimeEpsilon)
         transition(SupervisorState::kDisabled, {Reason::kDampingComplete});
       break;
@@ -469,7 +498,77 @@ void SafetySupervisor::fault_non_finite_command(int joint, double value) {
     fault({Reason::kNonFiniteCommand, joint, value, 0.0});
   } else {
     fault_damping_ = false;  // even the damping law failed: STO
+    stop_phase_ = StopPhase::kNone;
   }
+}
+
+// ---- floating base stops (issue 13) ----
+
+void SafetySupervisor::set_stop_policy(const StopPolicy& policy, double fall_protect_time_s) {
+  stop_policy_ = policy;
+  stop_policy_set_ = true;
+  fall_protect_time_s_ = fall_protect_time_s;
+}
+
+void SafetySupervisor::begin_stop(SupervisorState to, Reason reason, bool torque_was_on) {
+  phase_t0_ = t_;
+  phase_cycle_ = cycle_;
+  if (to != SupervisorState::kEstop && to != SupervisorState::kFault && to != SupervisorState::kDamping) {
+    stop_phase_ = StopPhase::kNone;
+    return;
+  }
+  const int code = static_cast<int>(reason);
+  StopCategory category = code >= 0 && code < kStopPolicySlots ? stop_policy_[code] : StopCategory::kTorqueOff;
+  if (stop_category_for(reason) == StopCategory::kProtectiveFall) category = StopCategory::kProtectiveFall;
+  if (to == SupervisorState::kDamping && category == StopCategory::kTorqueOff) category = StopCategory::kControlled;
+  if (!torque_was_on && to != SupervisorState::kDamping) category = StopCategory::kTorqueOff;
+  switch (category) {
+    case StopCategory::kTorqueOff: stop_phase_ = StopPhase::kNone; break;
+    case StopCategory::kControlled: stop_phase_ = StopPhase::kDamp; break;
+    case StopCategory::kCrouch: stop_phase_ = StopPhase::kCrouch; break;
+    case StopCategory::kProtectiveFall: stop_phase_ = StopPhase::kFallProtect; break;
+  }
+  // The legacy flags follow, so every check that reads them sees the same stop.
+  estop_damping_ = to == SupervisorState::kEstop && stop_phase_ != StopPhase::kNone;
+  fault_damping_ = to == SupervisorState::kFault && stop_phase_ != StopPhase::kNone;
+}
+
+bool SafetySupervisor::stop_torque_on() const {
+  switch (stop_phase_) {
+    case StopPhase::kNone: return false;
+    case StopPhase::kCrouch:
+    case StopPhase::kCrouchHold: return true;
+    case StopPhase::kDamp: return t_ - phase_t0_ < params_.damping_time_s - kTimeEpsilon;
+    case StopPhase::kFallProtect: return t_ - phase_t0_ < fall_protect_time_s_ - kTimeEpsilon;
+  }
+  return false;
+}
+
+void SafetySupervisor::fall(const Cause& cause) {
+  if (!torque_on() || stop_phase_ == StopPhase::kFallProtect) return;  // nothing to protect, or already
+  if (state_ != SupervisorState::kFault && state_ != SupervisorState::kEstop) return fault(cause);
+  // A stop in progress (crouch, damping) turns into the protective behaviour; the latch stays.
+  stop_phase_ = StopPhase::kFallProtect;
+  phase_t0_ = t_;
+  phase_cycle_ = cycle_;
+  if (state_ == SupervisorState::kFault) fault_cause_ = cause;
+  acknowledge(cause, 0, true);
+}
+
+void SafetySupervisor::crouch_reached() {
+  if (stop_phase_ != StopPhase::kCrouch) return;
+  stop_phase_ = StopPhase::kCrouchHold;
+  phase_t0_ = t_;
+  phase_cycle_ = cycle_;
+  acknowledge({Reason::kCrouchComplete}, 0, true);
+}
+
+void SafetySupervisor::crouch_supported(const Cause& cause) {
+  if (!crouching()) return;
+  stop_phase_ = StopPhase::kDamp;
+  phase_t0_ = t_;
+  phase_cycle_ = cycle_;
+  acknowledge(cause, 0, true);
 }
 
 }  // namespace humanoid_rt

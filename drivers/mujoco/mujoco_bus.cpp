@@ -27,6 +27,7 @@ MujocoBus::MujocoBus(std::string name, const std::string& mjcf_xml, const Mujoco
     if (model_->jnt_type[j] == mjJNT_FREE) {
       free_qpos_ = model_->jnt_qposadr[j];
       free_dof_ = model_->jnt_dofadr[j];
+      root_body_ = model_->jnt_bodyid[j];
       break;
     }
   auto sensor = [this](const char* name) {
@@ -39,6 +40,22 @@ MujocoBus::MujocoBus(std::string name, const std::string& mjcf_xml, const Mujoco
   if ((imu_quat_ < 0) != (imu_gyro_ < 0) || (imu_quat_ < 0) != (imu_accel_ < 0))
     throw std::invalid_argument("MJCF: the humanoid_rt_imu sensors (quat, gyro, accel) come together or not at all");
   floor_geom_ = mj_name2id(model_, mjOBJ_GEOM, "floor");
+  for (auto& celsius : injected_temperature_c_) celsius.store(35.0);
+  for (auto& nm : injected_torque_nm_) nm.store(0.0);
+}
+
+void MujocoBus::set_temperature(int joint, double celsius) {
+  if (joint < 0 || joint >= kMaxJoints || map_[joint].actuator < 0)
+    throw std::out_of_range("joint: not a joint of this bus");
+  if (!std::isfinite(celsius)) throw std::invalid_argument("celsius: allowed: a finite number");
+  injected_temperature_c_[joint].store(celsius);
+}
+
+void MujocoBus::set_external_torque(int joint, double nm) {
+  if (joint < 0 || joint >= kMaxJoints || map_[joint].actuator < 0)
+    throw std::out_of_range("joint: not a joint of this bus");
+  if (!std::isfinite(nm) || std::abs(nm) > 1e4) throw std::invalid_argument("nm: allowed: a finite number within +-10000");
+  injected_torque_nm_[joint].store(nm);
 }
 
 MujocoBus::~MujocoBus() {
@@ -81,7 +98,16 @@ void MujocoBus::deactivate() {
 
 void MujocoBus::integrate(double dt) {
   const int steps = std::max(1, static_cast<int>(std::lround(dt / model_->opt.timestep)));
+  if (push_pending_.exchange(false, std::memory_order_acquire)) {
+    push_force_ = push_request_force_;
+    push_steps_left_ = push_request_steps_;
+  }
   for (int s = 0; s < steps; ++s) {
+    if (root_body_ >= 0) {  // an external push on the pelvis, for exactly push_steps_left_ physics steps
+      mjtNum* wrench = data_->xfrc_applied + 6 * root_body_;
+      for (int k = 0; k < 3; ++k) wrench[k] = push_steps_left_ > 0 ? push_force_[k] : 0.0;
+      if (push_steps_left_ > 0) --push_steps_left_;
+    }
     for (int j : joints_) {
       double tau = 0.0;
       if (command_.torque_enabled[j]) {
@@ -92,6 +118,7 @@ void MujocoBus::integrate(double dt) {
         }
       }
       data_->ctrl[map_[j].actuator] = tau;  // the actuator's ctrlrange is the torque limit
+      data_->qfrc_applied[map_[j].dof_address] = injected_torque_nm_[j].load(std::memory_order_relaxed);
     }
     mj_step(model_, data_);
   }
@@ -109,7 +136,7 @@ BusStatus MujocoBus::read(double t, JointState& motor_state) {
     if (options_.position_noise_rad > 0.0) joint_side.q[j] += options_.position_noise_rad * noise_(rng_);
     if (options_.velocity_noise_rad_s > 0.0) joint_side.dq[j] += options_.velocity_noise_rad_s * noise_(rng_);
     joint_side.tau[j] = data_->actuator_force[m.actuator];
-    joint_side.temperature_c[j] = 35.0;
+    joint_side.temperature_c[j] = injected_temperature_c_[j].load(std::memory_order_relaxed);
     joint_side.fresh[j] = 1;
   }
   JointState motor_side;
@@ -218,6 +245,23 @@ void MujocoBus::set_base_pose(const std::vector<double>& pose) {
   mju_normalize4(data_->qpos + free_qpos_ + 3);
   for (int k = 0; k < 6; ++k) data_->qvel[free_dof_ + k] = 0.0;
   mj_forward(model_, data_);
+}
+
+int MujocoBus::push(const std::array<double, 3>& impulse_ns, double duration_s) {
+  if (root_body_ < 0) throw std::logic_error("push(): the twin has a fixed base (floating: false)");
+  for (double component : impulse_ns)
+    if (!std::isfinite(component) || std::abs(component) > 1e4)
+      throw std::invalid_argument("impulse_ns: allowed: three finite numbers within +-10000 N s");
+  const double dt = model_->opt.timestep;
+  if (!(std::isfinite(duration_s) && duration_s >= 0.5 * dt && duration_s <= 5.0))
+    throw std::invalid_argument("duration_s: allowed: a number in [" + std::to_string(dt) + ", 5] s (one physics step at least)");
+  if (push_pending_.load(std::memory_order_acquire))
+    throw std::logic_error("push(): the previous push has not been taken yet; step the loop first");
+  const int steps = std::max(1, static_cast<int>(std::lround(duration_s / dt)));
+  for (int k = 0; k < 3; ++k) push_request_force_[k] = impulse_ns[k] / (steps * dt);
+  push_request_steps_ = steps;
+  push_pending_.store(true, std::memory_order_release);
+  return steps;
 }
 
 double MujocoBus::rest_on_floor() {

@@ -86,6 +86,18 @@ class MujocoBus final : public Bus {
   void set_base_pose(const std::vector<double>& pose);
   // Lifts or lowers the floating base so the lowest robot geometry touches the floor; returns the shift [m].
   double rest_on_floor();
+  // An external push on the floating base's root body (pelvis): a constant force impulse / duration
+  // through xfrc_applied, at the body's centre of mass, world axes, over the physics steps that
+  // follow (duration rounded to whole physics steps, the force scaled so the impulse is exact).
+  // Any non-RT thread, one producer at a time; taken by the loop thread's next read().
+  // Returns the number of physics steps it will act for.
+  int push(const std::array<double, 3>& impulse_ns, double duration_s);
+  // Fault injection, any non-RT thread (joint: the robot's joint index on this bus): the drive's
+  // reported temperature (default 35 degC), and an external torque on the joint (someone or something
+  // pushing the limb) applied through qfrc_applied from the next physics step on.
+  void set_temperature(int joint, double celsius);
+  void set_external_torque(int joint, double nm);
+  bool pushing() const { return push_pending_.load() || push_steps_left_ > 0; }  // loop stopped / between steps
 
  private:
   struct JointMap {
@@ -117,6 +129,16 @@ class MujocoBus final : public Bus {
   std::vector<int> foot_bodies_;
   std::uint64_t imu_sequence_ = 0;            // loop thread only
   std::atomic<bool> imu_dropped_{false};      // any thread writes, loop thread reads
+  // Pushes: the producer writes push_request_ then sets push_pending_ (release); the loop thread
+  // takes it (acquire) and applies it in integrate().
+  std::array<std::atomic<double>, kMaxJoints> injected_temperature_c_{};  // any thread writes, loop reads
+  std::array<std::atomic<double>, kMaxJoints> injected_torque_nm_{};     // any thread writes, loop reads
+  int root_body_ = -1;                        // the free joint's body; fixed at construction
+  std::array<double, 3> push_request_force_{};  // producer writes before push_pending_
+  int push_request_steps_ = 0;                  // producer writes before push_pending_
+  std::atomic<bool> push_pending_{false};
+  std::array<double, 3> push_force_{};        // loop thread only: the force in effect
+  int push_steps_left_ = 0;                   // loop thread only
 };
 
 }  // namespace humanoid_rt

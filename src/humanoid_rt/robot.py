@@ -124,12 +124,17 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
             self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
         self._loop.set_whole_body(self.model)
         self.base_estimator: _core.BaseStateEstimator | None = None
+        self.standing_safety: _core.StandingSafety | None = None  # floating base: crouch stops, falls (standing.py)
         if self.floating:  # ---- floating base (issue 13) ----
             from .floating_base import make_base_estimator
 
             self.base_estimator = make_base_estimator(self.config, self.period_s)
             imu = self.config.model.imu
             self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
+            from .standing import make_standing_safety  # stops and fall protection of a standing robot
+
+            self.standing_safety = make_standing_safety(self.config)
+            self._loop.set_standing_safety(self.standing_safety)
 
         self.buses: dict[str, _core.Bus] = {}
         self._bus_of_joint: list[str] = [""] * self.n_joints  # joint index -> name of the bus driving it
@@ -572,6 +577,26 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
                 for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
     # ------------------------------------------------------------- floating base
+    def fall_margins(self) -> dict:
+        """The fall detector's figures of the last cycle (stepped mode or loop stopped): base tilt [rad] and
+        the CoM's signed distance from the support polygon's border [m] (> 0 outside; NaN: no contact),
+        with their limits (floating_base.fall)."""
+        detector = None if self.standing_safety is None else self.standing_safety.detector
+        if detector is None:
+            raise RuntimeError("fall_margins(): fall detection runs on a floating-base robot with fall.enabled")
+        if self.running:
+            raise RuntimeError("fall_margins(): read in stepped mode or with the loop stopped")
+        options = detector.options
+        return {"tilt_rad": detector.last_tilt, "tilt_limit_rad": options.tilt_rad,
+                "com_distance_m": detector.last_com_distance, "com_margin_m": options.com_margin_m}
+
+    def confirm_supported(self) -> None:
+        """A crouch stop holds the robot in its crouch until it is down or supported: this says it is on a
+        support (crane, stand, floor), so the stop ends with damping, then torque off (standing.py)."""
+        if self.standing_safety is None:
+            raise RuntimeError("confirm_supported(): only a floating-base robot crouches when it stops")
+        self.standing_safety.confirm_supported()
+
     def base_state(self) -> dict:
         """The base state estimator's latest output (floating base, issue 13): position, velocity (world),
         orientation (w, x, y, z), angular_velocity (base axes), foot_position (n_contacts, 3), contact,

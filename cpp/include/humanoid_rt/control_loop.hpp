@@ -36,6 +36,7 @@
 #include "humanoid_rt/safety_supervisor.hpp"
 #include "humanoid_rt/setpoint_interpolator.hpp"
 #include "humanoid_rt/spsc_ring.hpp"
+#include "humanoid_rt/standing_safety.hpp"
 #include "humanoid_rt/telemetry.hpp"
 #include "humanoid_rt/transmission.hpp"
 #include "humanoid_rt/triple_buffer.hpp"
@@ -96,6 +97,11 @@ class ControlLoop {
   // by a device thread. No new IMU sample for more than imu_stale_cycles cycles: FAULT (imu_stale).
   void set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles, bool imu_from_device);
   bool has_base_estimator() const { return estimator_ != nullptr; }
+  // Floating base (issue 13, standing_safety.hpp): the stop policy per cause (crouch, damp, torque
+  // off), the crouch and the protective fall behaviour, fall detection every cycle. Needs the
+  // base sensing set first.
+  void set_standing_safety(std::shared_ptr<StandingSafety> standing);
+  StandingSafety* standing_safety() const { return standing_.get(); }
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -193,6 +199,7 @@ class ControlLoop {
   std::shared_ptr<WholeBodyImpedance> whole_body_;  // fixed before configure(); compute() on the loop thread
   std::shared_ptr<BaseStateEstimator> estimator_;   // fixed before configure(); update() on the loop thread
   int imu_stale_cycles_ = 0;                        // fixed before configure()
+  std::shared_ptr<StandingSafety> standing_;        // fixed before configure(); its cycle methods on the loop thread
   bool imu_from_device_ = false;                    // fixed before configure()
 
   // Loop thread only.

@@ -67,10 +67,23 @@
 //   of the limits, ttl in (0, period) and gains above kp_max / kd_max are refused with an error
 //   naming the field; the interpolator clamps what enters it so it cannot overflow.
 //
+// - Floating base (issue 13, set_stop_policy): a category-0 stop drops a standing humanoid, so each
+//   stop takes its category from the robot's policy by its reason (standing_safety.hpp has the
+//   defaults and the crouch): kCrouch runs SS1 into a safe pose -- the reference follows a
+//   trajectory to the crouch posture (ESTOP, FAULT or DAMPING stay the state, torque on, tracking
+//   with the active gains, Cartesian tasks off), holds it (event crouch_complete) until the base is
+//   below the support height or support is confirmed (event support_reached), then damps for
+//   damping_time, then STO; kControlled damps; kTorqueOff cuts torque. A fall (fall_detector.hpp)
+//   is a FAULT of kProtectiveFall: damped joints, arms tucked, torque on for fall_protect_time_s,
+//   then STO; a fall during another stop switches that stop to the protective behaviour (recorded
+//   as an event with the fall's reason). A category-0 cause cuts torque during any of them; a
+//   reset accepted during a crouch ends it (STO), as it ends SS1.
+//
 // Threading: every method runs on the loop thread (RT thread, or the thread
 // calling step()). Events leave through an SPSC ring read by Python.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "humanoid_rt/bus.hpp"
@@ -106,6 +119,8 @@ enum class Reason : std::uint16_t {
   kShutdown = 11,
   kRecoveryRequested = 12,
   kRecoveryComplete = 13,
+  kCrouchComplete = 14,  // floating base: the crouch stop reached its posture (standing_safety.hpp)
+  kSupportReached = 15,  // floating base: the crouched robot is down or supported: damping, then STO
   kNonFiniteMeasurement = 20,
   kNonFiniteCommand = 21,
   kEncoderJump = 22,
@@ -119,6 +134,9 @@ enum class Reason : std::uint16_t {
   kOverspeed = 30,
   kRecoveryFailed = 31,
   kImuStale = 32,  // floating base: no new IMU sample for more than the configured cycles
+  kFallTilt = 33,               // floating base: base tilt beyond the limit (fall_detector.hpp)
+  kFallComOutsideSupport = 34,  // floating base: CoM outside the support polygon, margin, k cycles
+  kFallContactLost = 35,        // floating base: every contact lost while contact was expected
   kRequestNotAllowedInState = 40,
 };
 
@@ -191,13 +209,25 @@ struct Cause {
 enum class StopCategory : std::uint8_t {
   kTorqueOff = 0,   // category 0 (STO at once): the drives or their measurements cannot be trusted
   kControlled = 1,  // category 1 (SS1): damp with damping_kd for damping_time, then STO
+  // Floating base only (set_stop_policy): a standing robot must not be dropped.
+  kCrouch = 2,          // SS1 into a safe pose: trajectory to the crouch posture, hold it (SOS) until the
+                        // robot is down or supported, then damping for damping_time, then STO
+  kProtectiveFall = 3,  // falling: damped joints, arms tucked, torque on for the protect time, then STO
 };
+
+// Per-reason stop of a floating-base robot (index: the Reason's code), configured per robot
+// (floating_base.stops.causes). Without one (fixed base) stop_category_for() and estop_category rule.
+inline constexpr int kStopPolicySlots = 64;
+using StopPolicy = std::array<StopCategory, kStopPolicySlots>;
 
 // The one place that maps a fault's reason to its stop (with SafetyParams::fault_stop_category 1):
 //   category 0: bus_timeout, bus_error, missed_replies, drive_fault, non_finite_measurement,
 //               encoder_jump, encoder_frozen (no trustworthy measurement or drive to brake with)
-//   category 1: over_temperature, hard_position_limit, non_finite_command, recovery_failed
+//   category 1: over_temperature, hard_position_limit, non_finite_command, recovery_failed, imu_stale
 //               (drives and measurements are fine: braking them is shorter than coasting)
+//   protective fall: fall_tilt, fall_com_outside_support, fall_contact_lost (floating base; whatever
+//               the policy says, a falling robot is never dropped nor crouched)
+// A floating robot's stop policy (set_stop_policy) chooses per cause on top of this.
 StopCategory stop_category_for(Reason fault);
 
 class SafetySupervisor {
@@ -233,6 +263,21 @@ class SafetySupervisor {
   // A persistent cause found outside the joints (a stale IMU), set every cycle before
   // check_measurements(): it faults like a bus timeout and refuses enable/reset while it lasts.
   void set_sensor_cause(const Cause& cause) { sensor_cause_ = cause; }
+
+  // --- floating base (issue 13), configuration time (loop not running) ---
+  // Every stop (ESTOP, FAULT, DAMPING) then takes its category from `policy` by its reason;
+  // kProtectiveFall lasts fall_protect_time_s. DAMPING is never STO (torque_off there means damp).
+  void set_stop_policy(const StopPolicy& policy, double fall_protect_time_s);
+  bool has_stop_policy() const { return stop_policy_set_; }
+  // --- floating base, loop thread ---
+  // A fall (reason kFall*): FAULT, or from a stop in progress the protective behaviour; recorded.
+  void fall(const Cause& cause);
+  void crouch_reached();                      // kCrouchComplete: hold the posture
+  void crouch_supported(const Cause& cause);  // kSupportReached: damping, then STO
+  bool crouching() const { return stop_phase_ == StopPhase::kCrouch || stop_phase_ == StopPhase::kCrouchHold; }
+  bool crouch_holding() const { return stop_phase_ == StopPhase::kCrouchHold; }
+  bool crouch_started_this_cycle() const { return stop_phase_ == StopPhase::kCrouch && phase_cycle_ == cycle_; }
+  bool fall_protecting() const { return stop_phase_ == StopPhase::kFallProtect && torque_on(); }
 
   // --- queries (loop thread) ---
   SupervisorState state() const { return state_; }
@@ -302,6 +347,17 @@ class SafetySupervisor {
   bool have_last_q_ = false;
   SafetyEvent last_event_{};
   Cause sensor_cause_{};  // see set_sensor_cause()
+
+  // Floating base stops (issue 13).
+  enum class StopPhase : std::uint8_t { kNone, kDamp, kCrouch, kCrouchHold, kFallProtect };
+  void begin_stop(SupervisorState to, Reason reason, bool torque_was_on);  // from transition()
+  bool stop_torque_on() const;
+  StopPolicy stop_policy_{};          // configuration time, then read-only
+  bool stop_policy_set_ = false;      // configuration time, then read-only
+  double fall_protect_time_s_ = 3.0;  // configuration time, then read-only
+  StopPhase stop_phase_ = StopPhase::kNone;  // loop thread only
+  double phase_t0_ = 0.0;                    // loop thread only: when the phase began
+  std::uint64_t phase_cycle_ = ~0ULL;        // loop thread only: the cycle it began
 
   SpscRing<SafetyEvent> events_;  // producer: loop thread; consumer: Python
 };

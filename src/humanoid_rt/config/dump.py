@@ -63,6 +63,11 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
             for joint in config.joints
         ],
         **({"devices": [dump_device(device) for device in config.devices]} if config.devices else {}),
+        **({"floating_base": _dump_floating_base(config.floating_base)} if config.floating_base is not None else {}),
     }
 
 
+def _dump_floating_base(section) -> dict[str, Any]:
+    from ..standing_config import dump_floating_base_section
+
+    return dump_floating_base_section(section)

@@ -53,6 +53,7 @@ _TOP_KEYS: dict[str, tuple[Parser | Nested, Any]] = {
     "buses": (Nested(f"a list of 1..{MAX_JOINTS} bus mappings"), REQUIRED),
     "joints": (Nested(f"a list of 1..{MAX_JOINTS} joint mappings"), REQUIRED),
     "devices": (Nested("a list of device mappings (name, type, url, ...)"), []),
+    "floating_base": (Nested("a mapping with keys: fall, stops"), None),  # standing_config.py
 }
 
 
@@ -119,6 +120,9 @@ def parse_robot(check: Validator, raw: Any, base_dir: Path, source_path: Path | 
     for plugin in plugins():
         plugin.check_config(check, model=model, loop=loop, safety=safety, buses=buses, joints=joints)
     devices = parse_devices(check, top["devices"]) if top["devices"] is not INVALID else []
+    from ..standing_config import parse_floating_base_section  # floating base (issue 13)
+
+    floating_base = parse_floating_base_section(check, top["floating_base"], joints, top["joints"])
     if check.issues:
         return None
     return RobotConfig(
@@ -130,5 +134,6 @@ def parse_robot(check: Validator, raw: Any, base_dir: Path, source_path: Path | 
         buses=tuple(buses),
         joints=tuple(joints),
         devices=tuple(devices),
+        floating_base=floating_base,
     )
 

@@ -171,6 +171,8 @@ class RobotConfig:
     buses: tuple[BusConfig, ...]
     joints: tuple[JointConfig, ...]
     devices: tuple[DeviceConfig, ...] = ()  # serial devices beside the loop (hands, tactile, F/T, IMU)
+    # Floating base (issue 13): fall detection and stops for a standing robot (standing_config.py); None: defaults.
+    floating_base: Any = None
 
     @property
     def urdf_path(self) -> Path:

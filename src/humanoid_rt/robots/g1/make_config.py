@@ -88,6 +88,14 @@ def build_config() -> dict:
         "buses": [{"name": bus, "type": "mock", "latency_cycles": 1, "position_noise_rad": 1.0e-5, "seed": i + 1}
                   for i, bus in enumerate(dict.fromkeys(j["bus"] for j in joints))],
         "joints": joints,
+        # Standing robot (issue 13, standing_config.py): the crouch a stop lowers into (hips and ankles
+        # -0.5, knees 1.0: the pelvis ~8 cm lower, trunk upright) and the arms' tuck while falling.
+        "floating_base": {
+            "fall": {"tuck": {f"{side}_{joint}_joint": angle for side in ("left", "right")
+                              for joint, angle in (("shoulder_pitch", 0.0), ("shoulder_roll", 0.0), ("elbow", 1.5))}},
+            "stops": {"crouch": {f"{side}_{joint}_joint": angle for side in ("left", "right")
+                                 for joint, angle in (("hip_pitch", -0.5), ("knee", 1.0), ("ankle_pitch", -0.5))}},
+        },
     }
 
 
