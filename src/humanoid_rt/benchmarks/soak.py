@@ -83,7 +83,7 @@ class Operator(threading.Thread):
         events, self._event_index = self.robot.events_since(self._event_index)
         for event in events:
             if event["accepted"] and event["from_state"] != event["to_state"] and event["to_state"] in self.STOPS:
-                self._cause = event["reason"]
+                self._cause = self._cause or event["reason"]  # the first of a stop's transitions says why
                 self.stops.append(f"{event['from_state']}->{event['to_state']} ({event['reason']}) at {event['t']:.3f}s")
 
     def run(self) -> None:
