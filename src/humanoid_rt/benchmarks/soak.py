@@ -3,9 +3,11 @@
 Running together for MINUTES, all in one process like a deployment:
 - the real-time loop (generic humanoid, 5 mock buses, 1 kHz), enabled and ACTIVE;
 - teleop: a 100 Hz authenticated UDP stream (right elbow sine) through the C++ receiver;
-- the recorder: one episode a minute, each read back whole (every cycle present?) in a helper
-  process while the next one records (the check's memory is the harness's, not the runtime's), then
-  deleted so the disk stays flat;
+- the recorder: one episode a minute, each read back whole (every cycle present?) in a child
+  process (`python -m humanoid_rt.benchmarks.soak CHECK FILE`) while the next one records (the
+  check's memory is the harness's, not the runtime's), then deleted so the disk stays flat. A plain
+  subprocess rather than a multiprocessing pool: a spawned pool worker re-runs the parent's main
+  script, which breaks under entry-point scripts without a `__main__` guard;
 - live readers, each on its own thread at its own rate: a monitor polling `robot.state()` at
   100 Hz and the reusable `robot.read_state(out=view)` at 500 Hz (checking the cycle never goes
   back), a dashboard draining its own telemetry tap at 30 Hz (checking cycle continuity: every
@@ -28,11 +30,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +204,7 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
         operator = Operator(robot)
         operator.start()
         # Episodes are checked beside the stream: the teleop stream never pauses (its silence would HOLD).
-        with LiveReaders(robot) as readers, ProcessPoolExecutor(1, mp_context=get_context("spawn")) as checker, \
+        with LiveReaders(robot) as readers, ThreadPoolExecutor(1, "soak-check") as checker, \
                 TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
             checks = []
             while time.monotonic() < end:
@@ -212,11 +215,11 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
                     samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
                                     "overruns": robot.statistics()["overruns"]})
                 summary = recorder.end("success")
-                checks.append((summary, checker.submit(check_and_delete, str(Path(session) / summary["file"]))))
+                checks.append((summary, checker.submit(check_in_child, Path(session) / summary["file"])))
+            operator.stop()  # the stream ends here: the watchdog's stop that follows is the soak's end, not an event
             for summary, check in checks:
                 episodes.append({"episode": summary["episode"], "telemetry_dropped": summary["telemetry_dropped"],
                                  **check.result()})
-        operator.stop()
         recorder.close()
         stats, teleop = robot.statistics(), robot.teleop_statistics()
         events = [e for e in robot.events() if e["accepted"] and e["from_state"] != e["to_state"]]
@@ -251,6 +254,17 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
     return result
 
 
+def check_in_child(path: Path) -> dict:
+    """check_and_delete(path) in a child process (see the module docstring); its result as a dict."""
+    from ..veth import child_env
+
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.benchmarks.soak", "check", str(path)],
+                         capture_output=True, text=True, env=child_env(), timeout=600)
+    if run.returncode != 0:
+        raise RuntimeError(f"episode check of {path.name} failed: {run.stderr.strip()[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 def check_and_delete(path: str) -> dict:
     """In the helper process: read the episode back, count cycles missing between its first and last, delete it."""
     from ..recording.reader import read_episode
@@ -267,3 +281,10 @@ def _rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+if __name__ == "__main__":
+    # The episode check's child process: `python -m humanoid_rt.benchmarks.soak check FILE`.
+    if len(sys.argv) != 3 or sys.argv[1] != "check":
+        sys.exit("usage: python -m humanoid_rt.benchmarks.soak check EPISODE_FILE")
+    print(json.dumps(check_and_delete(sys.argv[2])))
