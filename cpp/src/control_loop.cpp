@@ -322,6 +322,7 @@ void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>& ready, long l
 // why it sits where it does; the order is the contract the stepped tests pin down.
 void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   t_ = t;
+  prefetch_publish_slots();
   supervisor_.begin_cycle(cycle_, t);
   const BusStatus status = read_buses(t);
   take_requests(status);
@@ -511,15 +512,21 @@ void ControlLoop::compute_torque(double t, SupervisorState state) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
     // a streamed task written before the latest enable is stale and never acts again.
-    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing.)
+    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing;
+    // and only when the tasks or what the filter reads changed: not a per-cycle cost.)
     static_assert(std::is_trivially_copyable_v<TaskSet>);
     bool any_task = false;
     for (const auto& task : tasks_.tasks) any_task = any_task || task.enabled;
     const TaskSet* effective = &tasks_;
     if (any_task) {
-      tasks_effective_ = tasks_;
-      for (auto& task : tasks_effective_.tasks)
-        if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      const bool drop_all = damping || state == SupervisorState::kRecovery;
+      const TasksFilter filter{tasks_.sequence, drop_all, enabled_t_};
+      if (!(filter == tasks_effective_filter_)) {
+        tasks_effective_ = tasks_;
+        for (auto& task : tasks_effective_.tasks)
+          if (drop_all || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+        tasks_effective_filter_ = filter;
+      }
       effective = &tasks_effective_;
     }
     whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
@@ -566,6 +573,31 @@ void ControlLoop::write_buses(double t) {
   transmission_.command_to_motor(n_, command_, motor_command_);
   for (auto& slot : buses_)
     if (slot.bus->write(t, motor_command_) != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// publish() writes ~3 KB (31 joints) into a telemetry slot the ring has not touched for
+// telemetry_capacity cycles and a snapshot slot two cycles old: after the loop's sleep on a busy
+// machine, cache misses, one after another, at the end of the cycle (the compute-time tail). Asked
+// for at the start, the lines arrive while the buses are read. A prefetch changes no data.
+void ControlLoop::prefetch_publish_slots() {
+  constexpr std::size_t kLine = 64;
+  const std::size_t joint_bytes = static_cast<std::size_t>(n_) * sizeof(double);
+  auto prefetch_joints = [joint_bytes](const JointVector& v) {
+    const char* begin = reinterpret_cast<const char*>(v.data());
+    for (std::size_t offset = 0; offset < joint_bytes; offset += kLine) __builtin_prefetch(begin + offset, 1, 3);
+  };
+  if (cycle_ % static_cast<std::uint64_t>(options_.telemetry_decimation) == 0) {
+    const TelemetrySample& sample = *telemetry_.next_slot();
+    __builtin_prefetch(&sample, 1, 3);
+    for (const JointVector* v : {&sample.q, &sample.dq, &sample.tau_measured, &sample.q_ref, &sample.dq_ref,
+                                 &sample.tau_command})
+      prefetch_joints(*v);
+  }
+  const StateSnapshot& snapshot = state_buffer_.back();
+  __builtin_prefetch(&snapshot, 1, 3);
+  for (const JointVector* v : {&snapshot.q, &snapshot.dq, &snapshot.tau_measured, &snapshot.temperature_c,
+                               &snapshot.q_ref, &snapshot.dq_ref, &snapshot.tau_command})
+    prefetch_joints(*v);
 }
 
 // Last: readers see what was measured and commanded in this cycle, after the drives got it.

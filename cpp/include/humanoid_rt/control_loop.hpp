@@ -182,6 +182,7 @@ class ControlLoop {
   void compute_torque(double t, SupervisorState state);
   void write_buses(double t);
   void publish(double t, std::uint32_t compute_ns_of_previous_cycle);
+  void prefetch_publish_slots();  // publish()'s cold destination lines, asked for at the cycle's start
   void realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline);
   double stepped_time() const;  // t of the next stepped cycle
   bool safe_to_exit() const;
@@ -225,6 +226,14 @@ class ControlLoop {
   double enable_ramp_ = 0.0;                    // the ramp compute_torque() used this cycle (published)
   TaskSet tasks_{};                             // latest received copy
   TaskSet tasks_effective_{};                   // what compute() gets: stale streamed tasks (or all, DAMPING) off
+  struct TasksFilter {                          // what tasks_effective_ was filtered from (refiltered on change)
+    std::uint64_t sequence = ~std::uint64_t{0};  // tasks_.sequence (none yet: matches no real sequence)
+    bool drop_all = false;                      // DAMPING or RECOVERY: every task off
+    double enabled_t = 0.0;                     // enabled_t_: streamed tasks written before it are stale
+    bool operator==(const TasksFilter& o) const {
+      return sequence == o.sequence && drop_all == o.drop_all && enabled_t == o.enabled_t;
+    }
+  } tasks_effective_filter_{};
   double enabled_t_ = -1e300;                   // loop time of the latest ENABLING entry
   WatchdogRefresh watchdog_{};                  // latest received copy
   std::uint64_t watchdog_applied_ = 0;          // sequence of the last refresh taken
