@@ -332,6 +332,8 @@ py::dict imu_to_dict(const ImuSample& imu) {
 
 }  // namespace
 
+namespace humanoid_rt { void bind_mailbox(pybind11::module_& testing); }  // cpp/bindings/bind_mailbox.cpp
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "humanoid_rt real-time core (C++)";
   m.attr("MAX_JOINTS") = kMaxJoints;
@@ -1252,6 +1254,7 @@ PYBIND11_MODULE(_core, m) {
   }
 
   py::module_ testing = m.def_submodule("testing", "Concurrency self-tests of the lock-free primitives.");
+  humanoid_rt::bind_mailbox(testing);
   testing.def("stress_triple_buffer", &stress_triple_buffer, py::arg("iterations"));
   testing.def("stress_spsc_ring", &stress_spsc_ring, py::arg("iterations"), py::arg("capacity"));
   testing.def(
