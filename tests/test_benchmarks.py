@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
+from humanoid_rt import Robot
 from humanoid_rt.benchmarks.compare import compare
 from humanoid_rt.benchmarks.latency import (parse_cyclictest_histogram, percentiles, percentiles_from_counts,
                                             python_baseline_loop)
@@ -132,3 +134,27 @@ def test_soak_reports_drift_figures(tmp_path):
     recording = result["recording"]
     assert len(recording["episodes"]) == 1 and recording["samples"] > 0  # recorded, checked whole, deleted
     assert recording["missing_or_dropped"] == 0
+
+
+@pytest.mark.realtime
+def test_soak_operator_reenables_after_a_watchdog_stop_with_its_cause():
+    from humanoid_rt.benchmarks.soak import Operator
+
+    with Robot("generic_humanoid") as robot:
+        robot.start()
+        robot.enable()
+        operator = Operator(robot, period_s=0.02)
+        operator.start()
+        try:
+            # One target with a 0.1 s TTL and nothing after it: the watchdog HOLDs, then DAMPING, DISABLED.
+            robot.set_joint_targets(robot.state().q, ttl=0.1)
+            deadline = time.monotonic() + 30.0
+            while not operator.reenables and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            operator.stop()
+        report = operator.report()
+        assert report["reenables"] == 1 and report["reenables_by_cause"] == {"watchdog_expired": 1}, report
+        assert report["reenable_log"][0]["from_state"] == "DISABLED"
+        assert report["unrequested_stops"][0].startswith("ACTIVE->HOLD (watchdog_expired)")
+        assert robot.state().supervisor_state == "ACTIVE"

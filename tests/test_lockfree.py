@@ -105,3 +105,21 @@ def test_the_loop_never_allocates(make_robot):
     robot.step(5)
     robot.drain_telemetry()
     assert robot.statistics()["realtime_allocations"] == before
+
+
+# --------------------------------------------------------------------- mailbox
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_mailbox_writers_never_overwrite_each_other_and_the_reader_never_sees_a_torn_or_older_value(writers):
+    posts = 200_000
+    result = testing.stress_mailbox(writers, posts)
+    assert result["torn"] == 0 and result["backwards"] == 0 and result["regressed"] == 0, result
+    assert result["last_sequence"] == writers * posts, result  # every post stamped once, in order
+    assert result["last_counts"] == [posts] * writers, result  # each writer's last edit survives the others'
+    assert 1 <= result["taken"] <= writers * posts, result
+
+
+def test_mailbox_rejects_a_writer_count_outside_its_range():
+    with pytest.raises(ValueError, match="writers: allowed: 1..4"):
+        testing.stress_mailbox(5, 1)

@@ -48,7 +48,7 @@ ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec
     gains_.kp[j] = joints[j].kp;
     gains_.kd[j] = joints[j].kd;
   }
-  gains_buffer_.write(gains_);
+  gains_mailbox_.post(gains_);
   interpolator_.reset(n_, 0.0, q_ref_);
   allocations_at_construction_ = realtime_allocations();
 }
@@ -91,11 +91,7 @@ void ControlLoop::set_standing_safety(std::shared_ptr<StandingSafety> standing) 
   standing_ = std::move(standing);
 }
 
-void ControlLoop::write_imu(ImuSample sample) {
-  std::lock_guard<std::mutex> lock(imu_mutex_);
-  sample.sequence = ++imu_write_sequence_;
-  imu_buffer_.write(sample);
-}
+void ControlLoop::write_imu(ImuSample sample) { imu_mailbox_.post(sample); }
 
 void ControlLoop::configure() {
   if (running_.load()) throw std::logic_error("configure() while running");
@@ -130,18 +126,13 @@ double ControlLoop::now() const {
 }
 
 std::uint64_t ControlLoop::write_setpoint(JointSetpoint setpoint) {
-  std::lock_guard<std::mutex> lock(setpoint_mutex_);
-  setpoint.sequence = ++setpoint_sequence_;
-  if (setpoint.t_written < 0.0) setpoint.t_written = now();
-  setpoint_buffer_.write(setpoint);
-  return setpoint.sequence;
+  return setpoint_mailbox_.post_edit([this, &setpoint](JointSetpoint& slot) {
+    slot = setpoint;
+    if (slot.t_written < 0.0) slot.t_written = now();  // stamped in writing order, under the writers' lock
+  });
 }
 
-void ControlLoop::write_gains(JointGains gains) {
-  std::lock_guard<std::mutex> lock(gains_mutex_);
-  gains.sequence = ++gains_sequence_;
-  gains_buffer_.write(gains);
-}
+void ControlLoop::write_gains(JointGains gains) { gains_mailbox_.post(gains); }
 
 std::uint32_t ControlLoop::request(RequestKind kind) {
   std::lock_guard<std::mutex> lock(request_mutex_);
@@ -158,10 +149,7 @@ std::uint32_t ControlLoop::request(RequestKind kind) {
 
 void ControlLoop::write_tasks(TaskSet tasks) {
   if (!whole_body_) throw std::logic_error("no whole-body model: tasks need a robot model");
-  std::lock_guard<std::mutex> lock(tasks_mutex_);
-  tasks.sequence = ++tasks_sequence_;
-  tasks_producer_ = tasks;
-  tasks_buffer_.write(tasks_producer_);
+  tasks_mailbox_.post(tasks);
 }
 
 int ControlLoop::n_tasks() const { return whole_body_ ? static_cast<int>(whole_body_->task_frames().size()) : 0; }
@@ -171,25 +159,18 @@ void ControlLoop::write_task(int slot, const CartesianTask& task) {
   if (slot < 0 || slot >= n_tasks())
     throw std::out_of_range("slot: " + std::to_string(slot) + "; allowed: 0.." + std::to_string(n_tasks() - 1) +
                             " (the model's task frames)");
-  std::lock_guard<std::mutex> lock(tasks_mutex_);
-  tasks_producer_.tasks[slot] = task;
-  tasks_producer_.sequence = ++tasks_sequence_;
-  tasks_buffer_.write(tasks_producer_);
+  tasks_mailbox_.post_edit([slot, &task](TaskSet& tasks) { tasks.tasks[slot] = task; });
 }
 
 void ControlLoop::set_gravity_compensation(bool on) {
   if (!whole_body_) throw std::logic_error("no whole-body model: gravity compensation needs a robot model");
-  std::lock_guard<std::mutex> lock(tasks_mutex_);
-  tasks_producer_.gravity_compensation = on;
-  tasks_producer_.sequence = ++tasks_sequence_;
-  tasks_buffer_.write(tasks_producer_);
+  tasks_mailbox_.post_edit([on](TaskSet& tasks) { tasks.gravity_compensation = on; });
 }
 
 void ControlLoop::refresh_watchdog(double t_written, double ttl) {
   if (!(ttl > 0.0 && std::isfinite(ttl) && std::isfinite(t_written)))
     throw std::invalid_argument("ttl: allowed: a finite number > 0; t_written: a finite loop time");
-  std::lock_guard<std::mutex> lock(watchdog_mutex_);
-  watchdog_buffer_.write(WatchdogRefresh{++watchdog_sequence_, t_written, ttl});
+  watchdog_mailbox_.post(WatchdogRefresh{0, t_written, ttl});
 }
 
 StateSnapshot ControlLoop::read_state() {
@@ -344,11 +325,27 @@ void ControlLoop::realtime_main(std::promise<RealtimeSetupReport>& ready, long l
   running_.store(false);
 }
 
+// One cycle: the seven steps below, always all of them and in this order. Each step's comment says
+// why it sits where it does; the order is the contract the stepped tests pin down.
 void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   t_ = t;
+  prefetch_publish_slots();
   supervisor_.begin_cycle(cycle_, t);
+  const BusStatus status = read_buses(t);
+  take_requests(status);
+  take_setpoint(t);
+  const SupervisorState state = update_reference(t);
+  compute_torque(t, state);
+  write_buses(t);
+  publish(t, compute_ns_of_previous_cycle);
+  loop_time_.store(t, std::memory_order_relaxed);
+  ++cycle_;
+  cycles_.store(cycle_, std::memory_order_relaxed);
+}
 
-  // 1. Read every bus and convert to the joint side.
+// First: every decision of this cycle (requests, reference, torque) is made on this cycle's
+// measurements, checked by the supervisor before anything acts on them.
+BusStatus ControlLoop::read_buses(double t) {
   BusStatus status = BusStatus::kOk;
   for (auto& slot : buses_) {
     const BusStatus s = slot.bus->read(t, motor_state_);
@@ -366,43 +363,32 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   if (estimator_) estimate_base();
   if (standing_)  // floating base: fall detection on this cycle's estimate (standing_safety.hpp)
     standing_->check_fall(supervisor_, base_state_, base_sensors_, joint_state_.q, estimator_->contact_schedule() != 0);
+  return status;
+}
 
-  // 2. Requests: e-stop first, then the queue, then shutdown.
+// After the measurements (enable and reset are refused on a bad one), before the setpoint: a
+// request decides whether this cycle takes setpoints at all. E-stop first, then the queue, then
+// shutdown.
+void ControlLoop::take_requests(BusStatus status) {
   if (const std::uint32_t id = estop_request_.exchange(0, std::memory_order_acq_rel))
     supervisor_.handle_request({id, RequestKind::kEstop}, status, joint_state_);
   const std::size_t pending = requests_.pop_into(pending_requests_, std::size(pending_requests_));
   for (std::size_t i = 0; i < pending; ++i) supervisor_.handle_request(pending_requests_[i], status, joint_state_);
   if (stop_flag_.load(std::memory_order_relaxed)) supervisor_.request_shutdown();
-  // The latest copies change rarely: copied only when new (a setpoint is ~1.6 KB).
-  setpoint_buffer_.read_if_new(setpoint_);
-  watchdog_buffer_.read_if_new(watchdog_);
-  if (supervisor_.entered_this_cycle(SupervisorState::kEnabling) ||
-      supervisor_.entered_this_cycle(SupervisorState::kRecovery)) {
-    // Enable (and recovery) starts from the measured position at rest, with no feed-forward: nothing
-    // jumps; a joint outside the soft range walks back in under the reference's limits.
-    for (int j = 0; j < n_; ++j) {
-      q_ref_[j] = joint_state_.q[j];
-      dq_ref_[j] = 0.0;
-      ref_step_velocity_[j] = 0.0;
-    }
-    JointVector rest = q_ref_;
-    if (supervisor_.state() == SupervisorState::kRecovery) {
-      // RECOVERY's goal: a quarter of the soft margin inside the soft range (inside, where no wall
-      // torque acts once it ends), for joints outside it; the others hold where they are.
-      for (int j = 0; j < n_; ++j) {
-        const JointLimits& l = limits_[j];
-        if (rest[j] > l.q_soft_max) rest[j] = l.q_soft_max - 0.25 * (l.q_max - l.q_soft_max);
-        if (rest[j] < l.q_soft_min) rest[j] = l.q_soft_min + 0.25 * (l.q_soft_min - l.q_min);
-      }
-    }
-    interpolator_.reset(n_, t, rest);
-    tau_ff_.fill(0.0);
-    setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
-    watchdog_applied_ = watchdog_.sequence;
-    enabled_t_ = t;
-  }
+}
 
-  // 3. The newest setpoint, if it is new, still alive, and the supervisor takes setpoints now.
+// After the requests (an enable in this cycle makes everything written before it stale), before
+// the reference: a new target starts its segment from last cycle's reference, so this cycle
+// already advances along it.
+void ControlLoop::take_setpoint(double t) {
+  // The latest copies change rarely: copied only when new (a setpoint is ~1.6 KB).
+  setpoint_mailbox_.take_if_new(setpoint_);
+  watchdog_mailbox_.take_if_new(watchdog_);
+  if (supervisor_.entered_this_cycle(SupervisorState::kEnabling) ||
+      supervisor_.entered_this_cycle(SupervisorState::kRecovery))
+    start_reference_from_measurement(t);
+
+  // The newest setpoint, if it is new, still alive, and the supervisor takes setpoints now.
   if (supervisor_.accepts_setpoints() && setpoint_.sequence > setpoint_applied_) {
     setpoint_applied_ = setpoint_.sequence;  // consumed either way: an expired one is never applied later
     if (supervisor_.setpoint_alive(setpoint_.t_written, setpoint_.ttl)) {
@@ -419,14 +405,46 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     }
   }
 
-  // 3b. A watchdog refresh (a stream commanding tasks, not joints): the same liveness rule.
+  // A watchdog refresh (a stream commanding tasks, not joints): the same liveness rule.
   if (supervisor_.accepts_setpoints() && watchdog_.sequence > watchdog_applied_) {
     watchdog_applied_ = watchdog_.sequence;
     if (supervisor_.setpoint_alive(watchdog_.t_written, watchdog_.ttl))
       supervisor_.on_setpoint_applied(watchdog_.t_written, watchdog_.ttl);
   }
+}
 
-  // 4. Time-driven transitions, then HOLD's entry action.
+// ENABLING's and RECOVERY's entry action, inside take_setpoint: it must run after the mailboxes are
+// read (what was written before the enable is marked stale) and before the newest setpoint is
+// considered (a target written after the enable starts from the measured position).
+void ControlLoop::start_reference_from_measurement(double t) {
+  // Enable (and recovery) starts from the measured position at rest, with no feed-forward: nothing
+  // jumps; a joint outside the soft range walks back in under the reference's limits.
+  for (int j = 0; j < n_; ++j) {
+    q_ref_[j] = joint_state_.q[j];
+    dq_ref_[j] = 0.0;
+    ref_step_velocity_[j] = 0.0;
+  }
+  JointVector rest = q_ref_;
+  if (supervisor_.state() == SupervisorState::kRecovery) {
+    // RECOVERY's goal: a quarter of the soft margin inside the soft range (inside, where no wall
+    // torque acts once it ends), for joints outside it; the others hold where they are.
+    for (int j = 0; j < n_; ++j) {
+      const JointLimits& l = limits_[j];
+      if (rest[j] > l.q_soft_max) rest[j] = l.q_soft_max - 0.25 * (l.q_max - l.q_soft_max);
+      if (rest[j] < l.q_soft_min) rest[j] = l.q_soft_min + 0.25 * (l.q_soft_min - l.q_min);
+    }
+  }
+  interpolator_.reset(n_, t, rest);
+  tau_ff_.fill(0.0);
+  setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
+  watchdog_applied_ = watchdog_.sequence;
+  enabled_t_ = t;
+}
+
+// After the setpoint (the watchdog's timers see this cycle's refresh), before the torque: the
+// time-driven transitions (HOLD, DAMPING's end, ramps) decide which reference the law tracks, and
+// HOLD's entry re-anchors it. Returns the supervisor state the torque is computed for.
+SupervisorState ControlLoop::update_reference(double t) {
   // HOLD's standstill window is monitored around the reference, which decelerates (SS2) and then rests (SOS).
   supervisor_.update_timers(joint_state_, q_ref_);
   if (standing_)  // floating base: a crouch stop plans, completes, or finds its support
@@ -455,9 +473,8 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     interpolator_.settle_from(t - period_s_, q_ref_, dq_ref_, settle_s);
   }
 
-  // 5. Reference: interpolated, then SLP (inside the soft wall, braking to it), SLA (acceleration)
-  //    and SLI (step <= velocity limit * dt): reference_shaper.hpp.
-  const bool torque_on = supervisor_.torque_on();
+  // Reference: interpolated, then SLP (inside the soft wall, braking to it), SLA (acceleration)
+  // and SLI (step <= velocity limit * dt): reference_shaper.hpp.
   const bool crouching = supervisor_.crouching();  // floating base: SS1 into a safe pose tracks its trajectory
   const bool tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
                         state == SupervisorState::kHold || state == SupervisorState::kRecovery || crouching;
@@ -481,12 +498,19 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       ref_step_velocity_[j] = 0.0;
     }
   }
+  return state;
+}
 
-  // 6. Control law: joint impedance (or damping), through the whole-body model when there is one,
-  //    then safety shaping per joint.
-  gains_buffer_.read_if_new(gains_);
-  tasks_buffer_.read_if_new(tasks_);
+// After the reference (the law tracks this cycle's), before the write: the control law, joint
+// impedance (or damping), through the whole-body model when there is one, then the supervisor's
+// shaping per joint, packed into command_. Torque off (STO) when the supervisor says so or a
+// command is not finite.
+void ControlLoop::compute_torque(double t, SupervisorState state) {
+  const bool torque_on = supervisor_.torque_on();
+  gains_mailbox_.take_if_new(gains_);
+  tasks_mailbox_.take_if_new(tasks_);
   const double ramp = supervisor_.enable_ramp();
+  enable_ramp_ = ramp;
   const bool damping = supervisor_.damping_only();
   for (int j = 0; j < n_ && torque_on; ++j) {
     const double q = joint_state_.q[j], dq = joint_state_.dq[j];
@@ -503,15 +527,22 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
     // a streamed task written before the latest enable is stale and never acts again.
-    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing.)
+    // (The ~1.6 KB copy is made only when a task is on: with none, switching tasks off changes nothing;
+    // and only when the tasks or what the filter reads changed: not a per-cycle cost.)
     static_assert(std::is_trivially_copyable_v<TaskSet>);
     bool any_task = false;
     for (const auto& task : tasks_.tasks) any_task = any_task || task.enabled;
     const TaskSet* effective = &tasks_;
     if (any_task) {
-      tasks_effective_ = tasks_;
-      for (auto& task : tasks_effective_.tasks)
-        if (damping || crouching || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+      // A crouch (SS1 into a safe pose, standing_safety.hpp) tracks its joint trajectory only.
+      const bool drop_all = damping || supervisor_.crouching() || state == SupervisorState::kRecovery;
+      const TasksFilter filter{tasks_.sequence, drop_all, enabled_t_};
+      if (!(filter == tasks_effective_filter_)) {
+        tasks_effective_ = tasks_;
+        for (auto& task : tasks_effective_.tasks)
+          if (drop_all || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
+        tasks_effective_filter_ = filter;
+      }
       effective = &tasks_effective_;
     }
     whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
@@ -550,15 +581,46 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       tau_previous_[j] = 0.0;
     }
   }
+}
 
-  // 7. Write every bus.
+// After the torque, as early as possible in the cycle: the command reaches the drives before any
+// bookkeeping (publishing) adds to the measurement-to-command latency.
+void ControlLoop::write_buses(double t) {
   transmission_.command_to_motor(n_, command_, motor_command_);
   for (auto& slot : buses_)
     if (slot.bus->write(t, motor_command_) != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
+}
 
-  // 8. Publish, in place and only the n_ joints in use: the snapshot and the telemetry sample are
-  //    sized for kMaxJoints (64), so whole-struct copies would move twice the data of a 31-joint robot,
-  //    twice (into a local, then into the buffer). Entries past n_ are never written and stay zero.
+// publish() writes ~3 KB (31 joints) into a telemetry slot the ring has not touched for
+// telemetry_capacity cycles and a snapshot slot two cycles old: after the loop's sleep on a busy
+// machine, cache misses, one after another, at the end of the cycle (the compute-time tail). Asked
+// for at the start, the lines arrive while the buses are read. A prefetch changes no data.
+void ControlLoop::prefetch_publish_slots() {
+  constexpr std::size_t kLine = 64;
+  const std::size_t joint_bytes = static_cast<std::size_t>(n_) * sizeof(double);
+  auto prefetch_joints = [joint_bytes](const JointVector& v) {
+    const char* begin = reinterpret_cast<const char*>(v.data());
+    for (std::size_t offset = 0; offset < joint_bytes; offset += kLine) __builtin_prefetch(begin + offset, 1, 3);
+  };
+  if (cycle_ % static_cast<std::uint64_t>(options_.telemetry_decimation) == 0) {
+    const TelemetrySample& sample = *telemetry_.next_slot();
+    __builtin_prefetch(&sample, 1, 3);
+    for (const JointVector* v : {&sample.q, &sample.dq, &sample.tau_measured, &sample.q_ref, &sample.dq_ref,
+                                 &sample.tau_command})
+      prefetch_joints(*v);
+  }
+  const StateSnapshot& snapshot = state_buffer_.back();
+  __builtin_prefetch(&snapshot, 1, 3);
+  for (const JointVector* v : {&snapshot.q, &snapshot.dq, &snapshot.tau_measured, &snapshot.temperature_c,
+                               &snapshot.q_ref, &snapshot.dq_ref, &snapshot.tau_command})
+    prefetch_joints(*v);
+}
+
+// Last: readers see what was measured and commanded in this cycle, after the drives got it.
+// In place and only the n_ joints in use: the snapshot and the telemetry sample are sized for
+// kMaxJoints (64), so whole-struct copies would move twice the data of a 31-joint robot, twice
+// (into a local, then into the buffer). Entries past n_ are never written and stay zero.
+void ControlLoop::publish(double t, std::uint32_t compute_ns_of_previous_cycle) {
   const std::size_t joint_bytes = static_cast<std::size_t>(n_) * sizeof(double);
   auto copy_joints = [joint_bytes](JointVector& to, const JointVector& from) {
     std::memcpy(to.data(), from.data(), joint_bytes);
@@ -572,7 +634,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
   snapshot.last_event = last_event;
   snapshot.setpoint_sequence_applied = setpoint_applied_;
   snapshot.setpoint_applied_t = setpoint_applied_t_;
-  snapshot.enable_ramp = ramp;
+  snapshot.enable_ramp = enable_ramp_;
   copy_joints(snapshot.q, joint_state_.q);
   copy_joints(snapshot.dq, joint_state_.dq);
   copy_joints(snapshot.tau_measured, joint_state_.tau);
@@ -612,14 +674,11 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       telemetry_.commit();
     }
   }
-  loop_time_.store(t, std::memory_order_relaxed);
-  ++cycle_;
-  cycles_.store(cycle_, std::memory_order_relaxed);
 }
 
 void ControlLoop::read_base_sensors(double t) {
   if (imu_from_device_) {
-    imu_buffer_.read(base_sensors_.imu);
+    imu_mailbox_.take_if_new(base_sensors_.imu);  // no news: the last sample stays (and ages)
   } else {
     for (auto& slot : buses_)
       if (slot.bus->read_base_sensors(t, base_sensors_)) break;

@@ -4,13 +4,16 @@
 //              to each period boundary and runs one cycle;
 //   stepped    step(n): the caller's thread runs n cycles at once on a simulated
 //              clock (t = cycle * period), for exact tests and simulation.
-// Both run the same cycle():
+// Both run the same cycle(), seven named steps in this order:
 //
-//   buses.read -> Transmission -> supervisor.check_measurements -> requests
-//   -> latest setpoint -> interpolator -> SLP/SLA/SLI on the reference (reference_shaper.hpp)
-//   -> joint impedance (or damping) -> supervisor.shape_torque -> pack torque or
-//      drive-side (q, dq, kp, kd, tau_ff) -> Transmission -> buses.write
-//   -> state snapshot (triple buffer) + telemetry (SPSC ring)
+//   read_buses        buses.read -> Transmission -> supervisor.check_measurements (+ floating base)
+//   take_requests     e-stop, queued requests, shutdown
+//   take_setpoint     latest setpoint / watchdog refresh (Mailbox) -> interpolator target
+//   update_reference  time-driven transitions, interpolator -> SLP/SLA/SLI (reference_shaper.hpp)
+//   compute_torque    joint impedance (or damping), whole body -> supervisor.shape_torque -> pack
+//                     torque or drive-side (q, dq, kp, kd, tau_ff)
+//   write_buses       Transmission -> buses.write
+//   publish           state snapshot (triple buffer) + telemetry (SPSC ring)
 //
 // Lifecycle (ros2_control words): construct with the joints and limits,
 // add_bus(), configure(), then start()/step(), stop(), deactivate().
@@ -32,6 +35,7 @@
 #include "humanoid_rt/base_estimator.hpp"
 #include "humanoid_rt/bus.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
+#include "humanoid_rt/mailbox.hpp"
 #include "humanoid_rt/realtime_thread.hpp"
 #include "humanoid_rt/safety_supervisor.hpp"
 #include "humanoid_rt/setpoint_interpolator.hpp"
@@ -118,8 +122,8 @@ class ControlLoop {
   void write_gains(JointGains gains);
   // A real IMU's sample from its device thread (wait-free for the loop); stamps the sequence.
   void write_imu(ImuSample sample);
-  // Cartesian tasks (need set_whole_body()). Producers share one producer-side TaskSet under
-  // tasks_mutex_ and publish all of it: write_tasks() replaces every slot and the gravity flag,
+  // Cartesian tasks (need set_whole_body()). Producers edit the one TaskSet the tasks mailbox
+  // keeps as last posted and publish all of it: write_tasks() replaces every slot and the gravity flag,
   // write_task() only its slot (Python's set_frame_target and the teleop receiver drive
   // different slots without overwriting each other), set_gravity_compensation() only the flag.
   void write_tasks(TaskSet tasks);
@@ -175,6 +179,16 @@ class ControlLoop {
 
  private:
   void cycle(double t, std::uint32_t compute_ns_of_previous_cycle);
+  // cycle()'s steps, in the order it calls them (each says in control_loop.cpp why it is where it is).
+  BusStatus read_buses(double t);
+  void take_requests(BusStatus status);
+  void take_setpoint(double t);
+  void start_reference_from_measurement(double t);  // take_setpoint's ENABLING / RECOVERY entry action
+  SupervisorState update_reference(double t);
+  void compute_torque(double t, SupervisorState state);
+  void write_buses(double t);
+  void publish(double t, std::uint32_t compute_ns_of_previous_cycle);
+  void prefetch_publish_slots();  // publish()'s cold destination lines, asked for at the cycle's start
   void realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline);
   double stepped_time() const;  // t of the next stepped cycle
   bool safe_to_exit() const;
@@ -215,9 +229,18 @@ class ControlLoop {
     SetpointSource source = SetpointSource::kApi;
     double t_written = 0.0, t_target = 0.0;
   } setpoint_in_use_{};
-  JointGains gains_{};
+  JointGains gains_{};                          // latest received copy
+  double enable_ramp_ = 0.0;                    // the ramp compute_torque() used this cycle (published)
   TaskSet tasks_{};                             // latest received copy
   TaskSet tasks_effective_{};                   // what compute() gets: stale streamed tasks (or all, DAMPING) off
+  struct TasksFilter {                          // what tasks_effective_ was filtered from (refiltered on change)
+    std::uint64_t sequence = ~std::uint64_t{0};  // tasks_.sequence (none yet: matches no real sequence)
+    bool drop_all = false;                      // DAMPING or RECOVERY: every task off
+    double enabled_t = 0.0;                     // enabled_t_: streamed tasks written before it are stale
+    bool operator==(const TasksFilter& o) const {
+      return sequence == o.sequence && drop_all == o.drop_all && enabled_t == o.enabled_t;
+    }
+  } tasks_effective_filter_{};
   double enabled_t_ = -1e300;                   // loop time of the latest ENABLING entry
   WatchdogRefresh watchdog_{};                  // latest received copy
   std::uint64_t watchdog_applied_ = 0;          // sequence of the last refresh taken
@@ -237,22 +260,17 @@ class ControlLoop {
   int imu_missed_cycles_ = 0;                   // consecutive cycles without a new IMU sample
 
   // Shared.
-  TripleBuffer<JointSetpoint> setpoint_buffer_;  // producers (under setpoint_mutex_) -> loop
-  TripleBuffer<JointGains> gains_buffer_;        // producers (under gains_mutex_) -> loop
-  TripleBuffer<TaskSet> tasks_buffer_;           // producers (under tasks_mutex_) -> loop
-  TripleBuffer<WatchdogRefresh> watchdog_buffer_;  // producers (under watchdog_mutex_) -> loop
+  // Producers -> loop: each Mailbox serialises its writers under its own mutex (never taken by the
+  // loop), stamps the sequence and hands over through a triple buffer the loop reads wait-free.
+  Mailbox<JointSetpoint> setpoint_mailbox_;      // API, teleop receiver, skills -> loop
+  Mailbox<JointGains> gains_mailbox_;            // API, teleop receiver -> loop
+  Mailbox<TaskSet> tasks_mailbox_;               // API, teleop receiver -> loop (keeps every slot as last written)
+  Mailbox<WatchdogRefresh> watchdog_mailbox_;    // pose streams -> loop
+  Mailbox<ImuSample> imu_mailbox_;               // IMU device thread -> loop
   TripleBuffer<StateSnapshot> state_buffer_;     // loop -> readers (under state_mutex_)
-  TripleBuffer<ImuSample> imu_buffer_;           // device thread (under imu_mutex_) -> loop
-  std::mutex imu_mutex_;
-  std::uint64_t imu_write_sequence_ = 0;        // under imu_mutex_
   SpscRing<TelemetrySample> telemetry_;          // loop -> one reader (under telemetry_mutex_)
   SpscRing<Request> requests_;                   // producers (under request_mutex_) -> loop
-  std::mutex setpoint_mutex_, gains_mutex_, tasks_mutex_, watchdog_mutex_, state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
-  std::uint64_t setpoint_sequence_ = 0;         // under setpoint_mutex_
-  std::uint64_t gains_sequence_ = 0;            // under gains_mutex_
-  std::uint64_t tasks_sequence_ = 0;            // under tasks_mutex_
-  TaskSet tasks_producer_{};                    // under tasks_mutex_: every slot as last written
-  std::uint64_t watchdog_sequence_ = 0;         // under watchdog_mutex_
+  std::mutex state_mutex_, telemetry_mutex_, events_mutex_, request_mutex_;
   std::uint32_t request_id_ = 0;                // under request_mutex_
   std::atomic<std::uint32_t> estop_request_{0}; // any thread sets (request id), loop clears: e-stop never waits on the queue
   std::atomic<bool> stop_flag_{false};          // any thread sets, loop reads

@@ -23,12 +23,14 @@ class LatencyHistogram {
   static constexpr int kOctaves = 37;
   static constexpr int kBuckets = kLinearLimit + kOctaves * (1 << kSubBucketBits);
 
-  // Writer thread only.
+  // Writer thread only. One writer: a relaxed load and store per counter, not a read-modify-write
+  // (fetch_add is a locked instruction on x86, four of them per sample on the RT thread's path, twice
+  // a cycle); readers still see each counter whole.
   void record(std::int64_t ns) {
     const std::uint64_t v = ns < 0 ? 0 : static_cast<std::uint64_t>(ns);
-    counts_[bucket_of(v)].fetch_add(1, std::memory_order_relaxed);
-    total_.fetch_add(1, std::memory_order_relaxed);
-    sum_ns_.fetch_add(v, std::memory_order_relaxed);
+    increment(counts_[bucket_of(v)], 1);
+    increment(total_, 1);
+    increment(sum_ns_, v);
     if (v > max_ns_.load(std::memory_order_relaxed)) max_ns_.store(v, std::memory_order_relaxed);
   }
 
@@ -90,6 +92,10 @@ class LatencyHistogram {
   }
 
  private:
+  static void increment(std::atomic<std::uint64_t>& counter, std::uint64_t by) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+
   std::array<std::atomic<std::uint64_t>, kBuckets> counts_{};
   std::atomic<std::uint64_t> total_{0};
   std::atomic<std::uint64_t> sum_ns_{0};

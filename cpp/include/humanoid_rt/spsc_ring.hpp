@@ -52,6 +52,8 @@ class SpscRing {
     return &slots_[head & mask_];
   }
   void commit() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  // Producer thread only: the slot the next claim() would return (room or not), to prefetch it.
+  const T* next_slot() const { return &slots_[head_.load(std::memory_order_relaxed) & mask_]; }
 
   // Consumer thread only: calls visit(record, i) on up to max_count records in place (no copy of the
   // whole record), then frees them; returns how many.

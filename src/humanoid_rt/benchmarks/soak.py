@@ -3,9 +3,11 @@
 Running together for MINUTES, all in one process like a deployment:
 - the real-time loop (generic humanoid, 5 mock buses, 1 kHz), enabled and ACTIVE;
 - teleop: a 100 Hz authenticated UDP stream (right elbow sine) through the C++ receiver;
-- the recorder: one episode a minute, each read back whole (every cycle present?) in a helper
-  process while the next one records (the check's memory is the harness's, not the runtime's), then
-  deleted so the disk stays flat;
+- the recorder: one episode a minute, each read back whole (every cycle present?) in a child
+  process (`python -m humanoid_rt.benchmarks.soak CHECK FILE`) while the next one records (the
+  check's memory is the harness's, not the runtime's), then deleted so the disk stays flat. A plain
+  subprocess rather than a multiprocessing pool: a spawned pool worker re-runs the parent's main
+  script, which breaks under entry-point scripts without a `__main__` guard;
 - live readers, each on its own thread at its own rate: a monitor polling `robot.state()` at
   100 Hz and the reusable `robot.read_state(out=view)` at 500 Hz (checking the cycle never goes
   back), a dashboard draining its own telemetry tap at 30 Hz (checking cycle continuity: every
@@ -14,6 +16,13 @@ Running together for MINUTES, all in one process like a deployment:
 Figures: samples lost (recorder missing/dropped, live tap dropped or gapped, ring overflows), RSS
 growth (first to last sample, every 5 s; and after a 2-minute warm-up), overruns, realtime
 allocations, teleop packets rejected, supervisor events.
+
+An operator watches too (`Operator`): when the robot stops without being asked (a teleop stall on
+a loaded machine trips the watchdog: HOLD, DAMPING, DISABLED; or a latched FAULT), it reads the
+cause from the supervisor's events, resets a FAULT and enables again, as a person at the robot
+would. Each re-enable is counted and reported with its cause, so an hour is an hour of control
+rather than an hour of a disabled robot. An ESTOP is never cleared (nobody here pressed it: it is
+a finding, reported, and the soak goes on disabled).
 """
 
 from __future__ import annotations
@@ -21,11 +30,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +66,56 @@ class _Reader(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
+
+
+class Operator(threading.Thread):
+    """Re-enables the robot after a stop nobody asked for (see the module docstring); counts each."""
+
+    STOPS = ("HOLD", "DAMPING", "FAULT", "ESTOP")
+
+    def __init__(self, robot: Robot, period_s: float = 0.1):
+        super().__init__(name="soak-operator", daemon=True)
+        self.robot, self.period_s = robot, period_s
+        self.stops: list[str] = []  # every unrequested transition into a stopping state, with its cause
+        self.reenables: list[dict] = []  # {t_s, from_state, cause}
+        self.failures: list[str] = []  # re-enables refused (and why); the operator tries again later
+        self._cause, self._event_index = None, robot.events_since(0)[1]
+        self._stop_event = threading.Event()
+
+    def _read_events(self) -> None:
+        events, self._event_index = self.robot.events_since(self._event_index)
+        for event in events:
+            if event["accepted"] and event["from_state"] != event["to_state"] and event["to_state"] in self.STOPS:
+                self._cause = self._cause or event["reason"]  # the first of a stop's transitions says why
+                self.stops.append(f"{event['from_state']}->{event['to_state']} ({event['reason']}) at {event['t']:.3f}s")
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.period_s):
+            self._read_events()
+            state = self.robot.state().supervisor_state
+            if state not in ("DISABLED", "FAULT"):
+                continue
+            try:
+                if state == "FAULT":
+                    self.robot.reset()
+                self.robot.enable(timeout=5.0)
+                self.reenables.append({"t_s": round(self.robot.now(), 3), "from_state": state, "cause": self._cause})
+                self._cause = None
+            except Exception as error:  # noqa: BLE001 - a refused re-enable is a finding; try again in a second
+                self.failures.append(f"{state} ({self._cause}): {error!r}")
+                self._stop_event.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self._read_events()
+
+    def report(self) -> dict:
+        causes: dict[str, int] = {}
+        for reenable in self.reenables:
+            causes[str(reenable["cause"])] = causes.get(str(reenable["cause"]), 0) + 1
+        return {"reenables": len(self.reenables), "reenables_by_cause": causes, "reenable_log": self.reenables,
+                "unrequested_stops": self.stops, "refused_reenables": self.failures}
 
 
 class LiveReaders:
@@ -141,8 +201,10 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
             return q
 
         end = time.monotonic() + minutes * 60
+        operator = Operator(robot)
+        operator.start()
         # Episodes are checked beside the stream: the teleop stream never pauses (its silence would HOLD).
-        with LiveReaders(robot) as readers, ProcessPoolExecutor(1, mp_context=get_context("spawn")) as checker, \
+        with LiveReaders(robot) as readers, ThreadPoolExecutor(1, "soak-check") as checker, \
                 TeleopClient(receiver.url, key, ttl_s=0.2, due_in_s=0.02) as client:
             checks = []
             while time.monotonic() < end:
@@ -153,7 +215,8 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
                     samples.append({"t_s": round(robot.now(), 1), "rss_kib": _rss_kib(),
                                     "overruns": robot.statistics()["overruns"]})
                 summary = recorder.end("success")
-                checks.append((summary, checker.submit(check_and_delete, str(Path(session) / summary["file"]))))
+                checks.append((summary, checker.submit(check_in_child, Path(session) / summary["file"])))
+            operator.stop()  # the stream ends here: the watchdog's stop that follows is the soak's end, not an event
             for summary, check in checks:
                 episodes.append({"episode": summary["episode"], "telemetry_dropped": summary["telemetry_dropped"],
                                  **check.result()})
@@ -179,14 +242,27 @@ def soak(minutes: float, json_path: Path, echo=print) -> dict:
         "samples_lost": recording_lost + live["dashboard_tap"]["dropped"] + live["dashboard_tap"]["gaps"]
         + stats["telemetry_overflows"],
         "supervisor_events": [f"{e['from_state']}->{e['to_state']} ({e['reason']}) at {e['t']:.3f}s" for e in events],
+        "operator": operator.report(),
     }
     echo(f"soak {minutes} min: {result['cycles']} cycles, {result['overruns']} overruns, RSS growth "
          f"{result['rss_growth_kib']} KiB (after warm-up {result['rss_growth_after_warmup_kib']}), samples lost {result['samples_lost']} (telemetry overflows "
          f"{result['telemetry_overflows']}), teleop rejected {result['teleop']['rejected_total']}, recorded "
          f"{result['recording']['samples']} samples in {len(episodes)} episodes ({recording_lost} missing or "
-         f"dropped), live readers {live['calls']}, events: {'; '.join(result['supervisor_events'])}")
+         f"dropped), live readers {live['calls']}, re-enables {result['operator']['reenables']} "
+         f"{result['operator']['reenables_by_cause']}, events: {'; '.join(result['supervisor_events'])}")
     json_path.write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def check_in_child(path: Path) -> dict:
+    """check_and_delete(path) in a child process (see the module docstring); its result as a dict."""
+    from ..veth import child_env
+
+    run = subprocess.run([sys.executable, "-m", "humanoid_rt.benchmarks.soak", "check", str(path)],
+                         capture_output=True, text=True, env=child_env(), timeout=600)
+    if run.returncode != 0:
+        raise RuntimeError(f"episode check of {path.name} failed: {run.stderr.strip()[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def check_and_delete(path: str) -> dict:
@@ -205,3 +281,10 @@ def _rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+if __name__ == "__main__":
+    # The episode check's child process: `python -m humanoid_rt.benchmarks.soak check FILE`.
+    if len(sys.argv) != 3 or sys.argv[1] != "check":
+        sys.exit("usage: python -m humanoid_rt.benchmarks.soak check EPISODE_FILE")
+    print(json.dumps(check_and_delete(sys.argv[2])))
