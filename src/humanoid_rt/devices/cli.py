@@ -44,19 +44,23 @@ def main(args) -> int:
     path = device.open_pty(args.link)
     print(f"virtual {args.device} on {path}" + (f" ({device.pty_path})" if args.link else ""), flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    device.start()
-    due = {name: time.monotonic() + seconds for name, seconds in args.fault}
+    # Ctrl-C and SIGTERM only set the event: no KeyboardInterrupt lands inside the device's locks or select().
+    # Installing the SIGINT handler explicitly also matters when SIGINT was ignored at startup (a process
+    # started by `cmd &` in a script or under nohup inherits it ignored and Python then leaves it so): a
+    # supervisor's `kill -INT` must still stop the device.
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
+        device.start()
+        due = {name: time.monotonic() + seconds for name, seconds in args.fault}
         while not stop.wait(0.1):
             now = time.monotonic()
             for name, seconds in args.fault:
                 if now >= due[name]:
                     due[name] = now + seconds
                     device.disconnect_for(1.0) if name == "disconnect" else device.inject(name)
-    except KeyboardInterrupt:
-        pass
     finally:
         device.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         print(f"virtual {args.device}: stopped; {dict(device.applied)}", flush=True)
     return 0
