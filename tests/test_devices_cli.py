@@ -13,9 +13,16 @@ import serial
 from humanoid_rt.devices import witmotion as wm
 
 
-def test_virtual_imu_serves_packets_on_the_printed_pty(tmp_path):
+# A process started by `cmd &` in a script or under nohup inherits SIGINT ignored (and Python leaves it so):
+# `kill -INT` must stop the device either way. The shell's `trap '' INT` passes SIGINT ignored to what it execs.
+SIGINT_AT_START = {"inherited": [], "ignored": ["sh", "-c", "trap '' INT; exec \"$@\"", "sh"]}
+
+
+@pytest.mark.parametrize("sigint_at_start", sorted(SIGINT_AT_START))
+def test_virtual_imu_serves_packets_on_the_printed_pty(tmp_path, sigint_at_start):
     link = tmp_path / "imu.tty"
-    process = subprocess.Popen([sys.executable, "-m", "humanoid_rt.cli", "virtual-device", "imu", "--link", str(link)],
+    command = [sys.executable, "-m", "humanoid_rt.cli", "virtual-device", "imu", "--link", str(link)]
+    process = subprocess.Popen(SIGINT_AT_START[sigint_at_start] + command,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first_line = process.stdout.readline()
@@ -33,7 +40,12 @@ def test_virtual_imu_serves_packets_on_the_printed_pty(tmp_path):
             port.close()
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        try:
+            out, err = process.communicate(timeout=30)  # a hung device only: stopping takes well under 1 s
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave it serving after the test
+            out, err = process.communicate()
+            pytest.fail(f"virtual-device still running 30 s after SIGINT: {out!r} {err!r}")
     assert process.returncode == 0, err
     assert "stopped" in out
 

@@ -107,10 +107,13 @@ def test_realtime_loop_runs_and_stops_safely(rate_hz):
 
 CHILD_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import numpy as np
     from humanoid_rt import Robot
 
+    # What a script run from a terminal has. A test run started by `cmd &` in a script or under nohup passes
+    # SIGINT down ignored, and Python then installs no KeyboardInterrupt handler: SIGINT would do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     robot = Robot("generic_humanoid")
     try:
         with robot:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 import time
 
+from ..stop_signals import StopSignals
 from . import FAULTS, VIRTUAL_DEVICES
 
 _FAULT_HELP = ", ".join(FAULTS)
@@ -41,22 +40,21 @@ def add_commands(commands) -> None:
 def main(args) -> int:
     device_class = VIRTUAL_DEVICES[args.device]
     device = device_class() if args.rate is None else device_class(rate_hz=args.rate)
-    path = device.open_pty(args.link)
-    print(f"virtual {args.device} on {path}" + (f" ({device.pty_path})" if args.link else ""), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    device.start()
-    due = {name: time.monotonic() + seconds for name, seconds in args.fault}
-    try:
-        while not stop.wait(0.1):
-            now = time.monotonic()
-            for name, seconds in args.fault:
-                if now >= due[name]:
-                    due[name] = now + seconds
-                    device.disconnect_for(1.0) if name == "disconnect" else device.inject(name)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        device.close()
-        print(f"virtual {args.device}: stopped; {dict(device.applied)}", flush=True)
+    # Ctrl-C and SIGTERM only flag the stop (from before the path is printed: whoever reads it may stop us at
+    # once): nothing is raised inside the device's locks or select(), and the device always closes.
+    with StopSignals() as stop:
+        try:
+            path = device.open_pty(args.link)
+            print(f"virtual {args.device} on {path}" + (f" ({device.pty_path})" if args.link else ""), flush=True)
+            device.start()
+            due = {name: time.monotonic() + seconds for name, seconds in args.fault}
+            while not stop.wait(0.1):
+                now = time.monotonic()
+                for name, seconds in args.fault:
+                    if now >= due[name]:
+                        due[name] = now + seconds
+                        device.disconnect_for(1.0) if name == "disconnect" else device.inject(name)
+        finally:
+            device.close()
+            print(f"virtual {args.device}: stopped; {dict(device.applied)}", flush=True)
     return 0

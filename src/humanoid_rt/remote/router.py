@@ -19,9 +19,7 @@ firmware_interfaces/zenoh/router.json5 is an example written by this generator.
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -136,16 +134,16 @@ def serve(options, ready_line: bool = True) -> None:
     """Run a router session until SIGTERM/SIGINT (prints one JSON line when listening)."""
     from .session import open_session
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    session = open_session(options)
-    try:
-        if ready_line:
-            print(json.dumps({"ready": True, "zid": str(session.zid()), "listen": list(options.listen)}), flush=True)
-        stop.wait()
-    finally:
-        session.close()
+    from ..stop_signals import StopSignals
+
+    with StopSignals() as stop:  # the handlers only flag: Event.set() in a handler can deadlock Event.wait()
+        session = open_session(options)
+        try:
+            if ready_line:
+                print(json.dumps({"ready": True, "zid": str(session.zid()), "listen": list(options.listen)}), flush=True)
+            stop.wait()
+        finally:
+            session.close()
 
 
 # ------------------------------------------------------------------------------------ command line
