@@ -34,6 +34,7 @@
 
 namespace py = pybind11;
 using namespace humanoid_rt;
+namespace humanoid_rt { void bind_standing(py::module_& m); }  // bind_standing.cpp
 
 namespace {
 
@@ -1566,5 +1567,5 @@ PYBIND11_MODULE(_core, m) {
         }, py::arg("slave"), "the slave's distributed-clock registers (0x0910, 0x0920, 0x0928, 0x0981, 0x0990, 0x09A0)");
   }
   // ---- end EtherCAT ----
+  bind_standing(m);  // standing controller (contact QP), after ControlLoop
 }
-

@@ -84,6 +84,13 @@ void ControlLoop::set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator
   imu_from_device_ = imu_from_device;
 }
 
+void ControlLoop::set_standing(std::shared_ptr<ContactWbc> controller) {
+  if (configured_) throw std::logic_error("set_standing() after configure()");
+  if (controller && !estimator_) throw std::logic_error("set_standing() needs the base state estimator (set_base_sensing)");
+  if (controller && controller->n_joints() != n_) throw std::invalid_argument("standing controller joint count differs");
+  standing_ = std::move(controller);
+}
+
 void ControlLoop::write_imu(ImuSample sample) {
   std::lock_guard<std::mutex> lock(imu_mutex_);
   sample.sequence = ++imu_write_sequence_;
@@ -391,6 +398,7 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
     setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
     watchdog_applied_ = watchdog_.sequence;
     enabled_t_ = t;
+    if (standing_) standing_->reset();  // the standing references anchor where the robot stands now
   }
 
   // 3. The newest setpoint, if it is new, still alive, and the supervisor takes setpoints now.
@@ -484,6 +492,11 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
       tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], kd_joint_[j], q_ref_[j], dq_ref_[j], tau_ff_[j], q, dq);
     }
   }
+  // Standing (contact QP) while tracking with a valid base state; otherwise, or when it cannot run, the
+  // fixed-base whole-body controller (DAMPING, RECOVERY and stops keep today's behaviour).
+  bool standing_computed = false;
+  const bool standing_tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
+                                 state == SupervisorState::kHold;
   if (whole_body_ && torque_on) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
@@ -499,8 +512,12 @@ void ControlLoop::cycle(double t, std::uint32_t compute_ns_of_previous_cycle) {
         if (damping || state == SupervisorState::kRecovery || (task.ttl > 0.0 && task.t_written < enabled_t_)) task.enabled = false;
       effective = &tasks_effective_;
     }
-    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
-                         damping ? 1.0 : ramp, tau_whole_body_, task_status_);
+    if (standing_ && !damping && standing_tracking)
+      standing_computed = standing_->compute(t, joint_state_.q, joint_state_.dq, q_ref_, dq_ref_, base_state_, *effective,
+                                             tau_joint_, ramp, tau_whole_body_, task_status_);
+    if (!standing_computed)
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
+                           damping ? 1.0 : ramp, tau_whole_body_, task_status_);
   } else {
     for (auto& status : task_status_) status.enabled = false;
   }

@@ -48,6 +48,7 @@ BUS_TYPES = ("mock", "mujoco", "ethercat", "can", "can-virtual")
 CAN_BUS_TYPES = ("can", "can-virtual")  # ---- CAN ----
 BASE_TYPES = ("fixed", "floating")
 # ---- floating base (issue 13) ----
+STANDING_CONTROLLERS = ("contact_qp", "stiff_legs")  # floating base: the contact QP or the fixed-base stopgap
 IMU_SOURCES = ("bus", "device")  # the IMU reaches the loop from a bus that carries one, or from a device thread
 MAX_CONTACTS = 4  # contact points of the base estimator (the core's kMaxContacts)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
@@ -206,6 +207,19 @@ class ContactConfig:
 
 
 @dataclass(frozen=True)
+class StandingConfig:
+    """How a floating-base robot stands (issue 13): the controller and its contact model."""
+
+    # contact_qp: the contact whole-body QP (cpp/include/humanoid_rt/contact_wbc.hpp); stiff_legs: the
+    # fixed-base whole-body controller (set floating_base.standing_gains). None: contact_qp when the
+    # plant has gravity (the twin, real drives), stiff_legs on mock/virtual actuators (no body to stand).
+    controller: str | None = None
+    friction: float = 0.7  # friction coefficient of the soles on the floor (the QP's pyramid)
+    min_normal_force_n: float = 10.0  # each foot in contact pushes at least this hard [N]
+    sole_margin_m: float = 0.01  # the centre of pressure stays this far inside each sole edge [m]
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     urdf_path: Path  # absolute
     # "fixed": the URDF root (pelvis) is held, as on a gantry or a crane; the model is fixed-base.
@@ -218,6 +232,7 @@ class ModelConfig:
     # the contacts; both must be given. The MuJoCo twin is then free-floating (buses' floating param).
     imu: ImuConfig | None = None
     contacts: tuple[ContactConfig, ...] = ()
+    standing: StandingConfig = StandingConfig()
 
 
 @dataclass(frozen=True)
@@ -489,6 +504,14 @@ _MODEL_KEYS: dict[str, tuple[_Parser, Any]] = {
     # Validated by _parse_floating_base with their own tables.
     "imu": (lambda raw: raw, None),
     "contacts": (lambda raw: raw, ()),
+    "standing": (lambda raw: raw, None),
+}
+
+_STANDING_KEYS: dict[str, tuple[_Parser, Any]] = {
+    "controller": (_optional(_one_of(*STANDING_CONTROLLERS), "null or one of: " + ", ".join(STANDING_CONTROLLERS)), None),
+    "friction": (_number(above=0), StandingConfig.friction),
+    "min_normal_force_n": (_number(at_least=0), StandingConfig.min_normal_force_n),
+    "sole_margin_m": (_number(at_least=0), StandingConfig.sole_margin_m),
 }
 
 _IMU_KEYS: dict[str, tuple[_Parser, Any]] = {
@@ -1035,9 +1058,14 @@ def _parse_model(check: _Validator, raw: Any, base_dir: Path) -> ModelConfig | N
         check.report("model.tasks", f"more than {MAX_TASKS} task frames", f"at most {MAX_TASKS} frames",
                      list(model["tasks"]))
     imu, contacts = _parse_floating_base(check, model, links)
+    standing = StandingConfig()
+    if model["standing"] is not None:
+        values = check.values(model["standing"], "model.standing", _STANDING_KEYS)
+        if _INVALID not in values.values():
+            standing = StandingConfig(**values)
     return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],
                        gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"],
-                       imu=imu, contacts=contacts)
+                       imu=imu, contacts=contacts, standing=standing)
 
 
 def _parse_floating_base(check: _Validator, model: dict, links: set) -> tuple[ImuConfig | None, tuple]:
@@ -1193,6 +1221,8 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                if config.model.imu is not None else {}),
             **({"contacts": [{"frame": c.frame, "sole": list(c.sole), "offset": list(c.offset)}
                              for c in config.model.contacts]} if config.model.contacts else {}),
+            **({"standing": {f.name: getattr(config.model.standing, f.name) for f in fields(StandingConfig)}}
+               if config.model.standing != StandingConfig() else {}),
         },
         "loop": {f.name: getattr(config.loop, f.name) for f in fields(LoopConfig)},
         "safety": {f.name: getattr(config.safety, f.name) for f in fields(SafetyConfig)},

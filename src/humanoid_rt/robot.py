@@ -285,6 +285,16 @@ class Robot(LiveViews):
             self.base_estimator = make_base_estimator(self.config, self.period_s)
             imu = self.config.model.imu
             self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
+        # Standing (issue 13): the contact QP, or the fixed-base stopgap (floating_base.standing_gains).
+        self.standing_controller: str | None = None
+        self.standing: _core.ContactWbc | None = None
+        if self.floating:
+            from .floating_base import make_contact_qp, standing_controller
+
+            self.standing_controller = standing_controller(self.config, plant_has_gravity)
+            if self.standing_controller == "contact_qp":
+                self.standing = make_contact_qp(self.config, self.period_s)
+                self._loop.set_standing(self.standing)
 
         self.buses: dict[str, _core.Bus] = {}
         overridden = bus_configs is not self.config.buses
@@ -809,6 +819,30 @@ class Robot(LiveViews):
                 for i, frame in enumerate(self.task_frames) if tasks[i]["enabled"]}
 
     # ------------------------------------------------------------- floating base
+    def _contact_qp(self) -> "_core.ContactWbc":
+        if self.standing is None:
+            raise RuntimeError("no contact QP: the robot is not floating or model.standing.controller is "
+                               f"{self.standing_controller!r}; allowed: contact_qp")
+        return self.standing
+
+    def set_com_offset(self, offset, duration: float = 1.0) -> None:
+        """Move the standing robot's centre of mass by `offset` [m] (x, y, z; world axes) from where it stood
+        at enable, along a smooth path in `duration` s: z = -0.15 squats 15 cm. Contact QP only."""
+        offset = np.asarray(offset, dtype=np.float64).reshape(-1)
+        if offset.shape != (3,):
+            raise ValueError(f"offset: three numbers x, y, z [m] (got {offset.tolist()!r})")
+        self._contact_qp().set_reference(offset.tolist(), float(duration))
+
+    def standing_status(self) -> dict:
+        """The contact QP's last cycle: CoM and its reference, CoM margin to the support polygon, per-foot
+        CoP (sole axes), CoP margin and normal force, QP success and constraint residuals."""
+        return self._contact_qp().read_status()
+
+    def standing_statistics(self) -> dict:
+        """Contact QP counters since construction: solves, failures (fallback cycles), consecutive failures,
+        the largest constraint residuals of any solution and the smallest CoP / CoM margins."""
+        return self._contact_qp().statistics()
+
     def base_state(self) -> dict:
         """The base state estimator's latest output (floating base, issue 13): position, velocity (world),
         orientation (w, x, y, z), angular_velocity (base axes), foot_position (n_contacts, 3), contact,

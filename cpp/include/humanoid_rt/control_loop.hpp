@@ -31,6 +31,7 @@
 
 #include "humanoid_rt/base_estimator.hpp"
 #include "humanoid_rt/bus.hpp"
+#include "humanoid_rt/contact_wbc.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 #include "humanoid_rt/realtime_thread.hpp"
 #include "humanoid_rt/safety_supervisor.hpp"
@@ -96,6 +97,10 @@ class ControlLoop {
   // by a device thread. No new IMU sample for more than imu_stale_cycles cycles: FAULT (imu_stale).
   void set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles, bool imu_from_device);
   bool has_base_estimator() const { return estimator_ != nullptr; }
+  // Standing (issue 13): the contact QP whole-body controller replaces the fixed-base one while the
+  // robot tracks (ENABLING, ACTIVE, HOLD) and the base state is valid; needs set_base_sensing() first.
+  void set_standing(std::shared_ptr<ContactWbc> controller);
+  const std::shared_ptr<ContactWbc>& standing() const { return standing_; }
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -192,6 +197,7 @@ class ControlLoop {
   bool configured_ = false;
   std::shared_ptr<WholeBodyImpedance> whole_body_;  // fixed before configure(); compute() on the loop thread
   std::shared_ptr<BaseStateEstimator> estimator_;   // fixed before configure(); update() on the loop thread
+  std::shared_ptr<ContactWbc> standing_;            // fixed before configure(); compute() on the loop thread
   int imu_stale_cycles_ = 0;                        // fixed before configure()
   bool imu_from_device_ = false;                    // fixed before configure()
 
