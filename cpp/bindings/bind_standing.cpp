@@ -98,6 +98,8 @@ void bind_standing(py::module_& m) {
         d["max_equality_residual"] = s.max_equality_residual;
         d["min_cop_margin"] = s.min_cop_margin;
         d["min_com_margin"] = s.min_com_margin;
+        d["min_cop_margin_per_foot"] =
+            std::vector<double>(s.min_cop_margin_per_foot.begin(), s.min_cop_margin_per_foot.begin() + c.n_contacts());
         return d;
       })
       .def("reset_statistics", &ContactWbc::reset_statistics)

@@ -583,6 +583,7 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
                                     : 0.0;
       status.normal_force[i] = solved ? force.z() : 0.0;
       if (loaded) store_min(min_cop_margin_, status.cop_margin[i]);
+      if (loaded) store_min(min_cop_margin_per_foot_[i], status.cop_margin[i]);
     }
     if (solved) {
       store_max(max_friction_residual_, friction_residual);
@@ -632,6 +633,7 @@ StandingStatistics ContactWbc::statistics() const {
   s.max_equality_residual = max_equality_residual_.load(std::memory_order_relaxed);
   s.min_cop_margin = min_cop_margin_.load(std::memory_order_relaxed);
   s.min_com_margin = min_com_margin_.load(std::memory_order_relaxed);
+  for (int i = 0; i < kMaxContacts; ++i) s.min_cop_margin_per_foot[i] = min_cop_margin_per_foot_[i].load(std::memory_order_relaxed);
   return s;
 }
 
@@ -639,6 +641,7 @@ void ContactWbc::reset_statistics() {
   solves_ = 0, failures_ = 0, consecutive_failures_ = 0;
   max_friction_residual_ = 0.0, max_torque_residual_ = 0.0, max_equality_residual_ = 0.0;
   min_cop_margin_ = 1e9, min_com_margin_ = 1e9;
+  for (auto& margin : min_cop_margin_per_foot_) margin = 1e9;
 }
 
 std::vector<std::vector<double>> ContactWbc::last_qp() const {

@@ -100,7 +100,7 @@ struct ContactWbcOptions {
   double sole_margin_m = 0.01;           // the CoP stays this far inside each sole edge
   double contact_damping = 0.0;          // k_c [1/s]: 0, since J_i v is the estimator's error (a gyro bias
                                          // reads as a turning foot), not a slip the feet could correct
-  double com_kp = 100.0, com_kd = 20.0, com_weight = 10.0;                // [1/s^2], [1/s]
+  double com_kp = 100.0, com_kd = 20.0, com_weight = 30.0;                // [1/s^2], [1/s]
   double orientation_kp = 100.0, orientation_kd = 20.0, orientation_weight = 30.0;
   double task_weight = 10.0;
   std::array<double, 2> task_mass{2.0, 0.05};  // [kg], [kg m^2]: the Python API's nominal task load
@@ -141,6 +141,7 @@ struct StandingStatistics {
   std::uint64_t consecutive_failures = 0;
   double max_friction_residual = 0.0, max_torque_residual = 0.0, max_equality_residual = 0.0;
   double min_cop_margin = 1e9;        // over every solved cycle and foot in contact [m]
+  std::array<double, kMaxContacts> min_cop_margin_per_foot{1e9, 1e9, 1e9, 1e9};  // the same per foot [m]
   double min_com_margin = 1e9;        // [m]
 };
 
@@ -194,6 +195,7 @@ class ContactWbc {
   std::atomic<std::uint64_t> solves_{0}, failures_{0}, consecutive_failures_{0};
   std::atomic<double> max_friction_residual_{0.0}, max_torque_residual_{0.0}, max_equality_residual_{0.0};
   std::atomic<double> min_cop_margin_{1e9}, min_com_margin_{1e9};
+  std::array<std::atomic<double>, kMaxContacts> min_cop_margin_per_foot_{1e9, 1e9, 1e9, 1e9};
 };
 
 }  // namespace humanoid_rt
