@@ -41,6 +41,64 @@ def realtime_compute(name: str, floating: bool, seconds: float) -> dict:
                 "realtime_allocations": stats["realtime_allocations"]}
 
 
+def contact_qp_compute(name: str, seconds: float) -> dict:
+    """The full standing controller (estimator + contact QP + safety) in the real-time loop: the mock bus
+    (no physics, so the cycle's cost is the controller's) with model.standing.controller: contact_qp."""
+    from humanoid_rt import load_config
+    from humanoid_rt.config import dump_config
+
+    config = dump_config(load_config(name))
+    config["model"]["standing"] = {"controller": "contact_qp"}
+    with Robot(config, floating=True) as robot:
+        robot.start()
+        robot.enable()
+        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
+        time.sleep(seconds)
+        stats = robot.statistics()
+        compute = stats["compute_time"]
+        standing = robot.standing_statistics()
+        return {"cycles": stats["cycles"], "overruns": stats["overruns"], "qp_solves": standing["solves"],
+                "qp_failures": standing["failures"],
+                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
+                "realtime_allocations": stats["realtime_allocations"]}
+
+
+def python_loop(name: str, iterations: int) -> dict:
+    """The same problem from Python: Pinocchio's bindings (crba, nle, sole Jacobians) and proxsuite's dense
+    QP on the QP the C++ controller built for the twin standing still, per iteration."""
+    import pinocchio
+    import proxsuite
+
+    robot = Robot(name, bus="mujoco", floating=True)
+    robot.enable()
+    robot.step(300)
+    qp = {k: np.array(v) for k, v in robot.standing.last_qp().items()}
+    nx, neq = robot.standing.n_variables, robot.standing.n_equalities
+    H, CE, CI = qp["H"].reshape(nx, nx), qp["CE"].reshape(neq, nx), qp["CI"].reshape(-1, nx)
+    model = pinocchio.buildModelFromUrdf(str(robot.config.urdf_path), pinocchio.JointModelFreeFlyer())
+    data = model.createData()
+    q, v = pinocchio.neutral(model), np.zeros(model.nv)
+    frames = [model.getFrameId(c.frame) for c in robot.config.model.contacts]
+    solver = proxsuite.proxqp.dense.QP(nx, neq, CI.shape[0])
+    upper = np.full(CI.shape[0], 1e20)
+    solver.init(H, qp["g"], CE, -qp["ce0"], CI, -qp["ci0"], upper)
+    robot.close()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        pinocchio.crba(model, data, q)
+        pinocchio.nonLinearEffects(model, data, q, v)
+        pinocchio.computeJointJacobians(model, data, q)
+        for frame in frames:
+            pinocchio.getFrameJacobian(model, data, frame, pinocchio.LOCAL_WORLD_ALIGNED)
+        pinocchio.jacobianCenterOfMass(model, data, q)
+        solver.update(H, qp["g"], CE, -qp["ce0"], CI, -qp["ci0"], upper)
+        solver.solve()
+        times.append((time.perf_counter() - t0) * 1e6)
+    return {"iterations": iterations, "p50_us": round(float(np.percentile(times, 50)), 2),
+            "p99_us": round(float(np.percentile(times, 99)), 2)}
+
+
 def stepped_twin(name: str, cycles: int) -> dict:
     robot = Robot(name, bus="mujoco", floating=True)
     robot.set_gains(*standing_gains(robot))
@@ -75,6 +133,11 @@ def main(argv=None) -> int:
             "ratio_p99": round(floating["compute_time"]["p99_us"] / fixed["compute_time"]["p99_us"], 3),
             "twin_stepped": stepped_twin(name, args.twin_cycles),
         }
+        contact_qp = contact_qp_compute(name, args.seconds)
+        python = python_loop(name, 2000)
+        result[name]["contact_qp"] = contact_qp
+        result[name]["contact_qp_python_loop"] = python
+        result[name]["python_over_cpp_p50"] = round(python["p50_us"] / contact_qp["compute_us"]["p50"], 2)
         print(name, json.dumps(result[name]))
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -15,7 +15,7 @@ import pytest
 from humanoid_rt import Robot, _core, load_config
 from humanoid_rt.benchmarks.standing import push_standing, standing_robot
 from humanoid_rt.config import dump_config
-from humanoid_rt.standing import safety_section
+from humanoid_rt.standing_safety import safety_section
 
 # Largest survived impulse, 0.1 s pushes on the standing twin (stiff legs), bench/run_push.py (README):
 # generic humanoid forward 24.4 / sideways 31.9 N s; G1 forward 15.0 / sideways 22.5 N s (with fall detection off,

@@ -72,7 +72,8 @@ void bind_standing(py::module_& m) {
       .def(py::init([](int n_joints, const std::vector<double>& crouch, const std::vector<double>& tuck,
                        const std::vector<int>& policy, double crouch_velocity_fraction, double min_duration_s,
                        double settle_s, double support_height_m, double tuck_stiffness_fraction,
-                       double fall_protect_time_s, std::shared_ptr<FallDetector> detector) {
+                       double fall_protect_time_s, std::shared_ptr<FallDetector> detector,
+                       const std::vector<double>& crouch_stiffness_scale) {
              StandingStopOptions o;
              posture(crouch, n_joints, "floating_base.stops.crouch", o.crouch, o.crouch_mask);
              posture(tuck, n_joints, "floating_base.fall.tuck", o.tuck, o.tuck_mask);
@@ -88,11 +89,23 @@ void bind_standing(py::module_& m) {
              o.support_height_m = support_height_m;
              o.tuck_stiffness_fraction = tuck_stiffness_fraction;
              o.fall_protect_time_s = fall_protect_time_s;
+             if (!crouch_stiffness_scale.empty()) {
+               if (static_cast<int>(crouch_stiffness_scale.size()) != n_joints)
+                 throw std::invalid_argument("crouch_stiffness_scale: one value per joint, " + std::to_string(n_joints) + " values");
+               for (int j = 0; j < n_joints; ++j) {
+                 const double scale = crouch_stiffness_scale[j];
+                 if (!(std::isfinite(scale) && scale >= 1.0 && scale <= 100.0))
+                   throw std::invalid_argument("crouch_stiffness_scale[" + std::to_string(j) + "]: allowed: 1 .. 100");
+                 o.crouch_stiffness_scale[j] = scale;
+                 o.crouch_damping_scale[j] = std::sqrt(scale);
+               }
+             }
              return std::make_shared<StandingSafety>(n_joints, o, std::move(detector));
            }),
            py::arg("n_joints"), py::arg("crouch"), py::arg("tuck"), py::arg("policy"), py::arg("crouch_velocity_fraction"),
            py::arg("min_duration_s"), py::arg("settle_s"), py::arg("support_height_m"), py::arg("tuck_stiffness_fraction"),
-           py::arg("fall_protect_time_s"), py::arg("detector") = nullptr)
+           py::arg("fall_protect_time_s"), py::arg("detector") = nullptr,
+           py::arg("crouch_stiffness_scale") = std::vector<double>{})
       .def_property_readonly("detector", &StandingSafety::detector, "The fall detector (None: fall detection off).")
       .def("confirm_supported", &StandingSafety::confirm_supported,
            "The crouched robot is on a support: the hold ends (damping, then STO). Any thread.");

@@ -214,6 +214,7 @@ void bind_loop(py::module_& m);            // enums, parameters, Bus, WholeBodyI
 void bind_sim(py::module_& m);             // MockBus, MujocoBus
 void bind_floating_base(py::module_& m);   // IMU and foot sensors, base state estimator
 void bind_standing(py::module_& m);        // fall detection, stops of a standing robot, the twin's pushes
+void bind_contact_wbc(py::module_& m);     // the standing controller (contact QP)
 void bind_can(py::module_& m);             // _core.can
 void bind_testing(py::module_& m);         // _core.testing
 void bind_teleop(py::module_& m);          // _core.teleop

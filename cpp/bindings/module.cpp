@@ -12,6 +12,7 @@ PYBIND11_MODULE(_core, m) {
   bind_sim(m);
   bind_floating_base(m);
   bind_standing(m);
+  bind_contact_wbc(m);
   bind_can(m);
   bind_testing(m);
   bind_teleop(m);

@@ -91,6 +91,13 @@ void ControlLoop::set_standing_safety(std::shared_ptr<StandingSafety> standing) 
   standing_ = std::move(standing);
 }
 
+void ControlLoop::set_standing(std::shared_ptr<ContactWbc> controller) {
+  if (configured_) throw std::logic_error("set_standing() after configure()");
+  if (controller && !estimator_) throw std::logic_error("set_standing() needs the base state estimator (set_base_sensing)");
+  if (controller && controller->n_joints() != n_) throw std::invalid_argument("standing controller joint count differs");
+  contact_wbc_ = std::move(controller);
+}
+
 void ControlLoop::write_imu(ImuSample sample) { imu_mailbox_.post(sample); }
 
 void ControlLoop::configure() {
@@ -439,6 +446,7 @@ void ControlLoop::start_reference_from_measurement(double t) {
   setpoint_applied_ = setpoint_.sequence;  // whatever was written before enable is stale
   watchdog_applied_ = watchdog_.sequence;
   enabled_t_ = t;
+  if (contact_wbc_) contact_wbc_->reset();  // the standing references anchor where the robot stands now
 }
 
 // After the setpoint (the watchdog's timers see this cycle's refresh), before the torque: the
@@ -512,17 +520,25 @@ void ControlLoop::compute_torque(double t, SupervisorState state) {
   const double ramp = supervisor_.enable_ramp();
   enable_ramp_ = ramp;
   const bool damping = supervisor_.damping_only();
+  // A crouch stop of a standing robot tracks its trajectory on stiffened legs (standing_safety.hpp).
+  const StandingStopOptions* crouch = standing_ && supervisor_.crouching() ? &standing_->options() : nullptr;
   for (int j = 0; j < n_ && torque_on; ++j) {
     const double q = joint_state_.q[j], dq = joint_state_.dq[j];
-    kd_joint_[j] = damping ? limits_[j].damping_kd : ramp * gains_.kd[j];
+    kd_joint_[j] = damping ? limits_[j].damping_kd : ramp * gains_.kd[j] * (crouch ? crouch->crouch_damping_scale[j] : 1.0);
     if (damping) {
       tau_joint_[j] = joint_impedance_torque(0.0, kd_joint_[j], q, 0.0, 0.0, q, dq);
     } else {
-      tau_joint_[j] = joint_impedance_torque(ramp * gains_.kp[j], kd_joint_[j], q_ref_[j], dq_ref_[j], tau_ff_[j], q, dq);
+      const double kp = ramp * gains_.kp[j] * (crouch ? crouch->crouch_stiffness_scale[j] : 1.0);
+      tau_joint_[j] = joint_impedance_torque(kp, kd_joint_[j], q_ref_[j], dq_ref_[j], tau_ff_[j], q, dq);
     }
   }
   if (standing_ && torque_on && supervisor_.fall_protecting())  // floating base: arms in while falling
     standing_->tuck_torque(limits_.data(), gains_.kp, joint_state_, tau_joint_);
+  // Standing (contact QP) while tracking with a valid base state; otherwise, or when it cannot run, the
+  // fixed-base whole-body controller (DAMPING, RECOVERY and stops keep today's behaviour).
+  bool standing_computed = false;
+  const bool standing_tracking = state == SupervisorState::kEnabling || state == SupervisorState::kActive ||
+                                 state == SupervisorState::kHold;
   if (whole_body_ && torque_on) {
     // DAMPING keeps gravity compensation (a controlled stop, not a sag) but drops the Cartesian tasks
     // (RECOVERY too: only the joints move, back into their range);
@@ -545,8 +561,12 @@ void ControlLoop::compute_torque(double t, SupervisorState state) {
       }
       effective = &tasks_effective_;
     }
-    whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
-                         damping ? 1.0 : ramp, tau_whole_body_, task_status_);
+    if (contact_wbc_ && !damping && standing_tracking)
+      standing_computed = contact_wbc_->compute(t, joint_state_.q, joint_state_.dq, q_ref_, dq_ref_, base_state_, *effective,
+                                                tau_joint_, ramp, tau_whole_body_, task_status_);
+    if (!standing_computed)
+      whole_body_->compute(t, joint_state_.q, joint_state_.dq, tau_joint_, kd_joint_, *effective,
+                           damping ? 1.0 : ramp, tau_whole_body_, task_status_);
   } else {
     for (auto& status : task_status_) status.enabled = false;
   }

@@ -77,6 +77,8 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--priority", type=_priority, default=None, help="SCHED_FIFO priority 1..99 (default: the config's)")
     demo.add_argument("--cpu", type=_cpu, default=None, help="CPU to pin the loop thread to (default: the config's)")
     demo.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the report as JSON")
+    demo.add_argument("--stand", action="store_true",
+                      help="floating twin (--bus mujoco) standing on the contact QP: stand, reach, squat; balance report")
     demo.add_argument("--record", type=Path, default=None, metavar="DIR",
                       help="record the run as an episode (MCAP) in the session directory DIR")
     from .live.cli import add_arguments as add_live_arguments
@@ -217,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return export_main(args)
     if args.command == "demo":
+        if args.stand:  # floating base (issue 13): the standing scenario on the contact QP
+            if args.bus != "mujoco":
+                print(f"humanoid-rt demo --stand: --bus must be mujoco (the free-floating twin); got {args.bus}",
+                      file=sys.stderr)
+                return 2
+            from .standing_scenario import run_stand_demo
+
+            return run_stand_demo(args.robot, args.seconds if args.seconds != 10.0 else 20.0)
         try:
             from .demo import run_demo
             from .live.cli import LiveOptions

@@ -13,11 +13,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import _core
-from .config import RobotConfig
+from .config import STANDING_CONTROLLERS, RobotConfig
 from .sim.mujoco_model import TwinContact
 
 __all__ = ["make_base_estimator", "twin_contacts", "imu_options", "imu_sample", "connect_imu_device",
-           "support_joints", "standing_gains", "STANDING_GAIN_SCALE"]
+           "support_joints", "standing_gains", "STANDING_GAIN_SCALE", "standing_controller", "make_contact_qp", "crouch_posture"]
 
 #: Stopgap until the contact QP: the joints between the base and the feet get this many times their
 #: configured stiffness (damping: its square root) while standing. With the config's gains the fixed-base
@@ -115,3 +115,94 @@ def standing_gains(robot, scale: float = STANDING_GAIN_SCALE) -> tuple[np.ndarra
         kp[index] *= scale
         kd[index] *= np.sqrt(scale)
     return kp, kd
+
+
+def standing_controller(config: RobotConfig, plant_has_gravity: bool) -> str:
+    """Which controller a floating-base robot stands on: model.standing.controller, or by default the
+    contact QP when the plant has gravity (the twin, real drives) and the stopgap on mock actuators."""
+    chosen = config.model.standing.controller
+    if chosen is None:
+        return "contact_qp" if plant_has_gravity else "stiff_legs"
+    if chosen not in STANDING_CONTROLLERS:  # configs are validated; a dataclass built by hand is not
+        raise ValueError(f"model.standing.controller: {chosen!r} is not a standing controller; allowed: "
+                         + ", ".join(STANDING_CONTROLLERS))
+    return chosen
+
+
+def make_contact_qp(config: RobotConfig, period_s: float, solver: str = "eiquadprog",
+                    **options: float) -> "_core.ContactWbc":
+    """The contact QP whole-body controller for this robot: its URDF as a free-flyer, the soles of
+    model.contacts, the task frames of model.tasks, the joints' torque limits and model.standing.
+
+    solver: eiquadprog (default) or proxsuite; options: ContactWbcOptions fields, for tuning.
+    """
+    model = config.model
+    if not model.contacts:
+        raise ValueError("model.contacts: missing: a standing robot needs its feet's contact frames; allowed: "
+                         "a list of mappings with keys: frame, sole, offset")
+    contact_options = _core.ContactWbcOptions()
+    solvers = {"eiquadprog": _core.QpSolver.eiquadprog, "proxsuite": _core.QpSolver.proxsuite}
+    if solver not in solvers:
+        raise ValueError(f"solver: {solver!r} is not a QP solver of the standing controller; allowed: "
+                         + ", ".join(solvers))
+    contact_options.solver = solvers[solver]
+    standing = model.standing
+    contact_options.friction = standing.friction
+    contact_options.min_normal_force_n = standing.min_normal_force_n
+    contact_options.sole_margin_m = standing.sole_margin_m
+    for name, value in options.items():
+        if name in ("solver", "task_mass") or not hasattr(contact_options, name):
+            raise ValueError(f"{name}: not a contact QP option; allowed: "
+                             + ", ".join(n for n in dir(contact_options) if not n.startswith("_") and n != "solver"))
+        setattr(contact_options, name, float(value))
+    soles = [_core.ContactSole(c.frame, list(c.offset), list(c.sole)) for c in model.contacts]
+    return _core.ContactWbc(str(config.urdf_path), list(config.joint_names), list(model.task_frames), soles,
+                            list(config.joint_array("limits.torque")), period_s, contact_options)
+
+
+def crouch_posture(robot, depth: float, q=None) -> np.ndarray:
+    """Joint positions with the pelvis `depth` metres lower over the same foot poses (legs only; the other
+    joints as in q, default the measured q): the posture reference for a standing robot that squats (set it
+    with set_joint_targets together with set_com_offset([0, 0, -depth])). Straight knees are a singular
+    pose from which no acceleration lowers the body, so a standing robot first crouches a little.
+
+    Solved off the loop by damped Newton steps on each leg's foot pose (the fixed-base model: the pelvis
+    is the world frame there)."""
+    if not (np.isfinite(depth) and 0.0 <= depth < 0.5):
+        raise ValueError(f"depth: a finite number in [0, 0.5) metres (got {depth!r})")
+    q = np.array(robot.state().q if q is None else q, dtype=np.float64)
+    contacts = robot.config.model.contacts
+    if not contacts:
+        raise ValueError("model.contacts: missing: a crouch keeps the feet's poses; allowed: a list of mappings "
+                         "with keys: frame, sole, offset")
+    targets = {}
+    for contact in contacts:
+        pose = np.array(robot.model.frame_pose(list(q), contact.frame)).reshape(4, 4)
+        pose[2, 3] += depth
+        targets[contact.frame] = pose
+    legs = {name: robot.joint_index(name) for name in support_joints(robot.config)}
+    for name, index in legs.items():
+        if "knee" in name:  # out of the straight-knee singularity, toward flexion (within the joint's range)
+            limits = robot.config.joints[index].limits
+            q[index] = np.clip(max(q[index], 0.3) if limits.q_max > 0.3 else min(q[index], -0.3),
+                               limits.q_min, limits.q_max)
+    columns = np.array(sorted(legs.values()))
+    for _ in range(50):
+        worst = 0.0
+        for frame, target in targets.items():
+            pose = np.array(robot.model.frame_pose(list(q), frame)).reshape(4, 4)
+            error = np.concatenate([target[:3, 3] - pose[:3, 3], _rotation_log(target[:3, :3] @ pose[:3, :3].T)])
+            worst = max(worst, np.abs(error).max())
+            jacobian = np.array(robot.model.frame_jacobian(list(q), frame)).reshape(6, -1)[:, columns]
+            step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + 1e-6 * np.eye(6), error)
+            q[columns] += step
+        if worst < 1e-6:
+            return q
+    raise ValueError(f"depth: {depth} m is out of the legs' reach (foot pose error {worst:.3g} after 50 steps)")
+
+
+def _rotation_log(rotation: np.ndarray) -> np.ndarray:
+    """The rotation vector of a rotation matrix (world axes)."""
+    angle = np.arccos(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0))
+    axis = np.array([rotation[2, 1] - rotation[1, 2], rotation[0, 2] - rotation[2, 0], rotation[1, 0] - rotation[0, 1]])
+    return 0.5 * axis if angle < 1e-9 else angle / (2.0 * np.sin(angle)) * axis

@@ -124,17 +124,24 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
             self.notes.append("gravity compensation off: the simulated actuators of this bus have no gravity")
         self._loop.set_whole_body(self.model)
         self.base_estimator: _core.BaseStateEstimator | None = None
-        self.standing_safety: _core.StandingSafety | None = None  # floating base: crouch stops, falls (standing.py)
+        self.standing_safety: _core.StandingSafety | None = None  # floating base: crouch stops, falls (standing_safety.py)
+        # Standing (issue 13): the contact QP, or the fixed-base stopgap (floating_base.standing_gains).
+        self.standing_controller: str | None = None
+        self.standing: _core.ContactWbc | None = None
         if self.floating:  # ---- floating base (issue 13) ----
-            from .floating_base import make_base_estimator
+            from .floating_base import make_base_estimator, make_contact_qp, standing_controller
+            from .standing_safety import make_standing_safety  # stops and fall protection of a standing robot
 
             self.base_estimator = make_base_estimator(self.config, self.period_s)
             imu = self.config.model.imu
             self._loop.set_base_sensing(self.base_estimator, imu.stale_cycles, imu.source == "device")
-            from .standing import make_standing_safety  # stops and fall protection of a standing robot
-
-            self.standing_safety = make_standing_safety(self.config)
+            self.standing_controller = standing_controller(self.config, plant_has_gravity)
+            self.standing_safety = make_standing_safety(self.config,
+                                                        stiffen_legs=self.standing_controller == "contact_qp")
             self._loop.set_standing_safety(self.standing_safety)
+            if self.standing_controller == "contact_qp":
+                self.standing = make_contact_qp(self.config, self.period_s)
+                self._loop.set_standing(self.standing)
 
         self.buses: dict[str, _core.Bus] = {}
         self._bus_of_joint: list[str] = [""] * self.n_joints  # joint index -> name of the bus driving it
@@ -592,10 +599,34 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
 
     def confirm_supported(self) -> None:
         """A crouch stop holds the robot in its crouch until it is down or supported: this says it is on a
-        support (crane, stand, floor), so the stop ends with damping, then torque off (standing.py)."""
+        support (crane, stand, floor), so the stop ends with damping, then torque off (standing_safety.py)."""
         if self.standing_safety is None:
             raise RuntimeError("confirm_supported(): only a floating-base robot crouches when it stops")
         self.standing_safety.confirm_supported()
+
+    def _contact_qp(self) -> "_core.ContactWbc":
+        if self.standing is None:
+            raise RuntimeError("no contact QP: the robot is not floating or model.standing.controller is "
+                               f"{self.standing_controller!r}; allowed: contact_qp")
+        return self.standing
+
+    def set_com_offset(self, offset, duration: float = 1.0) -> None:
+        """Move the standing robot's centre of mass by `offset` [m] (x, y, z; world axes) from where it stood
+        at enable, along a smooth path in `duration` s: z = -0.15 squats 15 cm. Contact QP only."""
+        offset = np.asarray(offset, dtype=np.float64).reshape(-1)
+        if offset.shape != (3,):
+            raise ValueError(f"offset: three numbers x, y, z [m] (got {offset.tolist()!r})")
+        self._contact_qp().set_reference(offset.tolist(), float(duration))
+
+    def standing_status(self) -> dict:
+        """The contact QP's last cycle: CoM and its reference, CoM margin to the support polygon, per-foot
+        CoP (sole axes), CoP margin and normal force, QP success and constraint residuals."""
+        return self._contact_qp().read_status()
+
+    def standing_statistics(self) -> dict:
+        """Contact QP counters since construction: solves, failures (fallback cycles), consecutive failures,
+        the largest constraint residuals of any solution and the smallest CoP / CoM margins."""
+        return self._contact_qp().statistics()
 
     def base_state(self) -> dict:
         """The base state estimator's latest output (floating base, issue 13): position, velocity (world),

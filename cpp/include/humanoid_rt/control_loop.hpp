@@ -34,6 +34,7 @@
 
 #include "humanoid_rt/base_estimator.hpp"
 #include "humanoid_rt/bus.hpp"
+#include "humanoid_rt/contact_wbc.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
 #include "humanoid_rt/mailbox.hpp"
 #include "humanoid_rt/realtime_thread.hpp"
@@ -106,6 +107,10 @@ class ControlLoop {
   // base sensing set first.
   void set_standing_safety(std::shared_ptr<StandingSafety> standing);
   StandingSafety* standing_safety() const { return standing_.get(); }
+  // Standing (issue 13): the contact QP whole-body controller replaces the fixed-base one while the
+  // robot tracks (ENABLING, ACTIVE, HOLD) and the base state is valid; needs set_base_sensing() first.
+  void set_standing(std::shared_ptr<ContactWbc> controller);
+  const std::shared_ptr<ContactWbc>& contact_wbc() const { return contact_wbc_; }
   void configure();
   RealtimeSetupReport start();  // real time; throws if already running
   void stop();                  // safe stop: DAMPING (SS1) then DISABLED, then torque off and join
@@ -212,6 +217,7 @@ class ControlLoop {
   bool configured_ = false;
   std::shared_ptr<WholeBodyImpedance> whole_body_;  // fixed before configure(); compute() on the loop thread
   std::shared_ptr<BaseStateEstimator> estimator_;   // fixed before configure(); update() on the loop thread
+  std::shared_ptr<ContactWbc> contact_wbc_;         // fixed before configure(); compute() on the loop thread
   int imu_stale_cycles_ = 0;                        // fixed before configure()
   std::shared_ptr<StandingSafety> standing_;        // fixed before configure(); its cycle methods on the loop thread
   bool imu_from_device_ = false;                    // fixed before configure()

@@ -34,6 +34,12 @@
 
 namespace humanoid_rt {
 
+inline JointVector filled(double value) {
+  JointVector v;
+  v.fill(value);
+  return v;
+}
+
 struct StandingStopOptions {
   JointVector crouch{};                  // crouch posture [rad], with crouch_mask
   JointFlags crouch_mask{};              // 1: the joint moves to crouch[j]; 0: it holds where it is
@@ -41,6 +47,13 @@ struct StandingStopOptions {
   double min_duration_s = 0.5;           // the crouch trajectory takes at least this long
   double settle_s = 0.3;                 // after the trajectory, before crouch_complete
   double support_height_m = 0.0;         // base height at/below which the robot is down (0: only confirmed)
+  // While crouching, joint j's stiffness is kp[j] * crouch_stiffness_scale[j] and its damping
+  // kd[j] * crouch_damping_scale[j] (= sqrt of the stiffness scale: the same damping ratio). A crouch
+  // tracks its joint trajectory on the fixed-base controller, not on the contact QP (which is the
+  // controller of ACTIVE), so a robot that stands on the QP with soft legs gets stiff legs for its
+  // crouch (floating_base.STANDING_GAIN_SCALE on the support joints); 1 where the legs are stiff already.
+  JointVector crouch_stiffness_scale = filled(1.0);
+  JointVector crouch_damping_scale = filled(1.0);
   JointVector tuck{};                    // tuck posture [rad], with tuck_mask
   JointFlags tuck_mask{};
   double tuck_stiffness_fraction = 0.2;  // of each tuck joint's active kp

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import dump_config, load_config
 from ..floating_base import standing_gains
 from ..robot import Robot
-from ..standing import tilt_rad
+from ..standing_safety import tilt_rad
 
 #: Stop causes a test or bench can trigger from standing, and how.
 STOP_CAUSES = ("estop", "disable", "watchdog", "over_temperature", "imu_stale", "hard_position_limit")
@@ -28,10 +29,14 @@ STAND_SETTLE_CYCLES = 1500  # enable ramp (0.5 s) and 1 s of standing before any
 REST_RAD_S = 0.01           # |dq| below this on every joint: at rest
 
 
-def standing_robot(name: str, **robot_options) -> Robot:
-    """The bundled robot standing on the free-floating twin (stiff legs), enabled and settled."""
-    robot = Robot(name, bus="mujoco", floating=True, **robot_options)
-    robot.set_gains(*standing_gains(robot))
+def standing_robot(name: str, controller: str = "stiff_legs", **robot_options) -> Robot:
+    """The bundled robot standing on the free-floating twin, enabled and settled: on stiff legs (the
+    figures in README "Stops and falls of a standing robot") or on the contact QP (controller="contact_qp")."""
+    config = dump_config(load_config(name))
+    config["model"]["standing"] = {"controller": controller}
+    robot = Robot(config, bus="mujoco", floating=True, **robot_options)
+    if controller == "stiff_legs":
+        robot.set_gains(*standing_gains(robot))
     robot.enable()
     robot.step(STAND_SETTLE_CYCLES)
     return robot
@@ -99,7 +104,7 @@ def _joint(robot: Robot, part: str) -> str:
 
 
 def crouch_posture(robot: Robot) -> dict[str, float]:
-    from ..standing import safety_section
+    from ..standing_safety import safety_section
 
     return dict(safety_section(robot.config).stops.crouch)
 

@@ -23,10 +23,11 @@ from .joints import (COMMAND_MODES, DEFAULT_ACCELERATION_TIME_S, GAIN_BOUND_POSI
                      GAIN_BOUND_VELOCITY_FRACTION, MAX_JOINTS)
 from .loading import bundled_robots, load_config
 from .model import (BASE_TYPES, EXAMPLE_ROBOT_DATA_PREFIX, IMU_SOURCES, MAX_CONTACTS, MAX_TASKS,
-                    example_robot_data_dir)
+                    STANDING_CONTROLLERS, example_robot_data_dir)
 from .schema import LOOP_RATES_HZ
 from .types import (BusConfig, ConfigError, ConfigIssue, ContactConfig, DeviceConfig, ImuConfig, JointConfig,
-                    JointLimits, LoopConfig, MockActuatorConfig, ModelConfig, RobotConfig, SafetyConfig)
+                    JointLimits, LoopConfig, MockActuatorConfig, ModelConfig, RobotConfig, SafetyConfig,
+                    StandingConfig)
 
 __all__ = [
     "BUS_TYPES",
@@ -38,6 +39,8 @@ __all__ = [
     "DeviceConfig",
     "ConfigError",
     "ContactConfig",
+    "STANDING_CONTROLLERS",
+    "StandingConfig",
     "ImuConfig",
     "ConfigIssue",
     "JointConfig",

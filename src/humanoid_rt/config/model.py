@@ -7,12 +7,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .fields import (INVALID, REQUIRED, Parser, Validator, boolean, integer, nonempty_text, one_of, sole,
-                     string_list, vector3)
-from .types import ContactConfig, ImuConfig, ModelConfig
+from .fields import (INVALID, REQUIRED, Parser, Validator, boolean, integer, nonempty_text, number, one_of,
+                     optional, sole, string_list, vector3)
+from .types import ContactConfig, ImuConfig, ModelConfig, StandingConfig
 
 BASE_TYPES = ("fixed", "floating")
 # ---- floating base (issue 13) ----
+STANDING_CONTROLLERS = ("contact_qp", "stiff_legs")  # floating base: the contact QP or the fixed-base stopgap
 IMU_SOURCES = ("bus", "device")  # the IMU reaches the loop from a bus that carries one, or from a device thread
 MAX_CONTACTS = 4  # contact points of the base estimator (the core's kMaxContacts)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
@@ -31,6 +32,14 @@ MODEL_KEYS: dict[str, tuple[Parser, Any]] = {
     # Validated by _parse_floating_base with their own tables.
     "imu": (lambda raw: raw, None),
     "contacts": (lambda raw: raw, ()),
+    "standing": (lambda raw: raw, None),
+}
+
+_STANDING_KEYS: dict[str, tuple[Parser, Any]] = {
+    "controller": (optional(one_of(*STANDING_CONTROLLERS), "null or one of: " + ", ".join(STANDING_CONTROLLERS)), None),
+    "friction": (number(above=0), StandingConfig.friction),
+    "min_normal_force_n": (number(at_least=0), StandingConfig.min_normal_force_n),
+    "sole_margin_m": (number(at_least=0), StandingConfig.sole_margin_m),
 }
 
 _IMU_KEYS: dict[str, tuple[Parser, Any]] = {
@@ -97,9 +106,14 @@ def parse_model(check: Validator, raw: Any, base_dir: Path) -> ModelConfig | Non
         check.report("model.tasks", f"more than {MAX_TASKS} task frames", f"at most {MAX_TASKS} frames",
                      list(model["tasks"]))
     imu, contacts = _parse_floating_base(check, model, links)
+    standing = StandingConfig()
+    if model["standing"] is not None:
+        values = check.values(model["standing"], "model.standing", _STANDING_KEYS)
+        if INVALID not in values.values():
+            standing = StandingConfig(**values)
     return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],
                        gravity_compensation=model["gravity_compensation"], urdf_source=model["urdf"],
-                       imu=imu, contacts=contacts)
+                       imu=imu, contacts=contacts, standing=standing)
 
 
 def _parse_floating_base(check: Validator, model: dict, links: set) -> tuple[ImuConfig | None, tuple]:

@@ -146,6 +146,19 @@ class ContactConfig:
 
 
 @dataclass(frozen=True)
+class StandingConfig:
+    """How a floating-base robot stands (issue 13): the controller and its contact model."""
+
+    # contact_qp: the contact whole-body QP (cpp/include/humanoid_rt/contact_wbc.hpp); stiff_legs: the
+    # fixed-base whole-body controller (set floating_base.standing_gains). None: contact_qp when the
+    # plant has gravity (the twin, real drives), stiff_legs on mock/virtual actuators (no body to stand).
+    controller: str | None = None
+    friction: float = 0.7  # friction coefficient of the soles on the floor (the QP's pyramid)
+    min_normal_force_n: float = 10.0  # each foot in contact pushes at least this hard [N]
+    sole_margin_m: float = 0.01  # the centre of pressure stays this far inside each sole edge [m]
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     urdf_path: Path  # absolute
     # "fixed": the URDF root (pelvis) is held, as on a gantry or a crane; the model is fixed-base.
@@ -158,6 +171,7 @@ class ModelConfig:
     # the contacts; both must be given. The MuJoCo twin is then free-floating (buses' floating param).
     imu: ImuConfig | None = None
     contacts: tuple[ContactConfig, ...] = ()
+    standing: StandingConfig = StandingConfig()
 
 
 @dataclass(frozen=True)

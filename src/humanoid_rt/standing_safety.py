@@ -39,8 +39,10 @@ def stop_policy(config: RobotConfig) -> list[int]:
     return policy
 
 
-def make_standing_safety(config: RobotConfig) -> "_core.StandingSafety":
-    """The loop's StandingSafety for this robot (floating base only)."""
+def make_standing_safety(config: RobotConfig, stiffen_legs: bool = False) -> "_core.StandingSafety":
+    """The loop's StandingSafety for this robot (floating base only). stiffen_legs: the robot stands on
+    the contact QP with the config's (soft) leg gains, so its crouch stops, which track their trajectory on
+    the fixed-base controller, get the stiff-leg gains (floating_base.STANDING_GAIN_SCALE)."""
     section = safety_section(config)
     index = {name: i for i, name in enumerate(config.joint_names)}
     crouch = [math.nan] * config.n_joints
@@ -61,7 +63,15 @@ def make_standing_safety(config: RobotConfig) -> "_core.StandingSafety":
     stops = section.stops
     return _core.StandingSafety(config.n_joints, crouch, tuck, stop_policy(config), stops.crouch_velocity_fraction,
                                 stops.min_duration_s, stops.settle_s, stops.support_height_m,
-                                fall.tuck_stiffness_fraction, fall.protect_time_s, detector)
+                                fall.tuck_stiffness_fraction, fall.protect_time_s, detector,
+                                _crouch_stiffness_scale(config) if stiffen_legs else [])
+
+
+def _crouch_stiffness_scale(config: RobotConfig) -> list[float]:
+    from .floating_base import STANDING_GAIN_SCALE, support_joints
+
+    legs = set(support_joints(config))
+    return [STANDING_GAIN_SCALE if name in legs else 1.0 for name in config.joint_names]
 
 
 def tilt_rad(quaternion) -> float:

@@ -1,0 +1,659 @@
+// The contact QP whole-body controller (contact_wbc.hpp has the formulation).
+#include "humanoid_rt/contact_wbc.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+
+#include <Eigen/Dense>
+#include <eiquadprog/eiquadprog-fast.hpp>
+#include <pinocchio/algorithm/center-of-mass.hpp>
+#include <pinocchio/algorithm/crba.hpp>
+#include <pinocchio/algorithm/frames.hpp>
+#include <pinocchio/algorithm/kinematics.hpp>
+#include <pinocchio/algorithm/rnea.hpp>
+#include <pinocchio/multibody/data.hpp>
+#include <pinocchio/multibody/model.hpp>
+#include <pinocchio/parsers/urdf.hpp>
+#include <pinocchio/spatial/explog.hpp>
+#include <proxsuite/proxqp/dense/dense.hpp>
+
+namespace humanoid_rt {
+
+namespace {
+constexpr int kRowsPerFoot = 11;  // 1 unilateral + 4 friction + 4 CoP + 2 yaw torque
+// A solution may violate a row by solver tolerance; more than this is a failed solve.
+constexpr double kResidualTolerance = 1e-3;
+constexpr double kUnbounded = 1e20;  // proxsuite's "no upper bound"
+
+double smooth_progress(double t, double t0, double t1) {
+  if (t1 <= t0 || t >= t1) return 1.0;
+  const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
+  return s * s * (3.0 - 2.0 * s);
+}
+
+void store_max(std::atomic<double>& target, double value) {
+  if (value > target.load(std::memory_order_relaxed)) target.store(value, std::memory_order_relaxed);
+}
+void store_min(std::atomic<double>& target, double value) {
+  if (value < target.load(std::memory_order_relaxed)) target.store(value, std::memory_order_relaxed);
+}
+}  // namespace
+
+struct ContactWbc::Impl {
+  // Immutable after construction.
+  pinocchio::Model model;
+  ContactWbcOptions options;
+  double period_s = 0.001;
+  int n = 0, nv = 0, nc = 0, nx = 0, neq = 0, nin = 0;
+  std::vector<int> q_index, v_index;  // config joint -> model configuration / velocity index
+  std::vector<pinocchio::FrameIndex> sole_ids, task_ids;
+  std::vector<std::array<double, 2>> sole_size;
+  Eigen::VectorXd tau_max;            // per config joint
+
+  // Loop thread only (sized here, never resized).
+  pinocchio::Data data;
+  Eigen::VectorXd q, v, a0, x, g, ce0, ci0, tau, proxsuite_b, proxsuite_l, proxsuite_u, residual_eq, residual_in;
+  Eigen::MatrixXd H, CE, CI;
+  std::vector<Eigen::Matrix<double, 6, Eigen::Dynamic>> sole_jacobian;  // per foot, 6 x nv
+  Eigen::Matrix<double, 6, Eigen::Dynamic> task_jacobian;
+  std::vector<Eigen::Matrix<double, 6, 1>> sole_drift;
+  std::vector<Eigen::Matrix3d> sole_rotation;
+  std::vector<Eigen::Vector3d> sole_position;
+  eiquadprog::solvers::EiquadprogFast eiquadprog;
+  std::optional<proxsuite::proxqp::dense::QP<double>> proxsuite;
+
+  bool anchored = false;
+  bool filter_started = false;
+  Eigen::Quaterniond filtered_rotation = Eigen::Quaterniond::Identity();
+  Eigen::Vector3d com_anchor = Eigen::Vector3d::Zero(), stance_position = Eigen::Vector3d::Zero();
+  Eigen::Matrix3d stance_rotation = Eigen::Matrix3d::Identity();  // yaw only: the levelled base at reset
+  Eigen::Vector3d offset_from = Eigen::Vector3d::Zero(), offset_to = Eigen::Vector3d::Zero();
+  double offset_t0 = 0.0, offset_t1 = 0.0;
+  StandingReference reference{};      // latest received copy
+  std::uint64_t reference_applied = 0;
+  JointVector tau_good{};             // the last solved torque, for the fallback
+  bool have_good = false;
+  double fallback_weight = 0.0;       // weight of tau_good in the fallback torque
+
+  // The hand tasks' reference motion in the stance frame: the same time law as the fixed-base controller.
+  struct TaskMotion {
+    bool enabled = false;
+    Eigen::Vector3d from_position = Eigen::Vector3d::Zero(), to_position = Eigen::Vector3d::Zero();
+    Eigen::Quaterniond from_rotation = Eigen::Quaterniond::Identity(), to_rotation = Eigen::Quaterniond::Identity();
+    double t0 = 0.0, t1 = 0.0;
+    bool linear = false;
+    std::array<double, 8> last_target{};
+    void progress(double t, double& h, double& h_rate) const {
+      if (t1 <= t0 || t >= t1) {
+        h = 1.0, h_rate = 0.0;
+        return;
+      }
+      const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
+      if (linear) {
+        h = s, h_rate = 1.0 / (t1 - t0);
+      } else {
+        h = s * s * (3.0 - 2.0 * s), h_rate = 6.0 * s * (1.0 - s) / (t1 - t0);
+      }
+    }
+  };
+  std::array<TaskMotion, kMaxTasks> motion{};
+
+  // Non-RT copy of the last QP (last_qp()).
+  Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
+       const std::vector<std::string>& task_frames, const std::vector<ContactSole>& soles,
+       const std::vector<double>& torque_limits, double period, const ContactWbcOptions& opts)
+      : options(opts), period_s(period) {
+    try {
+      pinocchio::urdf::buildModel(urdf_path, pinocchio::JointModelFreeFlyer(), model);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
+    }
+    n = static_cast<int>(joint_names.size());
+    if (n > kMaxJoints) throw std::invalid_argument("joints: too many joints for the core (max 64)");
+    if (static_cast<int>(torque_limits.size()) != n)
+      throw std::invalid_argument("limits.torque: expected one torque limit per joint");
+    for (const auto& name : joint_names) {
+      if (!model.existJointName(name))
+        throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
+      const auto id = model.getJointId(name);
+      if (model.joints[id].nv() != 1) throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint");
+      q_index.push_back(model.joints[id].idx_q());
+      v_index.push_back(model.joints[id].idx_v());
+    }
+    if (model.nv != 6 + n)
+      throw std::invalid_argument("joints: the config lists " + std::to_string(n) + " joints, the URDF moves " +
+                                  std::to_string(model.nv - 6) + "; list every moving joint");
+    if (soles.empty() || static_cast<int>(soles.size()) > kMaxContacts)
+      throw std::invalid_argument("model.contacts: 1.." + std::to_string(kMaxContacts) + " feet needed for standing");
+    for (std::size_t i = 0; i < soles.size(); ++i) {
+      const std::string field = "model.contacts[" + std::to_string(i) + "]";
+      if (!model.existFrame(soles[i].frame))
+        throw std::invalid_argument(field + ".frame: '" + soles[i].frame + "' is not a frame of the URDF");
+      if (!(soles[i].size[0] > 2 * options.sole_margin_m && soles[i].size[1] > 2 * options.sole_margin_m))
+        throw std::invalid_argument(field + ".sole: must be larger than twice the sole margin on each side");
+      const pinocchio::Frame& foot = model.frames[model.getFrameId(soles[i].frame)];
+      const pinocchio::SE3 sole_in_foot(Eigen::Matrix3d::Identity(),
+                                        Eigen::Vector3d(soles[i].offset[0], soles[i].offset[1], soles[i].offset[2]));
+      sole_ids.push_back(model.addFrame(pinocchio::Frame("humanoid_rt_sole_" + std::to_string(i), foot.parentJoint,
+                                                         model.getFrameId(soles[i].frame), foot.placement * sole_in_foot,
+                                                         pinocchio::OP_FRAME)));
+      sole_size.push_back(soles[i].size);
+    }
+    if (static_cast<int>(task_frames.size()) > kMaxTasks)
+      throw std::invalid_argument("model.tasks: at most " + std::to_string(kMaxTasks) + " task frames");
+    for (const auto& frame : task_frames) {
+      if (!model.existFrame(frame)) throw std::invalid_argument("model.tasks: '" + frame + "' is not a frame of the URDF");
+      task_ids.push_back(model.getFrameId(frame));
+    }
+    tau_max = Eigen::VectorXd::Zero(n);
+    for (int j = 0; j < n; ++j) {
+      if (!(torque_limits[j] > 0 && std::isfinite(torque_limits[j])))
+        throw std::invalid_argument("limits.torque: must be finite and > 0 for every joint");
+      tau_max[j] = torque_limits[j];
+    }
+    if (!(options.friction > 0) || !(options.min_normal_force_n >= 0) || !(options.fallback_time_constant_s > 0))
+      throw std::invalid_argument("model.standing: friction > 0, min_normal_force_n >= 0 and a fallback time constant > 0");
+
+    nc = static_cast<int>(soles.size());
+    nv = model.nv;
+    nx = nv + 6 * nc;
+    neq = 6 + 6 * nc;
+    nin = kRowsPerFoot * nc + 2 * n;
+    data = pinocchio::Data(model);
+    q = pinocchio::neutral(model);
+    v = a0 = Eigen::VectorXd::Zero(nv);
+    x = g = Eigen::VectorXd::Zero(nx);
+    ce0 = proxsuite_b = residual_eq = Eigen::VectorXd::Zero(neq);
+    ci0 = proxsuite_l = residual_in = Eigen::VectorXd::Zero(nin);
+    proxsuite_u = Eigen::VectorXd::Constant(nin, kUnbounded);
+    tau = Eigen::VectorXd::Zero(nv);
+    H = Eigen::MatrixXd::Zero(nx, nx);
+    CE = Eigen::MatrixXd::Zero(neq, nx);
+    CI = Eigen::MatrixXd::Zero(nin, nx);
+    sole_jacobian.assign(nc, Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, nv));
+    task_jacobian = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, nv);
+    sole_drift.assign(nc, Eigen::Matrix<double, 6, 1>::Zero());
+    sole_rotation.assign(nc, Eigen::Matrix3d::Identity());
+    sole_position.assign(nc, Eigen::Vector3d::Zero());
+    eiquadprog.reset(nx, neq, nin);
+    if (options.solver == QpSolver::kProxsuite) {
+      proxsuite.emplace(nx, neq, nin);
+      proxsuite->settings.initial_guess = proxsuite::proxqp::InitialGuessStatus::WARM_START_WITH_PREVIOUS_RESULT;
+      proxsuite->settings.eps_abs = 1e-6;
+      proxsuite->settings.max_iter = 200;
+      proxsuite->init(H + Eigen::MatrixXd::Identity(nx, nx), g, CE, proxsuite_b, CI, proxsuite_l, proxsuite_u);
+    }
+  }
+
+  // Sole corners' support polygon (convex hull, x-y) and the signed distance of p to its edges (> 0 inside).
+  double support_margin(const Eigen::Vector2d& p, const BaseState& base) const {
+    std::array<Eigen::Vector2d, 4 * kMaxContacts> points;
+    int count = 0;
+    for (int i = 0; i < nc; ++i) {
+      if (!base.contact[i]) continue;
+      for (const double sx : {-0.5, 0.5})
+        for (const double sy : {-0.5, 0.5}) {
+          const Eigen::Vector3d corner =
+              sole_position[i] + sole_rotation[i] * Eigen::Vector3d(sx * sole_size[i][0], sy * sole_size[i][1], 0.0);
+          points[count++] = corner.head<2>();
+        }
+    }
+    if (count < 3) return std::numeric_limits<double>::quiet_NaN();  // no foot on the ground: no polygon
+    std::sort(points.begin(), points.begin() + count, [](const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+      return a.x() < b.x() || (a.x() == b.x() && a.y() < b.y());
+    });
+    auto cross = [](const Eigen::Vector2d& o, const Eigen::Vector2d& a, const Eigen::Vector2d& b) {
+      return (a.x() - o.x()) * (b.y() - o.y()) - (a.y() - o.y()) * (b.x() - o.x());
+    };
+    std::array<Eigen::Vector2d, 8 * kMaxContacts> hull;  // Andrew's monotone chain, counter-clockwise
+    int k = 0;
+    for (int i = 0; i < count; ++i) {
+      while (k >= 2 && cross(hull[k - 2], hull[k - 1], points[i]) <= 0) --k;
+      hull[k++] = points[i];
+    }
+    for (int i = count - 2, lower = k + 1; i >= 0; --i) {
+      while (k >= lower && cross(hull[k - 2], hull[k - 1], points[i]) <= 0) --k;
+      hull[k++] = points[i];
+    }
+    double margin = std::numeric_limits<double>::infinity();
+    for (int i = 0; i + 1 < k; ++i) {
+      const Eigen::Vector2d edge = hull[i + 1] - hull[i];
+      const double length = edge.norm();
+      if (length < 1e-9) continue;
+      margin = std::min(margin, cross(hull[i], hull[i + 1], p) / length);
+    }
+    return margin;
+  }
+};
+
+ContactWbc::ContactWbc(const std::string& urdf_path, const std::vector<std::string>& joint_names,
+                       const std::vector<std::string>& task_frames, const std::vector<ContactSole>& soles,
+                       const std::vector<double>& torque_limits, double period_s, const ContactWbcOptions& options)
+    : impl_(std::make_unique<Impl>(urdf_path, joint_names, task_frames, soles, torque_limits, period_s, options)) {}
+
+ContactWbc::~ContactWbc() = default;
+
+int ContactWbc::n_joints() const { return impl_->n; }
+int ContactWbc::n_contacts() const { return impl_->nc; }
+int ContactWbc::n_variables() const { return impl_->nx; }
+int ContactWbc::n_equalities() const { return impl_->neq; }
+int ContactWbc::n_inequalities() const { return impl_->nin; }
+const ContactWbcOptions& ContactWbc::options() const { return impl_->options; }
+
+void ContactWbc::set_reference(std::array<double, 3> com_offset, double duration) {
+  for (const double value : com_offset)
+    if (!std::isfinite(value) || std::abs(value) > 1.0)
+      throw std::invalid_argument("com_offset: three finite numbers within +-1 m");
+  if (!std::isfinite(duration) || duration < 0) throw std::invalid_argument("duration: a finite number >= 0 [s]");
+  std::lock_guard<std::mutex> lock(reference_mutex_);
+  StandingReference reference;
+  reference.sequence = ++reference_sequence_;
+  reference.com_offset = com_offset;
+  reference.duration = duration;
+  reference_buffer_.write(reference);
+}
+
+void ContactWbc::reset() {
+  Impl& m = *impl_;
+  m.anchored = false;
+  m.filter_started = false;
+  m.have_good = false;
+  m.fallback_weight = 0.0;
+  for (auto& task : m.motion) task.enabled = false;
+  consecutive_failures_.store(0, std::memory_order_relaxed);
+}
+
+bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector& dq_joint, const JointVector& q_ref,
+                         const JointVector& dq_ref, const BaseState& base, const TaskSet& tasks,
+                         const JointVector& tau_joint, double ramp, JointVector& tau_out,
+                         std::array<TaskStatus, kMaxTasks>& task_status) {
+  Impl& m = *impl_;
+  if (!base.valid) return false;
+  const ContactWbcOptions& o = m.options;
+
+  // State: base from the estimator, joints from the measurements.
+  Eigen::Quaterniond base_rotation(base.orientation[0], base.orientation[1], base.orientation[2], base.orientation[3]);
+  bool finite = std::isfinite(base_rotation.norm()) && base_rotation.norm() > 0.5;
+  base_rotation.normalize();
+  if (finite) {
+    // Low-pass on the IMU's orientation: its noise would otherwise shake the body through the orientation
+    // and CoM feedback (2 mrad at a 1 m lever is 0.2 m/s^2 of commanded CoM acceleration at com_kp 100).
+    if (m.filter_started && o.orientation_filter_s > 0.0)
+      base_rotation = m.filtered_rotation.slerp(m.period_s / (o.orientation_filter_s + m.period_s), base_rotation);
+    m.filtered_rotation = base_rotation;
+    m.filter_started = true;
+  }
+  const Eigen::Matrix3d R = base_rotation.toRotationMatrix();
+  for (int k = 0; k < 3; ++k) m.q[k] = base.position[k];
+  m.q[3] = base_rotation.x(), m.q[4] = base_rotation.y(), m.q[5] = base_rotation.z(), m.q[6] = base_rotation.w();
+  m.v.head<3>() = R.transpose() * Eigen::Vector3d(base.velocity[0], base.velocity[1], base.velocity[2]);
+  m.v.segment<3>(3) = Eigen::Vector3d(base.angular_velocity[0], base.angular_velocity[1], base.angular_velocity[2]);
+  for (int j = 0; j < m.n; ++j) {
+    m.q[m.q_index[j]] = q_joint[j];
+    m.v[m.v_index[j]] = dq_joint[j];
+  }
+  finite = finite && m.q.allFinite() && m.v.allFinite();
+
+  bool solved = false;
+  int iterations = 0;
+  StandingStatus& status = status_buffer_.back();
+  status.cycle = status.cycle + 1;
+  if (finite) {
+    // Mass matrix (WORLD convention also leaves the joint placements and Jacobians and the centroidal
+    // map), CoM Jacobian, the soles' Jacobians.
+    pinocchio::crba(m.model, m.data, m.q, pinocchio::Convention::WORLD);
+    m.data.M.triangularView<Eigen::StrictlyLower>() = m.data.M.transpose().triangularView<Eigen::StrictlyLower>();
+    pinocchio::getJacobianComFromCrba(m.model, m.data);
+    for (int i = 0; i < m.nc; ++i) {
+      m.sole_jacobian[i].setZero();
+      pinocchio::getFrameJacobian(m.model, m.data, m.sole_ids[i], pinocchio::LOCAL_WORLD_ALIGNED, m.sole_jacobian[i]);
+    }
+    // Base twist: with a foot on the ground, the one that keeps the feet in contact still (least squares,
+    // from the joint velocities: encoders only); the estimator's twist is the fallback without contact.
+    // Its Kalman velocity carries the IMU's biases (a gyro bias reads as ~bias x leg length of base
+    // velocity), which the CoM and orientation damping would otherwise act on.
+    {
+      Eigen::Matrix<double, 6, 6> normal = Eigen::Matrix<double, 6, 6>::Zero();
+      Eigen::Matrix<double, 6, 1> rhs = Eigen::Matrix<double, 6, 1>::Zero();
+      bool any_contact = false;
+      for (int i = 0; i < m.nc; ++i) {
+        if (!base.contact[i]) continue;
+        any_contact = true;
+        const auto J_base = m.sole_jacobian[i].leftCols<6>();
+        Eigen::Matrix<double, 6, 1> joint_motion;
+        joint_motion.noalias() = m.sole_jacobian[i].rightCols(m.nv - 6) * m.v.tail(m.nv - 6);
+        normal.noalias() += J_base.transpose() * J_base;
+        rhs.noalias() -= J_base.transpose() * joint_motion;
+      }
+      if (any_contact) m.v.head<6>() = normal.ldlt().solve(rhs);
+    }
+    const Eigen::MatrixXd& M = m.data.M;
+
+    // Kinematics with zero acceleration: placements, velocities and the drift accelerations Jdot v.
+    pinocchio::forwardKinematics(m.model, m.data, m.q, m.v, m.a0);
+    pinocchio::centerOfMass(m.model, m.data, pinocchio::ACCELERATION, false);
+    const Eigen::Vector3d com = m.data.com[0], com_velocity = m.data.vcom[0], com_drift = m.data.acom[0];
+    for (int i = 0; i < m.nc; ++i) {
+      const pinocchio::SE3& pose = pinocchio::updateFramePlacement(m.model, m.data, m.sole_ids[i]);
+      m.sole_rotation[i] = pose.rotation();
+      m.sole_position[i] = pose.translation();
+      m.sole_drift[i] =
+          pinocchio::getFrameClassicalAcceleration(m.model, m.data, m.sole_ids[i], pinocchio::LOCAL_WORLD_ALIGNED)
+              .toVector();
+    }
+    if (!m.anchored) {
+      // Where the robot stands now: its CoM (nothing moves at enable) and the levelled base.
+      m.com_anchor = com;
+      const double yaw = std::atan2(R(1, 0), R(0, 0));
+      m.stance_rotation = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
+      m.stance_position = m.q.head<3>();
+      m.offset_from.setZero();
+      m.offset_to = Eigen::Vector3d(m.reference.com_offset[0], m.reference.com_offset[1], m.reference.com_offset[2]);
+      m.offset_t0 = t;
+      m.offset_t1 = t + std::max(m.reference.duration, m.offset_to.norm() / o.reference_speed_limit);
+      m.anchored = true;
+    }
+    if (reference_buffer_.read_if_new(m.reference) && m.reference.sequence != m.reference_applied) {
+      const double h = smooth_progress(t, m.offset_t0, m.offset_t1);
+      m.offset_from = m.offset_from + h * (m.offset_to - m.offset_from);
+      m.offset_to = Eigen::Vector3d(m.reference.com_offset[0], m.reference.com_offset[1], m.reference.com_offset[2]);
+      m.offset_t0 = t;
+      m.offset_t1 = t + std::max(m.reference.duration, (m.offset_to - m.offset_from).norm() / o.reference_speed_limit);
+    }
+    m.reference_applied = m.reference.sequence;
+    const double h_offset = smooth_progress(t, m.offset_t0, m.offset_t1);
+    const Eigen::Vector3d com_reference = m.com_anchor + m.offset_from + h_offset * (m.offset_to - m.offset_from);
+
+    pinocchio::nonLinearEffects(m.model, m.data, m.q, m.v);
+    const Eigen::VectorXd& h = m.data.nle;
+
+    // ---- equalities CE x + ce0 = 0
+    const int nv = m.nv;
+    m.CE.setZero();
+    m.CE.topLeftCorner(6, nv) = M.topRows(6);
+    m.ce0.head<6>() = h.head<6>();
+    for (int i = 0; i < m.nc; ++i) {
+      const int column = nv + 6 * i, row = 6 + 6 * i;
+      m.CE.block(0, column, 6, 6) = -m.sole_jacobian[i].leftCols<6>().transpose();
+      if (base.contact[i]) {
+        m.CE.block(row, 0, 6, nv) = m.sole_jacobian[i];
+        m.ce0.segment<6>(row).noalias() = m.sole_drift[i] + o.contact_damping * (m.sole_jacobian[i] * m.v);
+      } else {
+        m.CE.block<6, 6>(row, column).setIdentity();
+        m.ce0.segment<6>(row).setZero();
+      }
+    }
+
+    // ---- inequalities CI x + ci0 >= 0
+    m.CI.setZero();
+    m.ci0.setZero();
+    for (int i = 0; i < m.nc; ++i) {
+      if (!base.contact[i]) continue;  // f_i = 0: the zero rows hold trivially
+      const int c = nv + 6 * i, r = kRowsPerFoot * i;
+      const Eigen::Matrix3d& Rs = m.sole_rotation[i];
+      const Eigen::RowVector3d normal = Rs.col(2).transpose();
+      const double half_length = 0.5 * m.sole_size[i][0] - o.sole_margin_m;
+      const double half_width = 0.5 * m.sole_size[i][1] - o.sole_margin_m;
+      const double yaw_arm = o.friction * 0.5 * std::min(m.sole_size[i][0], m.sole_size[i][1]);
+      m.CI.block<1, 3>(r, c) = normal;
+      m.ci0[r] = -o.min_normal_force_n;
+      for (int axis = 0; axis < 2; ++axis)
+        for (const double sign : {1.0, -1.0}) {
+          const int row = r + 1 + 2 * axis + (sign > 0 ? 0 : 1);
+          m.CI(row, c + 2) = o.friction;
+          m.CI(row, c + axis) = -sign;
+        }
+      const std::array<std::pair<double, Eigen::RowVector3d>, 3> torque_bounds{
+          std::pair<double, Eigen::RowVector3d>{half_length, Rs.col(1).transpose()},
+          std::pair<double, Eigen::RowVector3d>{half_width, Rs.col(0).transpose()},
+          std::pair<double, Eigen::RowVector3d>{yaw_arm, Rs.col(2).transpose()}};
+      for (int b = 0; b < 3; ++b)
+        for (const double sign : {1.0, -1.0}) {
+          const int row = r + 5 + 2 * b + (sign > 0 ? 0 : 1);
+          m.CI.block<1, 3>(row, c) = torque_bounds[b].first * normal;
+          m.CI.block<1, 3>(row, c + 3) = -sign * torque_bounds[b].second;
+        }
+    }
+    for (int j = 0; j < m.n; ++j) {
+      const int vj = m.v_index[j], upper = kRowsPerFoot * m.nc + 2 * j, lower = upper + 1;
+      m.CI.block(upper, 0, 1, nv) = -M.row(vj);
+      m.CI.block(lower, 0, 1, nv) = M.row(vj);
+      for (int i = 0; i < m.nc; ++i) {
+        m.CI.block<1, 6>(upper, nv + 6 * i) = m.sole_jacobian[i].col(vj).transpose();
+        m.CI.block<1, 6>(lower, nv + 6 * i) = -m.sole_jacobian[i].col(vj).transpose();
+      }
+      m.ci0[upper] = m.tau_max[j] - h[vj];
+      m.ci0[lower] = m.tau_max[j] + h[vj];
+    }
+
+    // ---- cost
+    m.H.setZero();
+    m.g.setZero();
+    auto H_qq = m.H.topLeftCorner(nv, nv);
+    auto g_q = m.g.head(nv);
+    {  // centre of mass
+      const Eigen::Vector3d b = o.com_kp * (com_reference - com) - o.com_kd * com_velocity - com_drift;
+      H_qq.noalias() += o.com_weight * m.data.Jcom.transpose() * m.data.Jcom;
+      g_q.noalias() -= o.com_weight * m.data.Jcom.transpose() * b;
+    }
+    {  // base orientation: level (roll, pitch in world axes); yaw is left to the legs' posture, since an IMU's
+       // yaw is unobservable from the legs and drifts (a yaw task would twist the robot on its feet)
+      const Eigen::Vector3d error = pinocchio::log3(Eigen::Matrix3d(m.stance_rotation * R.transpose()));
+      const Eigen::Vector3d omega_world = R * m.v.segment<3>(3);
+      for (int k = 0; k < 2; ++k) {
+        const Eigen::RowVector3d row = R.row(k);  // world angular acceleration component k = R.row(k) omega_dot_base
+        const double b = o.orientation_kp * error[k] - o.orientation_kd * omega_world[k];
+        H_qq.block<3, 3>(3, 3).noalias() += o.orientation_weight * row.transpose() * row;
+        g_q.segment<3>(3).noalias() -= o.orientation_weight * b * row.transpose();
+      }
+    }
+    for (int j = 0; j < m.n; ++j) {  // posture: the loop's joint reference
+      const int vj = m.v_index[j];
+      const double b = o.posture_kp * (q_ref[j] - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
+      H_qq(vj, vj) += o.posture_weight;
+      g_q[vj] -= o.posture_weight * b;
+    }
+    for (std::size_t k = 0; k < m.task_ids.size(); ++k) {  // hand tasks, targets in the stance frame
+      const CartesianTask& task = tasks.tasks[k];
+      Impl::TaskMotion& motion = m.motion[k];
+      task_status[k].enabled = task.enabled;
+      if (!task.enabled) {
+        motion.enabled = false;
+        continue;
+      }
+      const pinocchio::SE3& pose = pinocchio::updateFramePlacement(m.model, m.data, m.task_ids[k]);
+      const Eigen::Vector3d position_stance = m.stance_rotation.transpose() * (pose.translation() - m.stance_position);
+      const Eigen::Matrix3d rotation_stance = m.stance_rotation.transpose() * pose.rotation();
+      const std::array<double, 8> written{task.position[0],   task.position[1],   task.position[2],
+                                          task.quaternion[0], task.quaternion[1], task.quaternion[2],
+                                          task.quaternion[3], task.t_target};
+      if (!motion.enabled || written != motion.last_target) {
+        Eigen::Vector3d start_position = position_stance;
+        Eigen::Quaterniond start_rotation(rotation_stance);
+        bool in_progress = false;
+        if (motion.enabled) {
+          double hk, hk_rate;
+          motion.progress(t, hk, hk_rate);
+          start_position = motion.from_position + hk * (motion.to_position - motion.from_position);
+          start_rotation = motion.from_rotation.slerp(hk, motion.to_rotation);
+          in_progress = t < motion.t1;
+        }
+        motion.from_position = start_position;
+        motion.from_rotation = start_rotation;
+        motion.to_position = Eigen::Vector3d(task.position[0], task.position[1], task.position[2]);
+        motion.to_rotation =
+            Eigen::Quaterniond(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]).normalized();
+        motion.t0 = t;
+        motion.t1 = std::max(task.t_target, t);
+        motion.linear = in_progress;
+        motion.last_target = written;
+        motion.enabled = true;
+      }
+      double hk, hk_rate;
+      motion.progress(t, hk, hk_rate);
+      const Eigen::Vector3d target_stance = motion.from_position + hk * (motion.to_position - motion.from_position);
+      const Eigen::Matrix3d target_rotation = motion.from_rotation.slerp(hk, motion.to_rotation).toRotationMatrix();
+      const Eigen::Matrix3d& Rs = m.stance_rotation;
+      Eigen::Matrix<double, 6, 1> reference_twist;
+      reference_twist.head<3>() = Rs * (hk_rate * (motion.to_position - motion.from_position));
+      reference_twist.tail<3>() =
+          Rs * (hk_rate * pinocchio::log3(Eigen::Matrix3d(motion.to_rotation.toRotationMatrix() *
+                                                          motion.from_rotation.toRotationMatrix().transpose())));
+      const Eigen::Vector3d position_error = Rs * target_stance + m.stance_position - pose.translation();
+      const Eigen::Vector3d orientation_error =
+          pinocchio::log3(Eigen::Matrix3d(Rs * target_rotation * pose.rotation().transpose()));
+      m.task_jacobian.setZero();
+      pinocchio::getFrameJacobian(m.model, m.data, m.task_ids[k], pinocchio::LOCAL_WORLD_ALIGNED, m.task_jacobian);
+      const Eigen::Matrix<double, 6, 1> drift =
+          pinocchio::getFrameClassicalAcceleration(m.model, m.data, m.task_ids[k], pinocchio::LOCAL_WORLD_ALIGNED)
+              .toVector();
+      Eigen::Matrix<double, 6, 1> twist;
+      twist.noalias() = m.task_jacobian * m.v;
+      Eigen::Matrix<double, 6, 1> b;
+      for (int a = 0; a < 6; ++a) {
+        const double error = a < 3 ? position_error[a] : orientation_error[a - 3];
+        b[a] = (task.stiffness[a] * error + task.damping[a] * (reference_twist[a] - twist[a])) / o.task_mass[a < 3 ? 0 : 1] -
+               drift[a];
+      }
+      H_qq.noalias() += o.task_weight * m.task_jacobian.transpose() * m.task_jacobian;
+      g_q.noalias() -= o.task_weight * m.task_jacobian.transpose() * b;
+      const Eigen::Vector3d position_error_stance = Rs.transpose() * position_error;
+      const Eigen::Vector3d orientation_error_stance = Rs.transpose() * orientation_error;
+      for (int a = 0; a < 3; ++a) {
+        task_status[k].position_error[a] = position_error_stance[a];
+        task_status[k].orientation_error[a] = orientation_error_stance[a];
+        task_status[k].reference_position[a] = target_stance[a];
+      }
+    }
+    m.H.diagonal().head(nv).array() += o.qdd_regularisation;
+    m.H.diagonal().tail(6 * m.nc).array() += o.force_regularisation;
+
+    // ---- solve
+    bool ok = false;
+    if (m.proxsuite) {
+      m.proxsuite_b = -m.ce0;
+      m.proxsuite_l = -m.ci0;
+      m.proxsuite->update(m.H, m.g, m.CE, m.proxsuite_b, m.CI, m.proxsuite_l, m.proxsuite_u, false);
+      m.proxsuite->solve();
+      ok = m.proxsuite->results.info.status == proxsuite::proxqp::QPSolverOutput::PROXQP_SOLVED;
+      m.x = m.proxsuite->results.x;
+      iterations = static_cast<int>(m.proxsuite->results.info.iter);
+    } else {
+      const auto result = m.eiquadprog.solve_quadprog(m.H, m.g, m.CE, m.ce0, m.CI, m.ci0, m.x);
+      ok = result == eiquadprog::solvers::EIQUADPROG_FAST_OPTIMAL;
+      iterations = m.eiquadprog.getIteratios();
+    }
+    ok = ok && m.x.allFinite();
+    // The solution's constraint residuals, and the torque it commands.
+    double friction_residual = 0.0, torque_residual = 0.0, equality_residual = 0.0;
+    if (ok) {
+      m.residual_eq.noalias() = m.CE * m.x;
+      m.residual_eq += m.ce0;
+      equality_residual = m.residual_eq.cwiseAbs().maxCoeff();
+      m.residual_in.noalias() = m.CI * m.x;
+      m.residual_in += m.ci0;
+      friction_residual = std::max(0.0, -m.residual_in.head(kRowsPerFoot * m.nc).minCoeff());
+      m.tau.noalias() = M * m.x.head(nv);
+      m.tau += h;
+      for (int i = 0; i < m.nc; ++i) m.tau.noalias() -= m.sole_jacobian[i].transpose() * m.x.segment<6>(nv + 6 * i);
+      for (int j = 0; j < m.n; ++j)
+        torque_residual = std::max(torque_residual, std::abs(m.tau[m.v_index[j]]) - m.tau_max[j]);
+      ok = friction_residual < kResidualTolerance * (1.0 + m.data.mass[0] * 9.81) &&
+           torque_residual < kResidualTolerance * (1.0 + m.tau_max.maxCoeff()) && m.tau.allFinite();
+    }
+    solved = ok;
+    status.friction_residual = friction_residual;
+    status.torque_residual = torque_residual;
+    status.equality_residual = equality_residual;
+    status.com = {com.x(), com.y(), com.z()};
+    status.com_reference = {com_reference.x(), com_reference.y(), com_reference.z()};
+    status.com_margin = m.support_margin(com.head<2>(), base);
+    for (int i = 0; i < m.nc; ++i) {
+      const Eigen::Vector3d force = m.sole_rotation[i].transpose() * m.x.segment<3>(nv + 6 * i);
+      const Eigen::Vector3d torque = m.sole_rotation[i].transpose() * m.x.segment<3>(nv + 6 * i + 3);
+      const bool loaded = solved && base.contact[i] && force.z() > 1e-6;
+      const double cop_x = loaded ? -torque.y() / force.z() : 0.0, cop_y = loaded ? torque.x() / force.z() : 0.0;
+      status.cop[2 * i] = cop_x;
+      status.cop[2 * i + 1] = cop_y;
+      status.cop_margin[i] = loaded ? std::min(0.5 * m.sole_size[i][0] - std::abs(cop_x),
+                                               0.5 * m.sole_size[i][1] - std::abs(cop_y))
+                                    : 0.0;
+      status.normal_force[i] = solved ? force.z() : 0.0;
+      if (loaded) store_min(min_cop_margin_, status.cop_margin[i]);
+      if (loaded) store_min(min_cop_margin_per_foot_[i], status.cop_margin[i]);
+    }
+    if (solved) {
+      store_max(max_friction_residual_, friction_residual);
+      store_max(max_torque_residual_, torque_residual);
+      store_max(max_equality_residual_, equality_residual);
+      if (!std::isnan(status.com_margin)) store_min(min_com_margin_, status.com_margin);
+    }
+  }
+
+  if (solved) {
+    solves_.fetch_add(1, std::memory_order_relaxed);
+    consecutive_failures_.store(0, std::memory_order_relaxed);
+    for (int j = 0; j < m.n; ++j) m.tau_good[j] = m.tau[m.v_index[j]];
+    m.have_good = true;
+    m.fallback_weight = 1.0;
+    for (int j = 0; j < m.n; ++j) tau_out[j] = ramp * m.tau_good[j] + (1.0 - ramp) * tau_joint[j];
+  } else {
+    // Fallback: the last good torque fading into the joint impedance (posture PD + damping); never a NaN.
+    failures_.fetch_add(1, std::memory_order_relaxed);
+    consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
+    m.fallback_weight = m.have_good ? m.fallback_weight * std::exp(-m.period_s / o.fallback_time_constant_s) : 0.0;
+    for (int j = 0; j < m.n; ++j) {
+      const double good = m.have_good ? ramp * m.tau_good[j] + (1.0 - ramp) * tau_joint[j] : tau_joint[j];
+      tau_out[j] = m.fallback_weight * good + (1.0 - m.fallback_weight) * tau_joint[j];
+    }
+    for (std::size_t k = 0; k < m.task_ids.size() && !finite; ++k) task_status[k].enabled = false;
+  }
+  status.active = true;
+  status.qp_ok = solved;
+  status.iterations = iterations;
+  status_buffer_.publish();
+  return true;
+}
+
+StandingStatus ContactWbc::read_status() {
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  return status_buffer_.latest();
+}
+
+StandingStatistics ContactWbc::statistics() const {
+  StandingStatistics s;
+  s.solves = solves_.load(std::memory_order_relaxed);
+  s.failures = failures_.load(std::memory_order_relaxed);
+  s.consecutive_failures = consecutive_failures_.load(std::memory_order_relaxed);
+  s.max_friction_residual = max_friction_residual_.load(std::memory_order_relaxed);
+  s.max_torque_residual = max_torque_residual_.load(std::memory_order_relaxed);
+  s.max_equality_residual = max_equality_residual_.load(std::memory_order_relaxed);
+  s.min_cop_margin = min_cop_margin_.load(std::memory_order_relaxed);
+  s.min_com_margin = min_com_margin_.load(std::memory_order_relaxed);
+  for (int i = 0; i < kMaxContacts; ++i) s.min_cop_margin_per_foot[i] = min_cop_margin_per_foot_[i].load(std::memory_order_relaxed);
+  return s;
+}
+
+void ContactWbc::reset_statistics() {
+  solves_ = 0, failures_ = 0, consecutive_failures_ = 0;
+  max_friction_residual_ = 0.0, max_torque_residual_ = 0.0, max_equality_residual_ = 0.0;
+  min_cop_margin_ = 1e9, min_com_margin_ = 1e9;
+  for (auto& margin : min_cop_margin_per_foot_) margin = 1e9;
+}
+
+std::vector<std::vector<double>> ContactWbc::last_qp() const {
+  const Impl& m = *impl_;
+  auto flat = [](const Eigen::MatrixXd& matrix) {
+    std::vector<double> out(matrix.size());
+    for (Eigen::Index r = 0; r < matrix.rows(); ++r)
+      for (Eigen::Index c = 0; c < matrix.cols(); ++c) out[r * matrix.cols() + c] = matrix(r, c);
+    return out;
+  };
+  auto vec = [](const Eigen::VectorXd& vector) { return std::vector<double>(vector.data(), vector.data() + vector.size()); };
+  return {flat(m.H), vec(m.g), flat(m.CE), vec(m.ce0), flat(m.CI), vec(m.ci0), vec(m.x)};
+}
+
+}  // namespace humanoid_rt
