@@ -24,8 +24,8 @@ DIRECTIONS = {"forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0), "sideway
 UPRIGHT_DEG = 5.0
 
 
-def trial(robot_name: str, direction: str, magnitude: float, duration: float) -> dict:
-    robot = standing_robot(robot_name)
+def trial(robot_name: str, direction: str, magnitude: float, duration: float, controller: str) -> dict:
+    robot = standing_robot(robot_name, controller=controller)
     try:
         impulse = [magnitude * axis for axis in DIRECTIONS[direction]]
         result = push_standing(robot, impulse, duration_s=duration)
@@ -36,12 +36,13 @@ def trial(robot_name: str, direction: str, magnitude: float, duration: float) ->
         robot.close()
 
 
-def bisect(robot_name: str, direction: str, duration: float, high: float, tolerance: float) -> dict:
+def bisect(robot_name: str, direction: str, duration: float, high: float, tolerance: float,
+           controller: str) -> dict:
     low, trials = 0.0, []
     first_fall = None
     while high - low > tolerance:
         middle = 0.5 * (low + high)
-        result = trial(robot_name, direction, middle, duration)
+        result = trial(robot_name, direction, middle, duration, controller)
         trials.append({k: result[k] for k in ("impulse_ns", "survived", "fall_reason", "fall_cycles", "max_tilt_deg")})
         if result["survived"]:
             low = middle
@@ -60,17 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=0.1, help="push duration [s] (default 0.1)")
     parser.add_argument("--max-impulse", type=float, default=120.0, help="bisection upper bound [N s]")
     parser.add_argument("--tolerance", type=float, default=1.0, help="bisection resolution [N s]")
+    parser.add_argument("--controller", choices=("stiff_legs", "contact_qp"), default="stiff_legs",
+                        help="what the robot stands on (model.standing.controller; default stiff_legs)")
     args = parser.parse_args(argv)
     if not 0.001 <= args.duration <= 5.0:
         parser.error("--duration: allowed: 0.001..5 s")
     if not (args.max_impulse > 0 and 0 < args.tolerance < args.max_impulse):
         parser.error("--max-impulse: > 0; --tolerance: in (0, max-impulse)")
-    results: dict = {"duration_s": args.duration, "standing": "stiff legs (floating_base.standing_gains)", "robots": {}}
+    results: dict = {"duration_s": args.duration, "standing": args.controller, "robots": {}}
     started = time.monotonic()
     for robot_name in args.robots:
         results["robots"][robot_name] = {}
         for direction in DIRECTIONS:
-            found = bisect(robot_name, direction, args.duration, args.max_impulse, args.tolerance)
+            found = bisect(robot_name, direction, args.duration, args.max_impulse, args.tolerance, args.controller)
             results["robots"][robot_name][direction] = found
             fall = found["fall_at_smallest"] or {}
             print(f"{robot_name:17s} {direction:9s} survives {found['largest_survived_ns']:6.1f} N s, falls at "
