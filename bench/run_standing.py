@@ -20,47 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from humanoid_rt import Robot
-from humanoid_rt.benchmarks.latency import SUMMARY_KEYS
+from humanoid_rt.benchmarks.standing import realtime_compute
 from humanoid_rt.config import example_robot_data_dir
 from humanoid_rt.floating_base import standing_gains
 
 ROBOTS = ("generic_humanoid", "g1")
-
-
-def realtime_compute(name: str, floating: bool, seconds: float) -> dict:
-    with Robot(name, floating=floating) as robot:
-        robot.start()
-        robot.enable()
-        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
-        time.sleep(seconds)
-        stats = robot.statistics()
-        compute = stats["compute_time"]
-        return {"cycles": stats["cycles"], "overruns": stats["overruns"],
-                "final_state": robot.state().supervisor_state,
-                "compute_time": {"count": compute["count"]} | {k: round(compute[k], 2) for k in SUMMARY_KEYS},
-                "realtime_allocations": stats["realtime_allocations"]}
-
-
-def contact_qp_compute(name: str, seconds: float) -> dict:
-    """The full standing controller (estimator + contact QP + safety) in the real-time loop: the mock bus
-    (no physics, so the cycle's cost is the controller's) with model.standing.controller: contact_qp."""
-    from humanoid_rt import load_config
-    from humanoid_rt.config import dump_config
-
-    config = dump_config(load_config(name))
-    config["model"]["standing"] = {"controller": "contact_qp"}
-    with Robot(config, floating=True) as robot:
-        robot.start()
-        robot.enable()
-        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
-        time.sleep(seconds)
-        stats = robot.statistics()
-        compute = stats["compute_time"]
-        standing = robot.standing_statistics()
-        return {"cycles": stats["cycles"], "overruns": stats["overruns"], "qp_solves": standing["solves"],
-                "qp_failures": standing["failures"],
-                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
-                "realtime_allocations": stats["realtime_allocations"]}
 
 
 def python_loop(name: str, iterations: int) -> dict:
@@ -124,8 +88,8 @@ def main(argv=None) -> int:
         if name == "g1" and example_robot_data_dir() is None:
             result[name] = {"skipped": "needs pip install 'humanoid_rt[g1]' (example-robot-data)"}
             continue
-        fixed = realtime_compute(name, False, args.seconds)
-        floating = realtime_compute(name, True, args.seconds)
+        fixed = realtime_compute(name, args.seconds, floating=False)
+        floating = realtime_compute(name, args.seconds)
         result[name] = {
             "fixed_base": fixed,
             "floating_with_estimator": floating,
@@ -133,11 +97,11 @@ def main(argv=None) -> int:
             "ratio_p99": round(floating["compute_time"]["p99_us"] / fixed["compute_time"]["p99_us"], 3),
             "twin_stepped": stepped_twin(name, args.twin_cycles),
         }
-        contact_qp = contact_qp_compute(name, args.seconds)
+        contact_qp = realtime_compute(name, args.seconds, model={"standing": {"controller": "contact_qp"}})
         python = python_loop(name, 2000)
         result[name]["contact_qp"] = contact_qp
         result[name]["contact_qp_python_loop"] = python
-        result[name]["python_over_cpp_p50"] = round(python["p50_us"] / contact_qp["compute_us"]["p50"], 2)
+        result[name]["python_over_cpp_p50"] = round(python["p50_us"] / contact_qp["compute_time"]["p50_us"], 2)
         print(name, json.dumps(result[name]))
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

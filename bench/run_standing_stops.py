@@ -27,7 +27,7 @@ from humanoid_rt import Robot, load_config
 from humanoid_rt.benchmarks.standing import STOP_CAUSES, clear, standing_robot, stop_from_standing
 from humanoid_rt.config import dump_config
 from humanoid_rt.floating_base import standing_gains
-from humanoid_rt.benchmarks.standing import STAND_SETTLE_CYCLES
+from humanoid_rt.benchmarks.standing import STAND_SETTLE_CYCLES, realtime_compute
 
 KEYS = ("reason", "state", "crouch_complete_s", "at_rest_s", "height_drop_m", "final_height_drop_m", "max_tilt_deg",
         "posture_error_rad", "torque_on_at_end")
@@ -45,23 +45,6 @@ def torque_off_estop(robot_name: str, seconds: float) -> dict:
         return {key: _plain(result[key]) for key in KEYS}
     finally:
         robot.close()
-
-
-def realtime_compute(robot_name: str, fall_enabled: bool, seconds: float) -> dict:
-    import numpy as np
-
-    config = dump_config(load_config(robot_name))
-    config.setdefault("floating_base", {})["fall"] = {"enabled": fall_enabled}
-    with Robot(config, floating=True) as robot:
-        robot.start()
-        robot.enable()
-        robot.set_joint_targets(np.zeros(robot.n_joints), ttl=0)
-        time.sleep(seconds)
-        stats = robot.statistics()
-        compute = stats["compute_time"]
-        return {"cycles": stats["cycles"], "overruns": stats["overruns"], "state": robot.state().supervisor_state,
-                "compute_us": {k: round(compute[f"{k}_us"], 2) for k in ("p50", "p99", "p999", "max")},
-                "realtime_allocations": stats["realtime_allocations"]}
 
 
 def _plain(value):
@@ -105,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             runs = {"fall_on": [], "fall_off": []}
             for _ in range(2):  # interleaved: load changes hit both
                 for key in ("fall_off", "fall_on"):
-                    runs[key].append(realtime_compute(robot_name, key == "fall_on", args.cost_seconds))
-            best = {key: min(r["compute_us"]["p50"] for r in value) for key, value in runs.items()}
-            p99 = {key: min(r["compute_us"]["p99"] for r in value) for key, value in runs.items()}
+                    runs[key].append(realtime_compute(robot_name, args.cost_seconds,
+                                                      floating_base={"fall": {"enabled": key == "fall_on"}}))
+            best = {key: min(r["compute_time"]["p50_us"] for r in value) for key, value in runs.items()}
+            p99 = {key: min(r["compute_time"]["p99_us"] for r in value) for key, value in runs.items()}
             rows["cost"] = {"runs": runs, "p50_us": best, "p99_us": p99,
                             "ratio_p50": round(best["fall_on"] / best["fall_off"], 3),
                             "ratio_p99": round(p99["fall_on"] / p99["fall_off"], 3)}

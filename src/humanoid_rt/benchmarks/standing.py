@@ -9,6 +9,7 @@ MuJoCo twin; the figures change when the contact QP replaces it.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,3 +161,31 @@ def push_standing(robot: Robot, impulse_ns, duration_s: float = 0.1, seconds: fl
         "max_tilt_deg": math.degrees(trace.max_tilt), "final_tilt_deg": math.degrees(tilt_rad(final[3:])),
         "final_height_drop_m": trace.start_height - final[2],
     }
+
+
+def realtime_compute(robot, seconds: float, floating: bool = True, **config_changes) -> dict:
+    """Per-cycle compute of the real-time loop on the mock bus (no physics: the cycle's cost is the
+    controller's), `seconds` of holding zeros: cycles, overruns, final state, compute_time (the keys of
+    robot.statistics()), real-time allocations, and the contact QP's solves/failures when it runs.
+    robot: a bundled name or config; config_changes: top-level config sections merged in (e.g.
+    model={"standing": {...}}, floating_base={"fall": {...}})."""
+    from .latency import SUMMARY_KEYS
+
+    config = dump_config(load_config(robot)) if isinstance(robot, str) else dict(robot)
+    for section, values in config_changes.items():
+        config[section] = {**config.get(section, {}), **values}
+    with Robot(config, floating=floating) as live:
+        live.start()
+        live.enable()
+        live.set_joint_targets(np.zeros(live.n_joints), ttl=0)
+        time.sleep(seconds)
+        stats = live.statistics()
+        compute = stats["compute_time"]
+        result = {"cycles": stats["cycles"], "overruns": stats["overruns"],
+                  "final_state": str(live.state().supervisor_state),
+                  "compute_time": {"count": compute["count"]} | {k: round(compute[k], 2) for k in SUMMARY_KEYS},
+                  "realtime_allocations": stats["realtime_allocations"]}
+        if live.standing is not None:
+            qp = live.standing_statistics()
+            result |= {"qp_solves": qp["solves"], "qp_failures": qp["failures"]}
+        return result
