@@ -11,7 +11,8 @@
 #include <pinocchio/algorithm/kinematics.hpp>
 #include <pinocchio/multibody/data.hpp>
 #include <pinocchio/multibody/model.hpp>
-#include <pinocchio/parsers/urdf.hpp>
+
+#include "urdf_model.hpp"
 
 namespace humanoid_rt {
 
@@ -56,27 +57,11 @@ struct BaseStateEstimator::Impl {
        const std::vector<ContactPointSpec>& contacts, double period_s, const BaseEstimatorOptions& opts)
       : options(opts), dt(period_s), ldlt(kY) {
     if (!(period_s > 0.0)) throw std::invalid_argument("period_s: must be > 0");
-    try {
-      pinocchio::urdf::buildModel(urdf_path, pinocchio::JointModelFreeFlyer(), model);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
-    }
+    model = load_urdf_model(urdf_path, ModelRoot::kFreeFlyer);
+    ConfigJointIndices indices = index_config_joints(model, joint_names, urdf_path);
     n = static_cast<int>(joint_names.size());
-    if (n > kMaxJoints) throw std::invalid_argument("too many joints for the core (max 64)");
-    std::vector<bool> used(model.njoints, false);
-    for (const auto& name : joint_names) {
-      if (!model.existJointName(name)) throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
-      const auto id = model.getJointId(name);
-      if (model.joints[id].nq() != 1 || model.joints[id].nv() != 1)
-        throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint (revolute or prismatic)");
-      used[id] = true;
-      q_index.push_back(model.joints[id].idx_q());
-      v_index.push_back(model.joints[id].idx_v());
-    }
-    for (pinocchio::JointIndex id = 2; id < static_cast<pinocchio::JointIndex>(model.njoints); ++id)
-      if (!used[id])
-        throw std::invalid_argument("joints: the URDF joint '" + model.names[id] +
-                                    "' moves but is not in the config; list every moving joint");
+    q_index = std::move(indices.q);
+    v_index = std::move(indices.v);
 
     // The IMU must ride on the root link: its placement there is then constant.
     if (!model.existFrame(imu_frame))

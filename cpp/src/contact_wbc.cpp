@@ -16,9 +16,11 @@
 #include <pinocchio/algorithm/rnea.hpp>
 #include <pinocchio/multibody/data.hpp>
 #include <pinocchio/multibody/model.hpp>
-#include <pinocchio/parsers/urdf.hpp>
 #include <pinocchio/spatial/explog.hpp>
 #include <proxsuite/proxqp/dense/dense.hpp>
+
+#include "task_reference.hpp"
+#include "urdf_model.hpp"
 
 namespace humanoid_rt {
 
@@ -78,54 +80,21 @@ struct ContactWbc::Impl {
   bool have_good = false;
   double fallback_weight = 0.0;       // weight of tau_good in the fallback torque
 
-  // The hand tasks' reference motion in the stance frame: the same time law as the fixed-base controller.
-  struct TaskMotion {
-    bool enabled = false;
-    Eigen::Vector3d from_position = Eigen::Vector3d::Zero(), to_position = Eigen::Vector3d::Zero();
-    Eigen::Quaterniond from_rotation = Eigen::Quaterniond::Identity(), to_rotation = Eigen::Quaterniond::Identity();
-    double t0 = 0.0, t1 = 0.0;
-    bool linear = false;
-    std::array<double, 8> last_target{};
-    void progress(double t, double& h, double& h_rate) const {
-      if (t1 <= t0 || t >= t1) {
-        h = 1.0, h_rate = 0.0;
-        return;
-      }
-      const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
-      if (linear) {
-        h = s, h_rate = 1.0 / (t1 - t0);
-      } else {
-        h = s * s * (3.0 - 2.0 * s), h_rate = 6.0 * s * (1.0 - s) / (t1 - t0);
-      }
-    }
-  };
-  std::array<TaskMotion, kMaxTasks> motion{};
+  // The hand tasks' reference motion in the stance frame: the fixed-base controller's time law.
+  std::array<TaskReferenceMotion, kMaxTasks> motion{};
 
   // Non-RT copy of the last QP (last_qp()).
   Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
        const std::vector<std::string>& task_frames, const std::vector<ContactSole>& soles,
        const std::vector<double>& torque_limits, double period, const ContactWbcOptions& opts)
       : options(opts), period_s(period) {
-    try {
-      pinocchio::urdf::buildModel(urdf_path, pinocchio::JointModelFreeFlyer(), model);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
-    }
+    model = load_urdf_model(urdf_path, ModelRoot::kFreeFlyer);
+    ConfigJointIndices indices = index_config_joints(model, joint_names, urdf_path);
     n = static_cast<int>(joint_names.size());
-    if (n > kMaxJoints) throw std::invalid_argument("joints: too many joints for the core (max 64)");
+    q_index = std::move(indices.q);
+    v_index = std::move(indices.v);
     if (static_cast<int>(torque_limits.size()) != n)
       throw std::invalid_argument("limits.torque: expected one torque limit per joint");
-    for (const auto& name : joint_names) {
-      if (!model.existJointName(name))
-        throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
-      const auto id = model.getJointId(name);
-      if (model.joints[id].nv() != 1) throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint");
-      q_index.push_back(model.joints[id].idx_q());
-      v_index.push_back(model.joints[id].idx_v());
-    }
-    if (model.nv != 6 + n)
-      throw std::invalid_argument("joints: the config lists " + std::to_string(n) + " joints, the URDF moves " +
-                                  std::to_string(model.nv - 6) + "; list every moving joint");
     if (soles.empty() || static_cast<int>(soles.size()) > kMaxContacts)
       throw std::invalid_argument("model.contacts: 1.." + std::to_string(kMaxContacts) + " feet needed for standing");
     for (std::size_t i = 0; i < soles.size(); ++i) {
@@ -262,7 +231,7 @@ void ContactWbc::reset() {
   m.filter_started = false;
   m.have_good = false;
   m.fallback_weight = 0.0;
-  for (auto& task : m.motion) task.enabled = false;
+  for (auto& task : m.motion) task.disable();
   consecutive_failures_.store(0, std::memory_order_relaxed);
 }
 
@@ -458,50 +427,23 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     }
     for (std::size_t k = 0; k < m.task_ids.size(); ++k) {  // hand tasks, targets in the stance frame
       const CartesianTask& task = tasks.tasks[k];
-      Impl::TaskMotion& motion = m.motion[k];
+      TaskReferenceMotion& motion = m.motion[k];
       task_status[k].enabled = task.enabled;
       if (!task.enabled) {
-        motion.enabled = false;
+        motion.disable();
         continue;
       }
       const pinocchio::SE3& pose = pinocchio::updateFramePlacement(m.model, m.data, m.task_ids[k]);
       const Eigen::Vector3d position_stance = m.stance_rotation.transpose() * (pose.translation() - m.stance_position);
       const Eigen::Matrix3d rotation_stance = m.stance_rotation.transpose() * pose.rotation();
-      const std::array<double, 8> written{task.position[0],   task.position[1],   task.position[2],
-                                          task.quaternion[0], task.quaternion[1], task.quaternion[2],
-                                          task.quaternion[3], task.t_target};
-      if (!motion.enabled || written != motion.last_target) {
-        Eigen::Vector3d start_position = position_stance;
-        Eigen::Quaterniond start_rotation(rotation_stance);
-        bool in_progress = false;
-        if (motion.enabled) {
-          double hk, hk_rate;
-          motion.progress(t, hk, hk_rate);
-          start_position = motion.from_position + hk * (motion.to_position - motion.from_position);
-          start_rotation = motion.from_rotation.slerp(hk, motion.to_rotation);
-          in_progress = t < motion.t1;
-        }
-        motion.from_position = start_position;
-        motion.from_rotation = start_rotation;
-        motion.to_position = Eigen::Vector3d(task.position[0], task.position[1], task.position[2]);
-        motion.to_rotation =
-            Eigen::Quaterniond(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]).normalized();
-        motion.t0 = t;
-        motion.t1 = std::max(task.t_target, t);
-        motion.linear = in_progress;
-        motion.last_target = written;
-        motion.enabled = true;
-      }
-      double hk, hk_rate;
-      motion.progress(t, hk, hk_rate);
-      const Eigen::Vector3d target_stance = motion.from_position + hk * (motion.to_position - motion.from_position);
-      const Eigen::Matrix3d target_rotation = motion.from_rotation.slerp(hk, motion.to_rotation).toRotationMatrix();
+      motion.update(t, task, position_stance, rotation_stance);  // task_reference.hpp: the time law
+      const TaskReferenceMotion::Sample reference = motion.sample(t);  // stance frame
+      const Eigen::Vector3d& target_stance = reference.position;
+      const Eigen::Matrix3d target_rotation = reference.rotation.toRotationMatrix();
       const Eigen::Matrix3d& Rs = m.stance_rotation;
-      Eigen::Matrix<double, 6, 1> reference_twist;
-      reference_twist.head<3>() = Rs * (hk_rate * (motion.to_position - motion.from_position));
-      reference_twist.tail<3>() =
-          Rs * (hk_rate * pinocchio::log3(Eigen::Matrix3d(motion.to_rotation.toRotationMatrix() *
-                                                          motion.from_rotation.toRotationMatrix().transpose())));
+      Eigen::Matrix<double, 6, 1> reference_twist;  // world axes
+      reference_twist.head<3>() = Rs * reference.twist.head<3>();
+      reference_twist.tail<3>() = Rs * reference.twist.tail<3>();
       const Eigen::Vector3d position_error = Rs * target_stance + m.stance_position - pose.translation();
       const Eigen::Vector3d orientation_error =
           pinocchio::log3(Eigen::Matrix3d(Rs * target_rotation * pose.rotation().transpose()));

@@ -13,7 +13,8 @@
 #include <pinocchio/algorithm/kinematics.hpp>
 #include <pinocchio/multibody/data.hpp>
 #include <pinocchio/multibody/model.hpp>
-#include <pinocchio/parsers/urdf.hpp>
+
+#include "urdf_model.hpp"
 
 namespace humanoid_rt {
 
@@ -101,18 +102,8 @@ FallDetector::FallDetector(const std::string& urdf_path, const std::vector<std::
   if (!(options.foot_clearance_m >= 0.0 && options.foot_clearance_m <= 1.0))
     throw std::invalid_argument("floating_base.fall.foot_clearance_m: allowed: a number in 0..1 [m]");
   Impl& m = *impl_;
-  try {
-    pinocchio::urdf::buildModel(urdf_path, m.model);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
-  }
-  if (joint_names.size() > static_cast<std::size_t>(kMaxJoints)) throw std::invalid_argument("too many joints (max 64)");
-  for (const auto& name : joint_names) {
-    if (!m.model.existJointName(name)) throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
-    const auto& joint = m.model.joints[m.model.getJointId(name)];
-    if (joint.nq() != 1) throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint");
-    m.q_index.push_back(joint.idx_q());
-  }
+  m.model = load_urdf_model(urdf_path, ModelRoot::kFixed);
+  m.q_index = index_config_joints(m.model, joint_names, urdf_path).q;
   n_contacts_ = static_cast<int>(soles.size());
   if (n_contacts_ < 1 || n_contacts_ > kMaxContacts)
     throw std::invalid_argument("model.contacts: 1.." + std::to_string(kMaxContacts) + " contacts needed");

@@ -11,8 +11,10 @@
 #include <pinocchio/algorithm/kinematics.hpp>
 #include <pinocchio/multibody/data.hpp>
 #include <pinocchio/multibody/model.hpp>
-#include <pinocchio/parsers/urdf.hpp>
 #include <pinocchio/spatial/explog.hpp>
+
+#include "task_reference.hpp"
+#include "urdf_model.hpp"
 
 namespace humanoid_rt {
 
@@ -44,30 +46,7 @@ struct WholeBodyImpedance::Impl {
   std::vector<std::vector<int>> shared_columns;                // [a * n_tasks + b]
   std::array<int, kMaxTasks> row_task{};                       // loop: task slot of each 6-row block of Jt_stack
 
-  // Loop thread only: where each task's reference moves from and to.
-  struct TaskMotion {
-    bool enabled = false;
-    Eigen::Vector3d from_position = Eigen::Vector3d::Zero(), to_position = Eigen::Vector3d::Zero();
-    Eigen::Quaterniond from_rotation = Eigen::Quaterniond::Identity(), to_rotation = Eigen::Quaterniond::Identity();
-    double t0 = 0.0, t1 = 0.0;
-    bool linear = false;  // time law: linear while a stream keeps it moving, smooth (cubic) from rest
-    std::array<double, 8> last_target{};  // position, quaternion, t_target as written
-
-    // Progress h(t) in [0, 1] and its rate dh/dt.
-    void progress(double t, double& h, double& h_rate) const {
-      if (t1 <= t0 || t >= t1) {
-        h = 1.0, h_rate = 0.0;
-        return;
-      }
-      const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
-      if (linear) {
-        h = s, h_rate = 1.0 / (t1 - t0);
-      } else {
-        h = s * s * (3.0 - 2.0 * s), h_rate = 6.0 * s * (1.0 - s) / (t1 - t0);
-      }
-    }
-  };
-  std::array<TaskMotion, kMaxTasks> motion{};
+  std::array<TaskReferenceMotion, kMaxTasks> motion{};  // loop thread only: each task's reference (world frame)
 
   // Analysis (non-RT) data, shared by Python threads.
   mutable std::mutex analysis_mutex;
@@ -81,28 +60,11 @@ struct WholeBodyImpedance::Impl {
   Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
        const std::vector<std::string>& frames)
       : task_frames(frames) {
-    try {
-      pinocchio::urdf::buildModel(urdf_path, model);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument("model.urdf: cannot load " + urdf_path + " (" + e.what() + ")");
-    }
+    model = load_urdf_model(urdf_path, ModelRoot::kFixed);
+    ConfigJointIndices indices = index_config_joints(model, joint_names, urdf_path);
     n = static_cast<int>(joint_names.size());
-    if (n > kMaxJoints) throw std::invalid_argument("too many joints for the core (max 64)");
-    std::vector<bool> used(model.njoints, false);
-    for (const auto& name : joint_names) {
-      if (!model.existJointName(name))
-        throw std::invalid_argument("joints: '" + name + "' is not a joint of " + urdf_path);
-      const auto id = model.getJointId(name);
-      if (model.joints[id].nq() != 1 || model.joints[id].nv() != 1)
-        throw std::invalid_argument("joints: '" + name + "' is not a 1-DoF joint (revolute or prismatic)");
-      used[id] = true;
-      q_index.push_back(model.joints[id].idx_q());
-      v_index.push_back(model.joints[id].idx_v());
-    }
-    for (pinocchio::JointIndex id = 1; id < static_cast<pinocchio::JointIndex>(model.njoints); ++id)
-      if (!used[id])
-        throw std::invalid_argument("joints: the URDF joint '" + model.names[id] +
-                                    "' moves but is not in the config; list every moving joint");
+    q_index = std::move(indices.q);
+    v_index = std::move(indices.v);
     if (static_cast<int>(frames.size()) > kMaxTasks)
       throw std::invalid_argument("tasks: at most " + std::to_string(kMaxTasks) + " task frames");
     for (const auto& frame : frames) {
@@ -194,7 +156,7 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
   if (!any_task && !tasks.gravity_compensation) {
     // No model term acts: the joint law passes through (its damping is not moved anywhere).
     for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
-      m.motion[i].enabled = false;
+      m.motion[i].disable();
       status[i].enabled = false;
     }
     for (int j = 0; j < m.n; ++j) tau_out[j] = tau_posture[j];
@@ -217,10 +179,10 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
   int rows = 0;
   for (std::size_t i = 0; i < m.frame_ids.size(); ++i) {
     const CartesianTask& task = tasks.tasks[i];
-    Impl::TaskMotion& motion = m.motion[i];
+    TaskReferenceMotion& motion = m.motion[i];
     status[i].enabled = task.enabled;
     if (!task.enabled) {
-      motion.enabled = false;
+      motion.disable();
       continue;
     }
     // Only this task's frame (a URDF has dozens of frames; updateFramePlacements would place them all).
@@ -228,49 +190,13 @@ void WholeBodyImpedance::compute(double t, const JointVector& q, const JointVect
     m.J_frame.setZero();
     pinocchio::getFrameJacobian(m.model, m.data, m.frame_ids[i], pinocchio::LOCAL_WORLD_ALIGNED, m.J_frame);
 
-    // Reference: a new target starts a motion from where the reference is now (or from the
-    // measured pose when the task switches on), reaching the target at t_target.
-    const std::array<double, 8> written{task.position[0],   task.position[1],   task.position[2],
-                                        task.quaternion[0], task.quaternion[1], task.quaternion[2],
-                                        task.quaternion[3], task.t_target};
-    if (!motion.enabled || written != motion.last_target) {
-      Eigen::Vector3d start_position = pose.translation();
-      Eigen::Quaterniond start_rotation(pose.rotation());
-      bool in_progress = false;
-      if (motion.enabled) {
-        double h, h_rate;
-        motion.progress(t, h, h_rate);
-        start_position = motion.from_position + h * (motion.to_position - motion.from_position);
-        start_rotation = motion.from_rotation.slerp(h, motion.to_rotation);
-        in_progress = t < motion.t1;
-      }
-      motion.from_position = start_position;
-      motion.from_rotation = start_rotation;
-      motion.to_position = Eigen::Vector3d(task.position[0], task.position[1], task.position[2]);
-      motion.to_rotation =
-          Eigen::Quaterniond(task.quaternion[0], task.quaternion[1], task.quaternion[2], task.quaternion[3]).normalized();
-      motion.t0 = t;
-      motion.t1 = std::max(task.t_target, t);
-      // A target arriving while the reference still moves continues the stream at constant speed;
-      // one arriving at rest starts and ends smoothly.
-      motion.linear = in_progress;
-      motion.last_target = written;
-      motion.enabled = true;
-    }
-    double h, h_rate;
-    motion.progress(t, h, h_rate);
-    const Eigen::Vector3d target_position = motion.from_position + h * (motion.to_position - motion.from_position);
-    const Eigen::Quaterniond target_q = motion.from_rotation.slerp(h, motion.to_rotation);
-    // Reference twist (world axes): the path's derivative; slerp turns about a fixed world axis.
-    Eigen::Matrix<double, 6, 1> reference_twist;
-    reference_twist.head<3>() = h_rate * (motion.to_position - motion.from_position);
-    reference_twist.tail<3>() =
-        h_rate * pinocchio::log3(Eigen::Matrix3d(motion.to_rotation.toRotationMatrix() *
-                                                 motion.from_rotation.toRotationMatrix().transpose()));
-
+    motion.update(t, task, pose.translation(), pose.rotation());  // task_reference.hpp: the time law
+    const TaskReferenceMotion::Sample reference = motion.sample(t);
+    const Eigen::Vector3d& target_position = reference.position;
+    const Eigen::Matrix<double, 6, 1>& reference_twist = reference.twist;  // world axes
     const Eigen::Vector3d position_error = target_position - pose.translation();
     const Eigen::Vector3d orientation_error =
-        pinocchio::log3(Eigen::Matrix3d(target_q.toRotationMatrix() * pose.rotation().transpose()));
+        pinocchio::log3(Eigen::Matrix3d(reference.rotation.toRotationMatrix() * pose.rotation().transpose()));
     Eigen::Matrix<double, 6, 1> twist;
     twist.noalias() = m.J_frame * m.dq;
     Eigen::Matrix<double, 6, 1> wrench;
