@@ -120,6 +120,11 @@ def test_quick_suite_writes_every_section(tmp_path):
     throughput = result["recording"]["throughput"]
     assert throughput["state_samples"] > 0 and throughput["device_samples"] > 0
     assert "p999_ratio_on_off" in result["recording"]["latency"]
+    # The standing controller on the twin, both robots, with the Python loop's ratio (figures: bench/README.md).
+    assert set(result["standing"]) == {"g1", "generic_humanoid"}
+    assert all("skipped" in row or (row["control_time"]["count"] > 0 and row["realtime_allocations"] == 0
+                                    and "p50" in row["python_over_control_time"])
+               for row in result["standing"].values())
 
 
 @pytest.mark.realtime
