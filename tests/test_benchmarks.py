@@ -66,6 +66,16 @@ def test_bench_rejects_an_unknown_bus_naming_the_allowed(tmp_path):
     assert run.returncode == 2 and "choose from" in run.stderr and "'config'" in run.stderr
 
 
+def test_bench_rejects_a_bad_run_length_naming_the_allowed(tmp_path):
+    too_long = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--sections", "standing", "--seconds",
+                               "5000"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert too_long.returncode == 2 and "--seconds: 5000.0; allowed: a number of seconds in (0, 3600]" in too_long.stderr
+    negative = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--seconds", "-1"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert negative.returncode == 2 and "--seconds: must be a number of seconds > 0" in negative.stderr
+    assert not (tmp_path / "bench.json").exists()
+
+
 def _hardware_config(tmp_path, urdf_path, interface):
     from conftest import small_robot_config
 
