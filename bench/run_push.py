@@ -2,12 +2,18 @@
 stepped MuJoCo twin (issue 13). Writes JSON.
 
     python bench/run_push.py --json bench-push.json [--robots generic_humanoid g1] [--duration 0.1]
+        [--controller stiff_legs|contact_qp] [--cross-check]
 
 A push is a constant force on the pelvis (root body) for `duration` seconds (MujocoBus.push: exact to the
 physics step), from standing (the stiff-leg stopgap, floating_base.standing_gains, until the contact QP).
 Survived: no fall detected within 3 s and the base upright (tilt < 5 deg) at the end. Fell: the fall
 detector's FAULT (its reason and the cycles from the push to it are recorded, and the protective
 behaviour runs). Stepped, so the figures are exact for the model; the bisection stops at --tolerance N s.
+
+--cross-check: then both bisection ends again with fall detection off (floating_base.fall.enabled: false),
+followed for --check-seconds: the largest base tilt shows whether the body really stays upright at the
+survived impulse and really falls (tilt > 80 deg) at the "falls at" one, i.e. the detector missed no fall
+and raised no false one.
 """
 
 from __future__ import annotations
@@ -22,6 +28,21 @@ from humanoid_rt.benchmarks.standing import push_standing, standing_robot
 
 DIRECTIONS = {"forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0), "sideways": (0.0, 1.0, 0.0)}
 UPRIGHT_DEG = 5.0
+FALLEN_DEG = 80.0
+
+
+def unprotected(robot_name: str, direction: str, magnitude: float, duration: float, controller: str,
+                seconds: float) -> dict:
+    """The push with fall detection off: the twin's largest and final tilt over `seconds`."""
+    robot = standing_robot(robot_name, controller=controller, fall_detection=False)
+    try:
+        impulse = [magnitude * axis for axis in DIRECTIONS[direction]]
+        result = push_standing(robot, impulse, duration_s=duration, seconds=seconds)
+        return {"impulse_ns": magnitude, "max_tilt_deg": round(result["max_tilt_deg"], 2),
+                "final_tilt_deg": round(result["final_tilt_deg"], 2), "fallen": result["max_tilt_deg"] > FALLEN_DEG,
+                "state": result["state"]}
+    finally:
+        robot.close()
 
 
 def trial(robot_name: str, direction: str, magnitude: float, duration: float, controller: str) -> dict:
@@ -63,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1.0, help="bisection resolution [N s]")
     parser.add_argument("--controller", choices=("stiff_legs", "contact_qp"), default="stiff_legs",
                         help="what the robot stands on (model.standing.controller; default stiff_legs)")
+    parser.add_argument("--cross-check", action="store_true",
+                        help="then push at both bisection ends with fall detection off (does the body really fall?)")
+    parser.add_argument("--check-seconds", type=float, default=4.0, help="followed after a cross-check push [s]")
     args = parser.parse_args(argv)
     if not 0.001 <= args.duration <= 5.0:
         parser.error("--duration: allowed: 0.001..5 s")
@@ -78,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
             fall = found["fall_at_smallest"] or {}
             print(f"{robot_name:17s} {direction:9s} survives {found['largest_survived_ns']:6.1f} N s, falls at "
                   f"{found['smallest_fall_ns']:6.1f} N s ({fall.get('reason')} after {fall.get('cycles_after_push')} cycles)")
+            if args.cross_check:
+                checks = {end: unprotected(robot_name, direction, found[key], args.duration, args.controller,
+                                           args.check_seconds)
+                          for end, key in (("survived", "largest_survived_ns"), ("falls_at", "smallest_fall_ns"))}
+                checks["consistent"] = not checks["survived"]["fallen"] and checks["falls_at"]["fallen"]
+                found["fall_detection_off"] = checks
+                print(f"{'':17s} {'':9s} fall detection off: max tilt {checks['survived']['max_tilt_deg']:.1f} deg at "
+                      f"{found['largest_survived_ns']:.1f} N s, {checks['falls_at']['max_tilt_deg']:.1f} deg at "
+                      f"{found['smallest_fall_ns']:.1f} N s ({'consistent' if checks['consistent'] else 'INCONSISTENT'})")
     results["wall_s"] = round(time.monotonic() - started, 1)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -66,6 +66,16 @@ def test_bench_rejects_an_unknown_bus_naming_the_allowed(tmp_path):
     assert run.returncode == 2 and "choose from" in run.stderr and "'config'" in run.stderr
 
 
+def test_bench_rejects_a_bad_run_length_naming_the_allowed(tmp_path):
+    too_long = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--sections", "standing", "--seconds",
+                               "5000"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert too_long.returncode == 2 and "--seconds: 5000.0; allowed: a number of seconds in (0, 3600]" in too_long.stderr
+    negative = subprocess.run([sys.executable, "-m", "humanoid_rt.cli", "bench", "--seconds", "-1"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert negative.returncode == 2 and "--seconds: must be a number of seconds > 0" in negative.stderr
+    assert not (tmp_path / "bench.json").exists()
+
+
 def _hardware_config(tmp_path, urdf_path, interface):
     from conftest import small_robot_config
 
@@ -120,6 +130,11 @@ def test_quick_suite_writes_every_section(tmp_path):
     throughput = result["recording"]["throughput"]
     assert throughput["state_samples"] > 0 and throughput["device_samples"] > 0
     assert "p999_ratio_on_off" in result["recording"]["latency"]
+    # The standing controller on the twin, both robots, with the Python loop's ratio (figures: bench/README.md).
+    assert set(result["standing"]) == {"g1", "generic_humanoid"}
+    assert all("skipped" in row or (row["control_time"]["count"] > 0 and row["realtime_allocations"] == 0
+                                    and "p50" in row["python_over_control_time"])
+               for row in result["standing"].values())
 
 
 @pytest.mark.realtime

@@ -41,7 +41,7 @@ def test_robot_statistics_is_the_to_dict_of_the_loop_object(stepped_robot):
     plain = stepped_robot.statistics()
     assert list(plain) == list(_core.LoopStatistics.FIELDS)
     assert plain["cycles"] == 200 and plain["realtime_allocations"] == 0
-    for name in ("wakeup_latency", "compute_time"):
+    for name in ("wakeup_latency", "compute_time", "control_time"):
         assert list(plain[name]) == SUMMARY_KEYS
     assert json.loads(json.dumps(plain)) == plain  # plain JSON types all the way down
 
@@ -54,7 +54,8 @@ def test_every_statistics_class_follows_the_key_scheme():
             assert hasattr(cls, method), (cls.__name__, method)
     assert list(_core.LatencySummary.FIELDS) == SUMMARY_KEYS
     # Distributions are named after the interval they measure.
-    distributions = {"LoopStatistics": ["wakeup_latency", "compute_time"], "EthercatStatistics": ["round_trip_time"],
+    distributions = {"LoopStatistics": ["wakeup_latency", "compute_time", "control_time"],
+                     "EthercatStatistics": ["round_trip_time"],
                      "ReceiverStatistics": ["send_to_receive_latency", "receive_to_applied_latency"]}
     for cls in STATISTICS_CLASSES:
         named = [f for f in cls.FIELDS if f.endswith(("_latency", "_time"))]

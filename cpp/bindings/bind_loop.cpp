@@ -16,10 +16,10 @@ namespace humanoid_rt::bindings {
 
 namespace {
 
-// What ControlLoop::statistics() reports to Python: the loop's counters and its two histograms.
+// What ControlLoop::statistics() reports to Python: the loop's counters and its three histograms.
 struct LoopStatisticsReport {
   LoopStatistics counts;
-  LatencySummary wakeup_latency, compute_time;
+  LatencySummary wakeup_latency, compute_time, control_time;
 };
 
 // The rows of a compact state block, in this order (one (7, n) float64 array instead of seven).
@@ -212,7 +212,9 @@ void bind_loop(py::module_& m) {
       .def_readwrite("lock_memory", &LoopOptions::lock_memory)
       .def_readwrite("telemetry_decimation", &LoopOptions::telemetry_decimation)
       .def_readwrite("telemetry_capacity", &LoopOptions::telemetry_capacity)
-      .def_readwrite("event_capacity", &LoopOptions::event_capacity);
+      .def_readwrite("event_capacity", &LoopOptions::event_capacity)
+      .def_readwrite("control_budget_us", &LoopOptions::control_budget_us,
+                     "budget of a cycle's control section [us]; 0: a third of the period");
 
   py::class_<JointSpec>(m, "JointSpec")
       .def(py::init<>())
@@ -282,8 +284,15 @@ void bind_loop(py::module_& m) {
       .field("bus_errors", [](const LoopReport& r) { return r.counts.bus_errors; })
       .field("realtime_allocations", [](const LoopReport& r) { return r.counts.realtime_allocations; },
              "heap allocations on loop threads (process-wide); must stay 0")
-      .field("wakeup_latency", &LoopReport::wakeup_latency, "wakeup after the period boundary")
-      .field("compute_time", &LoopReport::compute_time, "one cycle's work");
+      .field("control_budget_overruns", [](const LoopReport& r) { return r.counts.control_budget_overruns; },
+             "cycles whose control section took longer than control_budget_us")
+      .field("control_budget_us", [](const LoopReport& r) { return static_cast<double>(r.counts.control_budget_ns) / 1e3; },
+             "the control section's budget (loop.control_budget_us, or a third of the period)")
+      .field("wakeup_latency", &LoopReport::wakeup_latency, "wakeup after the period boundary (real time only)")
+      .field("compute_time", &LoopReport::compute_time,
+             "one cycle's work: from the wakeup (stepped: the cycle's start) to its end, bus I/O included")
+      .field("control_time", &LoopReport::control_time,
+             "the control section: from the end of the buses' reads to the start of their writes");
 
   py::class_<ControlLoop>(m, "ControlLoop")
       .def(py::init<const LoopOptions&, const std::vector<JointSpec>&, const SafetyParams&>(), py::arg("options"),
@@ -587,7 +596,7 @@ void bind_loop(py::module_& m) {
       .def("statistics",
            [](ControlLoop& loop) {
              return LoopStatisticsReport{loop.statistics(), summarize(loop.wakeup_latency()),
-                                         summarize(loop.compute_time())};
+                                         summarize(loop.compute_time()), summarize(loop.control_time())};
            })
       .def("reset_statistics", &ControlLoop::reset_statistics);
 

@@ -21,6 +21,16 @@ constexpr double kHoldSettleS = 0.1;
 
 BusStatus worse(BusStatus a, BusStatus b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
 
+// The control section's budget: the option, or a third of the period (the rest is left to the bus
+// I/O, publishing and the wakeup latency).
+long long control_budget_ns_of(const LoopOptions& options) {
+  if (!(std::isfinite(options.control_budget_us) && options.control_budget_us >= 0.0 && options.control_budget_us <= 1e6))
+    throw std::invalid_argument("control_budget_us: allowed: 0 (a third of the period) or a number of microseconds "
+                                "in (0, 1e6]");
+  if (options.control_budget_us > 0.0) return std::llround(options.control_budget_us * 1e3);
+  return std::llround(1e9 / options.rate_hz / 3.0);
+}
+
 std::array<JointLimits, kMaxJoints> limits_of(const std::vector<JointSpec>& joints) {
   std::array<JointLimits, kMaxJoints> limits{};
   for (std::size_t j = 0; j < joints.size() && j < limits.size(); ++j) limits[j] = joints[j].limits;
@@ -33,6 +43,7 @@ ControlLoop::ControlLoop(const LoopOptions& options, const std::vector<JointSpec
       n_(static_cast<int>(joints.size())),
       period_s_(1.0 / options.rate_hz),
       period_ns_(static_cast<long long>(std::llround(1e9 / options.rate_hz))),
+      control_budget_ns_(control_budget_ns_of(options)),
       joints_(joints),
       limits_(limits_of(joints)),
       supervisor_((joints.size() <= kMaxJoints ? static_cast<int>(joints.size()) : 0), limits_.data(), safety,
@@ -204,6 +215,8 @@ LoopStatistics ControlLoop::statistics() const {
   s.event_overflows = supervisor_.event_overflows();
   s.bus_errors = bus_errors_.load();
   s.realtime_allocations = realtime_allocations() - allocations_at_construction_;
+  s.control_budget_overruns = control_budget_overruns_.load(std::memory_order_relaxed);
+  s.control_budget_ns = control_budget_ns_;
   return s;
 }
 
@@ -211,6 +224,8 @@ void ControlLoop::reset_statistics() {
   if (running_.load()) throw std::logic_error("reset_statistics() while running");
   wakeup_latency_.reset();
   compute_time_.reset();
+  control_time_.reset();
+  control_budget_overruns_.store(0);
   overruns_.store(0);
   skipped_periods_.store(0);
 }
@@ -225,7 +240,13 @@ void ControlLoop::step(int cycles) {
   if (running_.load()) throw std::logic_error("step() while the real-time loop runs");
   if (!configured_) throw std::logic_error("step() before configure()");
   RealtimeScope realtime;  // the same discipline as the RT thread: allocations are counted
-  for (int i = 0; i < cycles; ++i) cycle(stepped_time(), 0);
+  for (int i = 0; i < cycles; ++i) stepped_cycle();
+}
+
+void ControlLoop::stepped_cycle() {
+  const long long start = monotonic_now_ns();
+  cycle(stepped_time(), 0);
+  compute_time_.record(monotonic_now_ns() - start);
 }
 
 void ControlLoop::stall(double seconds) {
@@ -297,7 +318,7 @@ void ControlLoop::stop() {
   stop_flag_.store(true);
   RealtimeScope realtime;
   const int max_cycles = static_cast<int>(std::ceil(supervisor_.params().damping_time_s / period_s_)) + 4;
-  for (int i = 0; i < max_cycles && !safe_to_exit(); ++i) cycle(stepped_time(), 0);
+  for (int i = 0; i < max_cycles && !safe_to_exit(); ++i) stepped_cycle();
   stop_flag_.store(false);
   supervisor_.clear_shutdown();
 }
@@ -359,13 +380,14 @@ BusStatus ControlLoop::read_buses(double t) {
     if (s != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
     status = worse(status, s);
   }
+  if (estimator_) read_base_sensors(t);  // the IMU and feet: the last of the bus I/O
+  begin_control_section();
   transmission_.state_to_joint(n_, motor_state_, joint_state_);
   // When the buses were read: the clock in real time (a stalled machine shows here), t when stepped.
   const double t_measured =
       running_.load(std::memory_order_relaxed)
           ? std::max(t, static_cast<double>(monotonic_now_ns() - epoch_ns_.load(std::memory_order_relaxed)) * 1e-9)
           : t;
-  if (estimator_) read_base_sensors(t);
   supervisor_.check_measurements(status, joint_state_, tau_previous_, dq_ref_, t_measured);
   if (estimator_) estimate_base();
   if (standing_)  // floating base: fall detection on this cycle's estimate (standing_safety.hpp)
@@ -607,8 +629,21 @@ void ControlLoop::compute_torque(double t, SupervisorState state) {
 // bookkeeping (publishing) adds to the measurement-to-command latency.
 void ControlLoop::write_buses(double t) {
   transmission_.command_to_motor(n_, command_, motor_command_);
+  end_control_section();
   for (auto& slot : buses_)
     if (slot.bus->write(t, motor_command_) != BusStatus::kOk) bus_errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The control section (control_time()): what the cycle computes between the buses' reads (joints,
+// IMU, feet) and their writes. Loop thread.
+void ControlLoop::begin_control_section() { control_start_ns_ = monotonic_now_ns(); }
+
+void ControlLoop::end_control_section() {
+  const long long elapsed = monotonic_now_ns() - control_start_ns_;
+  control_time_.record(elapsed);
+  if (elapsed > control_budget_ns_)  // one writer: a load and a store, no locked read-modify-write
+    control_budget_overruns_.store(control_budget_overruns_.load(std::memory_order_relaxed) + 1,
+                                   std::memory_order_relaxed);
 }
 
 // publish() writes ~3 KB (31 joints) into a telemetry slot the ring has not touched for

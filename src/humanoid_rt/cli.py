@@ -95,7 +95,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "bench", help="benchmark suite: loop latency vs cyclictest, compute, API, Python baseline, teleop",
         description="Measures, in one invocation: loop wakeup latency against cyclictest (run just before, same "
         "priority and period) at 1, 2 and 4 kHz; compute time per cycle by robot size and controller; Python API "
-        "call overhead; a pure-Python loop on the same work; teleop latency and loopback rate. Writes one JSON "
+        "call overhead; a pure-Python loop on the same work; teleop latency and loopback rate; the standing "
+        "controller's control time on the twin (G1, generic) against the same QP from Python. Writes one JSON "
         "file and prints a summary. Needs root for SCHED_FIFO; cyclictest from rt-tests.")
     bench.add_argument("--quick", action="store_true", help="short runs for CI (under two minutes)")
     bench.add_argument("--bus", default="mock", choices=buses.run_choices() + ("config",),
@@ -108,7 +109,10 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="instead: loop + teleop + telemetry reader for MINUTES; reports RSS growth, overruns, drops")
     bench.add_argument("--sections", default=None, metavar="LIST",
                        help="comma-separated sections to run (default all): latency, compute, api, baseline, teleop, "
-                       "recording")
+                       "recording, standing")
+    bench.add_argument("--seconds", type=_positive_seconds, default=None, metavar="SECONDS",
+                       help="length of each real-time run (latency per rate, baseline, teleop, standing per robot); "
+                       "default 10, 1 with --quick; the issue-13 standing figure: --sections standing --seconds 60")
     bench.add_argument("--json", type=Path, default=Path("bench.json"), metavar="PATH", help="output (default bench.json)")
 
     compare = commands.add_parser("bench-compare", help="compare two benchmark JSON files as ratios",
@@ -187,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 sections = SECTIONS if args.sections is None else tuple(
                     name.strip() for name in args.sections.split(",") if name.strip())
-                run_suite(quick=args.quick, bus=args.bus, json_path=args.json, robot=args.robot, sections=sections)
+                run_suite(quick=args.quick, bus=args.bus, json_path=args.json, robot=args.robot, sections=sections,
+                          seconds=args.seconds)
         except ValueError as error:
             print(f"humanoid-rt bench: {error}", file=sys.stderr)
             return 2

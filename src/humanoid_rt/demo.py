@@ -114,6 +114,8 @@ def _run(*, seconds, rate_hz, bus, robot, override, json_path, priority, cpu, vi
         "skipped_periods": stats["skipped_periods"],
         "wakeup_latency": rounded_latency(stats["wakeup_latency"]),
         "compute_time": rounded_latency(stats["compute_time"]),
+        "control_time": rounded_latency(stats["control_time"]),
+        "control_budget_overruns": stats["control_budget_overruns"],
         "tracking_error_rad": {
             "rms": round(float(np.sqrt(tracking_sq / samples)), 6) if samples else None,
             "max": round(tracking_max, 6),

@@ -100,6 +100,7 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
         options.cpu = -1 if chosen_cpu is None else chosen_cpu
         options.lock_memory = loop_cfg.lock_memory if lock_memory is None else lock_memory
         options.telemetry_decimation = loop_cfg.telemetry_decimation
+        options.control_budget_us = loop_cfg.control_budget_us or 0.0  # 0: a third of the period
         options.telemetry_capacity = telemetry_capacity
         self.loop_priority: int = options.priority  # SCHED_FIFO priority of the loop thread (0: none)
 

@@ -37,8 +37,8 @@ class StateReading:
 
     def statistics(self) -> dict:
         """Loop statistics as plain data (`_core.LoopStatistics.to_dict()`, keys in README "Statistics"):
-        cycles, overruns, skipped_periods, ..., wakeup_latency and compute_time ({count, mean_us, p50_us,
-        p90_us, p99_us, p999_us, max_us})."""
+        cycles, overruns, skipped_periods, ..., control_budget_overruns, control_budget_us, wakeup_latency,
+        compute_time and control_time ({count, mean_us, p50_us, p90_us, p99_us, p999_us, max_us})."""
         return self._loop.statistics().to_dict()
 
     def drain_telemetry(self, max_samples: int = 65536) -> dict[str, np.ndarray]:

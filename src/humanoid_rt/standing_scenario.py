@@ -226,6 +226,8 @@ def run_stand_demo(robot_name: str, seconds: float = 20.0, echo=print) -> int:
         robot.stop()
     echo(format_report(report))
     echo(f"scenario: {', '.join(f'{action} at {t:.1f} s' for t, action in driver.events)}; supervisor states "
-         f"seen: {', '.join(sorted(states))}; loop overruns {compute.get('overruns', 0)}")
+         f"seen: {', '.join(sorted(states))}; loop overruns {compute.get('overruns', 0)}; control time p50 "
+         f"{compute['control_time']['p50_us']:.0f} us, p99 {compute['control_time']['p99_us']:.0f} us, "
+         f"{compute['control_budget_overruns']} cycles over its {compute['control_budget_us']:.0f} us budget")
     ok = states <= {"ENABLING", "ACTIVE"} and report["qp_failures"] == 0 and report["min_com_margin_m"] > 0
     return 0 if ok else 1

@@ -58,6 +58,9 @@ struct LoopOptions {
   std::size_t telemetry_capacity = 8192;
   std::size_t event_capacity = 1024;
   std::size_t request_capacity = 64;
+  // Budget of a cycle's control section (see ControlLoop::control_time()) [us]; 0: a third of the
+  // period. Cycles over it are counted (LoopStatistics::control_budget_overruns), nothing else changes.
+  double control_budget_us = 0.0;
 };
 
 struct JointSpec {
@@ -84,6 +87,8 @@ struct LoopStatistics {
   std::uint64_t bus_errors = 0;      // read/write calls that returned non-OK
   std::uint64_t realtime_allocations = 0;  // heap allocations on loop threads since this loop was built; must stay 0
                                            // (the counter is process-wide: another loop's would show here too)
+  std::uint64_t control_budget_overruns = 0;  // cycles whose control section took longer than control_budget_ns
+  long long control_budget_ns = 0;            // the budget in force (LoopOptions::control_budget_us, or period / 3)
 };
 
 class ControlLoop {
@@ -173,7 +178,14 @@ class ControlLoop {
   std::size_t drain_events(SafetyEvent* out, std::size_t max_count);
   LoopStatistics statistics() const;
   const LatencyHistogram& wakeup_latency() const { return wakeup_latency_; }
+  // One cycle's work: in real time from the wakeup to the cycle's end, stepped the wall time of each
+  // cycle() (bus I/O included: on the MuJoCo twin the physics step runs inside the bus read).
   const LatencyHistogram& compute_time() const { return compute_time_; }
+  // The control section of each cycle, in both modes: from the end of the buses' reads (IMU and
+  // feet included) to the start of their writes: the estimator, fall detection, supervisor checks,
+  // requests, reference, control law (impedance, whole body or contact QP), shaping and the
+  // transmissions; without the bus I/O (and the twin's physics) and publish().
+  const LatencyHistogram& control_time() const { return control_time_; }
   void reset_statistics();  // only while not running
 
   int n_joints() const { return n_; }
@@ -195,6 +207,9 @@ class ControlLoop {
   void publish(double t, std::uint32_t compute_ns_of_previous_cycle);
   void prefetch_publish_slots();  // publish()'s cold destination lines, asked for at the cycle's start
   void realtime_main(std::promise<RealtimeSetupReport>& ready, long long first_deadline);
+  void stepped_cycle();             // one cycle on the simulated clock, its wall time into compute_time_
+  void begin_control_section();     // read_buses(): the measurements are in
+  void end_control_section();       // write_buses(): the command is ready; records control_time_
   double stepped_time() const;  // t of the next stepped cycle
   bool safe_to_exit() const;
   void read_base_sensors(double t);  // floating base: IMU + feet, stale-IMU supervision
@@ -204,6 +219,7 @@ class ControlLoop {
   const int n_;
   const double period_s_;
   const long long period_ns_;
+  const long long control_budget_ns_;           // immutable after construction
   std::vector<JointSpec> joints_;               // immutable after construction
   std::array<CommandMode, kMaxJoints> modes_{};  // immutable after construction: joints_[j].mode, packed for the cycle
   std::array<JointLimits, kMaxJoints> limits_{};  // immutable after construction (supervisor reads it)
@@ -264,6 +280,7 @@ class ControlLoop {
   BaseState base_state_{};                      // the estimator's output
   std::uint64_t imu_sequence_seen_ = 0;         // sequence of the last IMU sample taken
   int imu_missed_cycles_ = 0;                   // consecutive cycles without a new IMU sample
+  long long control_start_ns_ = 0;              // CLOCK_MONOTONIC at this cycle's begin_control_section()
 
   // Shared.
   // Producers -> loop: each Mailbox serialises its writers under its own mutex (never taken by the
@@ -286,6 +303,8 @@ class ControlLoop {
   std::atomic<std::uint64_t> cycles_{0}, overruns_{0}, skipped_periods_{0}, bus_errors_{0};
   LatencyHistogram wakeup_latency_;             // written by the loop thread
   LatencyHistogram compute_time_;               // written by the loop thread
+  LatencyHistogram control_time_;               // written by the loop thread
+  std::atomic<std::uint64_t> control_budget_overruns_{0};  // written by the loop thread (load + store: one writer)
   std::thread thread_;                          // owned by the thread calling start()/stop()
   std::uint64_t allocations_at_construction_ = 0;  // immutable after construction
   int cpu_dma_latency_fd_ = -1;                 // owned by the thread calling start()/stop()

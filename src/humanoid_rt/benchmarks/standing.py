@@ -30,11 +30,14 @@ STAND_SETTLE_CYCLES = 1500  # enable ramp (0.5 s) and 1 s of standing before any
 REST_RAD_S = 0.01           # |dq| below this on every joint: at rest
 
 
-def standing_robot(name: str, controller: str = "stiff_legs", **robot_options) -> Robot:
+def standing_robot(name: str, controller: str = "stiff_legs", fall_detection: bool = True, **robot_options) -> Robot:
     """The bundled robot standing on the free-floating twin, enabled and settled: on stiff legs (the
-    figures in README "Stops and falls of a standing robot") or on the contact QP (controller="contact_qp")."""
+    figures in README "Stops and falls of a standing robot") or on the contact QP (controller="contact_qp").
+    fall_detection=False: floating_base.fall.enabled off (what the body does when nothing catches a fall)."""
     config = dump_config(load_config(name))
     config["model"]["standing"] = {"controller": controller}
+    if not fall_detection:
+        config.setdefault("floating_base", {}).setdefault("fall", {})["enabled"] = False
     robot = Robot(config, bus="mujoco", floating=True, **robot_options)
     if controller == "stiff_legs":
         robot.set_gains(*standing_gains(robot))

@@ -2,9 +2,10 @@
 
 Sections: loop wakeup latency against cyclictest at 1, 2 and 4 kHz; compute time per cycle by robot
 size and controller; Python API call overhead; the pure-Python baseline loop; teleop latency and
-loopback rate; recording throughput and its effect on latency. `--quick` keeps the whole run under
-two minutes for CI; `--soak MINUTES` runs the loop with a teleop stream and the recorder for that
-long and reports drift.
+loopback rate; recording throughput and its effect on latency; the standing controller's control time
+on the twin against the same QP from Python (standing_cost.py). `--quick` keeps the whole run under
+two minutes for CI; `--seconds` sets each real-time run's length; `--soak MINUTES` runs the loop with a
+teleop stream and the recorder for that long and reports drift.
 """
 
 from __future__ import annotations
@@ -142,11 +143,11 @@ def baseline(seconds: float) -> dict:
 
 
 #: The suite's sections, in run order (`--sections` picks some).
-SECTIONS = ("latency", "compute", "api", "baseline", "teleop", "recording")
+SECTIONS = ("latency", "compute", "api", "baseline", "teleop", "recording", "standing")
 
 
 def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_humanoid", echo=print,
-              sections: tuple[str, ...] = SECTIONS) -> dict:
+              sections: tuple[str, ...] = SECTIONS, seconds: float | None = None) -> dict:
     if bus not in BENCH_BUSES:
         raise ValueError(f"--bus: {bus!r}; allowed: {', '.join(BENCH_BUSES)}")
     unknown = [name for name in sections if name not in SECTIONS]
@@ -154,10 +155,14 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
         raise ValueError(f"--sections: {', '.join(unknown) or 'none given'}; allowed: {', '.join(SECTIONS)}")
     if bus == "config":
         load_config(robot)  # a bad config is an error, not a skipped section
-    seconds = 1.0 if quick else 10.0
+    if seconds is not None and not (0 < seconds <= 3600):
+        raise ValueError(f"--seconds: {seconds!r}; allowed: a number of seconds in (0, 3600]")
+    chosen_seconds = seconds
+    seconds = seconds or (1.0 if quick else 10.0)
     result = {
         "command": f"humanoid-rt bench{' --quick' if quick else ''} --bus {bus} --robot {robot} --json {json_path}"
-                   + ("" if tuple(sections) == SECTIONS else f" --sections {','.join(sections)}"),
+                   + ("" if tuple(sections) == SECTIONS else f" --sections {','.join(sections)}")
+                   + ("" if chosen_seconds is None else f" --seconds {chosen_seconds:g}"),
         "machine": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "root": os.geteuid() == 0},
         "bus": bus,
@@ -218,6 +223,13 @@ def run_suite(*, quick: bool, bus: str, json_path: Path, robot: str = "generic_h
                                "latency": latency_on_off(1.0 if quick else 5.0, rounds=1 if quick else 3)}
         for line in summary_lines(result["recording"]):
             echo(line)
+    if "standing" in sections:
+        from .standing_cost import ROBOTS as STANDING_ROBOTS, standing_cost, summary_line
+
+        result["standing"] = {name: standing_cost(name, seconds, python_iterations=300 if quick else 2000)
+                              for name in STANDING_ROBOTS}
+        for row in result["standing"].values():
+            echo(summary_line(row))
     json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     echo(f"written to {json_path}")
     return result

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..buses import bus_types, plugin_for, plugins
 from .devices import parse_devices
-from .fields import (INVALID, REQUIRED, Nested, Parser, Validator, boolean, fraction, integer, nonempty_text, number,
-                     one_of, optional)
+from .fields import (INVALID, REQUIRED, Invalid, Nested, Parser, Validator, allowing, boolean, fraction, integer,
+                     nonempty_text, number, one_of, optional)
 from .joints import MAX_JOINTS, parse_joints
 from .model import MODEL_KEYS, parse_model
 from .types import BusConfig, JointConfig, LoopConfig, RobotConfig, SafetyConfig
@@ -17,12 +17,24 @@ from .types import BusConfig, JointConfig, LoopConfig, RobotConfig, SafetyConfig
 LOOP_RATES_HZ = (250, 500, 1000, 2000, 4000)
 ROOT_FIELD = "<root>"
 
+_CONTROL_BUDGET_ALLOWED = "null (a third of the period) or a number of microseconds in (0, 1e6]"
+
+
+@allowing(_CONTROL_BUDGET_ALLOWED)
+def _control_budget_us(raw: Any) -> float | None:
+    value = optional(number(above=0), _CONTROL_BUDGET_ALLOWED)(raw)
+    if value is not None and value > 1e6:
+        raise Invalid("out of range", _CONTROL_BUDGET_ALLOWED)
+    return value
+
+
 _LOOP_KEYS: dict[str, tuple[Parser, Any]] = {
     "rate_hz": (one_of(*LOOP_RATES_HZ), LoopConfig.rate_hz),
     "priority": (integer(0, 99), LoopConfig.priority),  # 0 = no SCHED_FIFO (SCHED_OTHER)
     "cpu": (optional(integer(0), "null or an integer >= 0"), LoopConfig.cpu),
     "lock_memory": (boolean, LoopConfig.lock_memory),
     "telemetry_decimation": (integer(1), LoopConfig.telemetry_decimation),
+    "control_budget_us": (_control_budget_us, LoopConfig.control_budget_us),
 }
 
 _SAFETY_KEYS: dict[str, tuple[Parser, Any]] = {

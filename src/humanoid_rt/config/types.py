@@ -19,6 +19,9 @@ class LoopConfig:
     cpu: int | None = None  # CPU the real-time thread is pinned to; None: not pinned
     lock_memory: bool = True
     telemetry_decimation: int = 1  # one telemetry sample every N cycles
+    # Budget of a cycle's control section (statistics: control_time, control_budget_overruns) [us];
+    # None: a third of the period.
+    control_budget_us: float | None = None
 
     @property
     def period_s(self) -> float:
