@@ -12,6 +12,7 @@ import pytest
 
 from humanoid_rt import Robot
 from humanoid_rt.policy import ChunkExecutor
+from humanoid_rt.poses import quaternion_wxyz
 from humanoid_rt.recording import Recorder
 from humanoid_rt.recording.base_channels import BALANCE_TOPIC, BASE_STATE_TOPIC
 from humanoid_rt.recording.reader import read_episode
@@ -185,3 +186,35 @@ def test_com_height_follows_only_leg_streams_of_a_robot_standing_on_the_qp(small
     finally:
         robot.close()
     assert ComHeightFollower.for_stream(small_robot, ["j0"]) is None  # a fixed base has no contact QP
+
+
+def test_frame_target_skill_moves_a_standing_robots_hand_in_the_stance_frame():
+    """A skill's frame targets go to the contact QP's hand task, whose frame is the stance frame (the pelvis
+    where the robot stood at enable, levelled): for a robot standing where it was enabled that is the frame
+    the fixed-base model gives, so a skill authored from robot.frame_pose() lifts the hand as written."""
+    robot = standing()
+    balance = Balance(robot)
+    try:
+        start = robot.frame_pose("left_hand")
+        t = np.arange(0.0, 1.0 + 1e-9, 0.01)
+        position = start[:3, 3] + np.outer(0.5 - 0.5 * np.cos(np.pi * t), [0.05, 0.0, 0.05])
+        quaternion = np.tile(quaternion_wxyz(start[:3, :3]), (t.size, 1))
+        skill = Skill(name="lift_hand", scenario="manipulation", robot="generic_humanoid", source="synthetic",
+                      rate_hz=100.0, joints=("waist_yaw",), t=t, q=np.zeros((t.size, 1)),
+                      frames={"left_hand": {"position": position, "quaternion": quaternion,
+                                            "stiffness": np.array([800.0, 40.0])}})
+        player = SkillPlayer(robot)
+        player.play(skill)
+        run_stepped(robot, player, 2.5, on_update=balance.sample)
+        assert player.state == DONE, player.abort_reason
+        balance.assert_kept()
+        task = robot.task_errors()["left_hand"]
+        np.testing.assert_allclose(task["reference_position"], position[-1], atol=1e-6)
+        # Held 11 mm short (low), where the posture task pulls the arm toward its old joint reference
+        # (test_standing.py allows 4 cm while the hands hold a reach).
+        assert np.linalg.norm(task["position_error"]) < 0.02
+        # The hand itself rose and went forward by the skill's 5 cm (the pelvis stayed where it was).
+        moved = robot.frame_pose("left_hand")[:3, 3] - start[:3, 3]
+        np.testing.assert_allclose(moved, [0.05, 0.0, 0.05], atol=0.015)
+    finally:
+        robot.close()
