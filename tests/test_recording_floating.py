@@ -200,3 +200,24 @@ def test_lerobot_export_skips_an_episode_without_the_base_state(standing_episode
     report = export_session(session, tmp_path / "dataset", fps=30)
     assert report["episodes"] == 1
     assert len(report["skipped"]) == 1 and "floating-base state (/base/state)" in report["skipped"][0][2]
+
+
+def test_floating_robot_without_the_contact_qp_records_nan_qp_fields(tmp_path):
+    """On the mock bus a floating robot stands on stiff legs (no contact QP): its balance stream says so, with
+    the fall detector's figures and the estimator's state still there."""
+    with Robot("generic_humanoid", floating=True, telemetry_capacity=CAPACITY) as robot, \
+            Recorder(robot, tmp_path / "session", telemetry_capacity=CAPACITY) as recorder:
+        assert robot.standing is None and robot.standing_controller == "stiff_legs"
+        enable_active(robot)
+        recorder.start("stand")
+        robot.step(50)
+        summary = recorder.end("success")
+    episode = read_episode(tmp_path / "session" / summary["file"])
+    base, balance = episode.streams[BASE_STATE_TOPIC], episode.streams[BALANCE_TOPIC]
+    assert len(base["cycle"]) == len(balance["cycle"]) == 50
+    assert episode.channel_metadata[BALANCE_TOPIC]["controller"] == "none"
+    assert base["valid"].all() and (base["imu_sequence"] > 0).all()
+    assert not balance["qp_ran"].any() and not balance["qp_ok"].any()
+    assert np.isnan(balance["com"]).all() and np.isnan(balance["cop_margin"]).all()
+    assert balance["fall_checked"].all() and (balance["tilt"] < 1e-6).all()
+    assert (balance["com_distance"] < 0).all()
