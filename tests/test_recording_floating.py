@@ -221,3 +221,22 @@ def test_floating_robot_without_the_contact_qp_records_nan_qp_fields(tmp_path):
     assert np.isnan(balance["com"]).all() and np.isnan(balance["cop_margin"]).all()
     assert balance["fall_checked"].all() and (balance["tilt"] < 1e-6).all()
     assert (balance["com_distance"] < 0).all()
+
+
+def test_floating_telemetry_columns_keep_their_width_before_the_estimator_runs():
+    """Before the first IMU sample the estimator has not run (valid false, no contacts yet); its columns are
+    still sized by the robot's contact points, so batches from before and after concatenate (a recorder's tap)."""
+    with Robot("generic_humanoid", floating=True, telemetry_capacity=CAPACITY) as robot:
+        with robot.telemetry_tap(CAPACITY) as tap:
+            robot.mock_bus(0).drop_imu(True)
+            robot.step(3)
+            before = robot.drain_telemetry()
+            robot.mock_bus(0).drop_imu(False)
+            robot.step(3)
+            after = robot.drain_telemetry()
+            both = tap.drain()
+    assert not before["base_valid"].any() and after["base_valid"].all()
+    assert (before["imu_sequence"] == 0).all() and (after["imu_sequence"] > 0).all()
+    for key in ("base_contact", "base_covariance", "base_foot_position", "qp_cop_margin"):
+        assert before[key].shape[1:] == after[key].shape[1:] == both[key].shape[1:], key
+    assert both["base_covariance"].shape == (6, 12)  # two batches, joined
