@@ -24,6 +24,9 @@ from humanoid_rt.standing_motion import ComHeightFollower
 CAPACITY = 1 << 16
 SOLE_MARGIN_M = 0.01        # model.standing.sole_margin_m: the QP keeps each CoP this far inside its sole
 MAX_TILT_DEG = 3.0          # measured maxima in the comments of each test
+# G1's pelvis leans while its legs bend (its ankle range; test_standing.py allows 20 deg in its squat):
+# measured 4.4 deg lowering 6 cm, the generic humanoid under 1 deg.
+LEG_MOTION_TILT_DEG = {"generic_humanoid": MAX_TILT_DEG, "g1": 6.0}
 ARM_HOLD_TOLERANCE_RAD = {"generic_humanoid": 0.05, "g1": 0.15}
 FALL_REASONS = ("fall_tilt", "fall_com_outside_support", "fall_contact_lost")
 
@@ -216,5 +219,42 @@ def test_frame_target_skill_moves_a_standing_robots_hand_in_the_stance_frame():
         # The hand itself rose and went forward by the skill's 5 cm (the pelvis stayed where it was).
         moved = robot.frame_pose("left_hand")[:3, 3] - start[:3, 3]
         np.testing.assert_allclose(moved, [0.05, 0.0, 0.05], atol=0.015)
+    finally:
+        robot.close()
+
+
+@pytest.mark.parametrize("robot_name", ["generic_humanoid", "g1"])
+def test_action_chunks_that_bend_the_legs_lower_a_standing_robot(robot_name):
+    """A policy driving the legs (chunks toward a posture 6 cm lower over the same feet, from
+    floating_base.crouch_posture): the executor takes the CoM reference height along, so the pelvis goes down
+    by the legs' 6 cm while the QP keeps the balance (measured 6.0 / 5.9 cm; with the reference left at
+    standing height 4.6 / 4.8 cm, the CoM 3.6 cm under it and the legs 0.1 rad off their reference)."""
+    from humanoid_rt.floating_base import crouch_posture, support_joints
+
+    robot = standing(robot_name)
+    balance = Balance(robot)
+    legs = support_joints(robot.config)
+    columns = [robot.joint_index(n) for n in legs]
+    try:
+        executor = ChunkExecutor(robot, joints=legs)
+        assert executor._com is not None
+        start = robot.state().q_ref[columns]
+        target = crouch_posture(robot, 0.06, robot.state().q_ref)[columns]
+        start_z = float(robot.twin().base_pose()[2])
+        dt, horizon = 1 / 30, 16
+        t_start = robot.now()
+        for k in range(400):  # 2 s down along a raised cosine, then held; a new chunk every 0.25 s
+            if k % 25 == 0:
+                t0 = robot.now()
+                s = np.clip((t0 - t_start + dt * np.arange(horizon)) / 2.0, 0.0, 1.0)[:, None]
+                executor.submit_chunk(start + (0.5 - 0.5 * np.cos(np.pi * s)) * (target - start), t0, dt)
+            executor.update()
+            robot.step(10)
+            balance.sample()
+        balance.assert_kept(LEG_MOTION_TILT_DEG[robot_name])
+        np.testing.assert_allclose(robot.state().q_ref[columns], target, atol=1e-3)
+        drop = start_z - float(robot.twin().base_pose()[2])
+        assert abs(drop - 0.06) < 0.01, drop
+        assert abs(robot.com_offset[2] + 0.06) < 0.02  # the CoM went down with the pelvis (a little less)
     finally:
         robot.close()
