@@ -23,6 +23,8 @@ def test_triple_buffer_never_tears_or_goes_backwards():
     assert result["backwards"] == 0, result
     assert result["last"] == iterations, result  # the consumer sees the final value
     assert 1 <= result["distinct"] <= iterations, result
+    # The producer's last_published() is what it wrote last, whatever slot the consumer swapped meanwhile.
+    assert result["producer_view_wrong"] == 0, result
 
 
 @pytest.mark.parametrize("iterations", [1, 2, 3])

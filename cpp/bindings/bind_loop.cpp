@@ -532,8 +532,9 @@ void bind_loop(py::module_& m) {
                   setpoint_t_written.mutable_data(), setpoint_applied_t.mutable_data(), setpoint_t_target.mutable_data(),
                   q.mutable_data(), dq.mutable_data(), tau_measured.mutable_data(), q_ref.mutable_data(),
                   dq_ref.mutable_data(), tau_command.mutable_data()};
-            // Floating base only: the estimator's state per sample (copied out here, written to columns below).
-            std::vector<BaseState> bases(loop.has_base_estimator() ? wanted : 0);
+            // Floating base only: the estimator's state, IMU sample and balance figures per sample (copied
+            // out here, written to columns below).
+            std::vector<FloatingBaseRow> bases(loop.has_base_estimator() ? wanted : 0);
             std::size_t count;
             {
               py::gil_scoped_release release;  // plain memory writes only while released
@@ -555,7 +556,7 @@ void bind_loop(py::module_& m) {
                 std::memcpy(out.q_ref + i * n, s.q_ref.data(), bytes);
                 std::memcpy(out.dq_ref + i * n, s.dq_ref.data(), bytes);
                 std::memcpy(out.tau_command + i * n, s.tau_command.data(), bytes);
-                if (!bases.empty()) bases[i] = s.base;
+                if (!bases.empty()) bases[i] = {s.base, s.imu, s.balance};
               });
             }
             // The ring has a single consumer (this call, under the loop's telemetry mutex), so what was
@@ -578,7 +579,8 @@ void bind_loop(py::module_& m) {
             d["setpoint_applied_t"] = setpoint_applied_t;
             d["setpoint_t_target"] = setpoint_t_target;
             if (count != wanted) throw std::logic_error("telemetry ring gave fewer samples than it held");
-            if (!bases.empty()) add_base_telemetry(d, bases.data(), count);  // floating base (issue 13)
+            if (loop.has_base_estimator())  // floating base (issue 13); also with 0 rows: the layout of a drain
+              add_floating_base_telemetry(d, bases.data(), count, loop.base_contacts());
             return d;
           },
           py::arg("max_count") = 4096)

@@ -21,11 +21,12 @@ struct Pair {
 };
 
 // A producer writes (i, ~i) for i = 1..iterations while a consumer reads; returns the
-// number of torn or out-of-order reads (must be 0) and how many distinct values were seen.
+// number of torn or out-of-order reads (must be 0) and how many distinct values were seen, and
+// how often the producer's own view of what it last published was not (i, ~i), count i (must be 0).
 py::dict stress_triple_buffer(std::uint64_t iterations) {
   TripleBuffer<Pair> buffer;
   std::atomic<bool> done{false};
-  std::uint64_t torn = 0, backwards = 0, distinct = 0, last = 0;
+  std::uint64_t torn = 0, backwards = 0, distinct = 0, last = 0, producer_view_wrong = 0;
   {
     py::gil_scoped_release release;
     std::thread consumer([&] {
@@ -38,11 +39,16 @@ py::dict stress_triple_buffer(std::uint64_t iterations) {
         last = p.a;
       }
     });
-    for (std::uint64_t i = 1; i <= iterations; ++i) buffer.write(Pair{i, ~i});
+    for (std::uint64_t i = 1; i <= iterations; ++i) {
+      buffer.write(Pair{i, ~i});
+      const Pair& published = buffer.last_published();
+      if (published.a != i || published.b != ~i || buffer.publish_count() != i) ++producer_view_wrong;
+    }
     done.store(true, std::memory_order_release);
     consumer.join();
   }
   py::dict d;
+  d["producer_view_wrong"] = producer_view_wrong;
   d["torn"] = torn;
   d["backwards"] = backwards;
   d["distinct"] = distinct;

@@ -17,6 +17,7 @@
 #include "humanoid_rt/base_sensors.hpp"
 #include "humanoid_rt/control_loop.hpp"
 #include "humanoid_rt/latency_histogram.hpp"
+#include "humanoid_rt/telemetry.hpp"
 
 namespace humanoid_rt::bindings {
 
@@ -167,36 +168,74 @@ inline py::dict base_state_to_dict(const BaseState& b) {
   return d;
 }
 
-// Telemetry rows of the base estimator: base_valid (k,), base_position / base_velocity /
-// base_angular_velocity (k, 3), base_orientation (k, 4), base_contact (k, n_contacts),
-// base_covariance (k, 6 + 3 n_contacts).
-inline void add_base_telemetry(py::dict& d, const BaseState* bases, std::size_t count) {
+// What drain_telemetry copies out of a floating-base robot's telemetry sample (telemetry.hpp).
+struct FloatingBaseRow {
+  BaseState base;
+  ImuSample imu;
+  BalanceSample balance;
+};
+
+// Telemetry columns of a floating-base robot, k rows, nc = the estimator's contact points (fixed per
+// robot, so batches concatenate): the estimator's base_valid (k,), base_position / base_velocity /
+// base_angular_velocity (k, 3), base_orientation (k, 4), base_contact (k, nc), base_foot_position
+// (k, nc, 3), base_covariance (k, 6 + 3 nc); the IMU sample it used: imu_sequence, imu_t (k,),
+// imu_orientation (k, 4), imu_gyro, imu_accel (k, 3); the contact QP's qp_ran, qp_ok (k,), qp_com,
+// qp_com_reference (k, 3), qp_com_margin (k,), qp_cop_margin, qp_normal_force (k, nc); the fall
+// detector's fall_checked, fall_tilt, fall_com_distance (k,). NaN where that part did not run.
+inline void add_floating_base_telemetry(py::dict& d, const FloatingBaseRow* rows_in, std::size_t count, int nc) {
   const auto rows = static_cast<py::ssize_t>(count);
-  py::ssize_t nc = 0;
-  for (std::size_t i = 0; i < count; ++i) nc = std::max<py::ssize_t>(nc, bases[i].n_contacts);
-  py::array_t<bool> valid(rows);
-  py::array_t<double> position({rows, py::ssize_t(3)}), velocity({rows, py::ssize_t(3)}),
-      angular_velocity({rows, py::ssize_t(3)}), orientation({rows, py::ssize_t(4)}),
-      covariance({rows, 6 + 3 * nc});
-  py::array_t<bool> contact({rows, nc});
-  for (std::size_t i = 0; i < count; ++i) {
-    const BaseState& b = bases[i];
-    valid.mutable_data()[i] = b.valid;
-    std::copy(b.position.begin(), b.position.end(), position.mutable_data() + 3 * i);
-    std::copy(b.velocity.begin(), b.velocity.end(), velocity.mutable_data() + 3 * i);
-    std::copy(b.angular_velocity.begin(), b.angular_velocity.end(), angular_velocity.mutable_data() + 3 * i);
-    std::copy(b.orientation.begin(), b.orientation.end(), orientation.mutable_data() + 4 * i);
-    std::copy(b.covariance_diagonal.begin(), b.covariance_diagonal.begin() + 6 + 3 * nc,
-              covariance.mutable_data() + (6 + 3 * nc) * i);
-    for (py::ssize_t c = 0; c < nc; ++c) contact.mutable_data()[nc * i + c] = b.contact[c] != 0;
-  }
-  d["base_valid"] = valid;
-  d["base_position"] = position;
-  d["base_velocity"] = velocity;
-  d["base_angular_velocity"] = angular_velocity;
-  d["base_orientation"] = orientation;
+  const auto contacts = static_cast<py::ssize_t>(nc);
+  auto flags = [&](const char* key, auto get) {
+    py::array_t<bool> column(rows);
+    for (std::size_t i = 0; i < count; ++i) column.mutable_data()[i] = get(rows_in[i]);
+    d[key] = column;
+  };
+  auto scalars = [&](const char* key, auto get) {
+    py::array_t<double> column(rows);
+    for (std::size_t i = 0; i < count; ++i) column.mutable_data()[i] = get(rows_in[i]);
+    d[key] = column;
+  };
+  auto vectors = [&](const char* key, std::vector<py::ssize_t> sample_shape, auto get) {
+    std::vector<py::ssize_t> shape{rows};
+    shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+    py::array_t<double> column(shape);
+    py::ssize_t width = 1;
+    for (py::ssize_t extent : sample_shape) width *= extent;
+    for (std::size_t i = 0; i < count; ++i) {
+      const double* from = get(rows_in[i]);
+      std::copy(from, from + width, column.mutable_data() + width * static_cast<py::ssize_t>(i));
+    }
+    d[key] = column;
+  };
+  using Row = FloatingBaseRow;
+  flags("base_valid", [](const Row& r) { return r.base.valid; });
+  vectors("base_position", {3}, [](const Row& r) { return r.base.position.data(); });
+  vectors("base_velocity", {3}, [](const Row& r) { return r.base.velocity.data(); });
+  vectors("base_angular_velocity", {3}, [](const Row& r) { return r.base.angular_velocity.data(); });
+  vectors("base_orientation", {4}, [](const Row& r) { return r.base.orientation.data(); });
+  py::array_t<bool> contact({rows, contacts});
+  for (std::size_t i = 0; i < count; ++i)
+    for (int c = 0; c < nc; ++c) contact.mutable_data()[nc * i + c] = rows_in[i].base.contact[c] != 0;
   d["base_contact"] = contact;
-  d["base_covariance"] = covariance;
+  vectors("base_foot_position", {contacts, 3}, [](const Row& r) { return r.base.foot_position.data(); });
+  vectors("base_covariance", {6 + 3 * contacts}, [](const Row& r) { return r.base.covariance_diagonal.data(); });
+  py::array_t<std::uint64_t> imu_sequence(rows);
+  for (std::size_t i = 0; i < count; ++i) imu_sequence.mutable_data()[i] = rows_in[i].imu.sequence;
+  d["imu_sequence"] = imu_sequence;
+  scalars("imu_t", [](const Row& r) { return r.imu.t; });
+  vectors("imu_orientation", {4}, [](const Row& r) { return r.imu.orientation.data(); });
+  vectors("imu_gyro", {3}, [](const Row& r) { return r.imu.gyro.data(); });
+  vectors("imu_accel", {3}, [](const Row& r) { return r.imu.accel.data(); });
+  flags("qp_ran", [](const Row& r) { return r.balance.qp_ran; });
+  flags("qp_ok", [](const Row& r) { return r.balance.qp_ok; });
+  vectors("qp_com", {3}, [](const Row& r) { return r.balance.com.data(); });
+  vectors("qp_com_reference", {3}, [](const Row& r) { return r.balance.com_reference.data(); });
+  scalars("qp_com_margin", [](const Row& r) { return r.balance.com_margin; });
+  vectors("qp_cop_margin", {contacts}, [](const Row& r) { return r.balance.cop_margin.data(); });
+  vectors("qp_normal_force", {contacts}, [](const Row& r) { return r.balance.normal_force.data(); });
+  flags("fall_checked", [](const Row& r) { return r.balance.fall_checked; });
+  scalars("fall_tilt", [](const Row& r) { return r.balance.tilt; });
+  scalars("fall_com_distance", [](const Row& r) { return r.balance.com_distance; });
 }
 
 inline py::dict imu_to_dict(const ImuSample& imu) {

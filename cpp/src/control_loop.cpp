@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
@@ -682,6 +683,13 @@ void ControlLoop::publish(double t, std::uint32_t compute_ns_of_previous_cycle) 
   };
   const SupervisorState published_state = supervisor_.state();
   const SafetyEvent& last_event = supervisor_.last_event();
+  // Floating base: did the contact QP run this cycle (its status count moved since the last publish)?
+  const StandingStatus* standing_status = nullptr;
+  if (contact_wbc_) {
+    const std::uint64_t solves = contact_wbc_->status_count();
+    if (solves != standing_solves_seen_) standing_status = &contact_wbc_->last_status();
+    standing_solves_seen_ = solves;
+  }
   StateSnapshot& snapshot = state_buffer_.back();
   snapshot.cycle = cycle_;
   snapshot.t = t;
@@ -725,7 +733,28 @@ void ControlLoop::publish(double t, std::uint32_t compute_ns_of_previous_cycle) 
       sample->setpoint_t_written = setpoint_in_use_.t_written;
       sample->setpoint_applied_t = setpoint_applied_t_;
       sample->setpoint_t_target = setpoint_in_use_.t_target;
-      if (estimator_) sample->base = base_state_;
+      if (estimator_) {  // floating base: the estimator's state, the IMU sample it used, the balance figures
+        sample->base = base_state_;
+        sample->imu = base_sensors_.imu;
+        constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+        BalanceSample& balance = sample->balance;
+        const StandingStatus* qp = standing_status;
+        balance.qp_ran = qp != nullptr;
+        balance.qp_ok = qp != nullptr && qp->qp_ok;
+        for (int k = 0; k < 3; ++k) {
+          balance.com[k] = qp ? qp->com[k] : kNaN;
+          balance.com_reference[k] = qp ? qp->com_reference[k] : kNaN;
+        }
+        balance.com_margin = qp ? qp->com_margin : kNaN;
+        for (int i = 0; i < kMaxContacts; ++i) {
+          balance.cop_margin[i] = qp ? qp->cop_margin[i] : kNaN;
+          balance.normal_force[i] = qp ? qp->normal_force[i] : kNaN;
+        }
+        const FallDetector* detector = standing_ && standing_->fall_checked() ? standing_->detector().get() : nullptr;
+        balance.fall_checked = detector != nullptr;
+        balance.tilt = detector ? detector->last_tilt() : kNaN;
+        balance.com_distance = detector ? detector->last_com_distance() : kNaN;
+      }
       telemetry_.commit();
     }
   }

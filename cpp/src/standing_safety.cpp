@@ -29,12 +29,14 @@ StandingSafety::StandingSafety(int n_joints, const StandingStopOptions& stops, s
 
 void StandingSafety::check_fall(SafetySupervisor& supervisor, const BaseState& base, const BaseSensors& sensors,
                                 const JointVector& q, bool contact_expected) {
+  fall_checked_ = false;
   if (!detector_) return;
   // Armed while torque is on (there is something to protect) and not already protecting.
   if (!base.valid || !supervisor.torque_on() || supervisor.fall_protecting()) {
     detector_->reset();
     return;
   }
+  fall_checked_ = true;
   if (Cause cause = detector_->update(base, sensors, q, contact_expected)) {
     supervisor.fall(cause);
     detector_->reset();

@@ -129,6 +129,7 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
         # Standing (issue 13): the contact QP, or the fixed-base stopgap (floating_base.standing_gains).
         self.standing_controller: str | None = None
         self.standing: _core.ContactWbc | None = None
+        self._com_offset = np.zeros(3)  # the last set_com_offset (the QP keeps it across enables)
         if self.floating:  # ---- floating base (issue 13) ----
             from .floating_base import make_base_estimator, make_contact_qp, standing_controller
             from .standing_safety import make_standing_safety  # stops and fall protection of a standing robot
@@ -618,6 +619,13 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
         if offset.shape != (3,):
             raise ValueError(f"offset: three numbers x, y, z [m] (got {offset.tolist()!r})")
         self._contact_qp().set_reference(offset.tolist(), float(duration))
+        self._com_offset = offset.copy()
+
+    @property
+    def com_offset(self) -> np.ndarray:
+        """The CoM offset last given to set_com_offset [m] (zeros before the first): where the contact QP's CoM
+        reference is (or is heading), relative to where the robot stood at enable."""
+        return self._com_offset.copy()
 
     def standing_status(self) -> dict:
         """The contact QP's last cycle: CoM and its reference, CoM margin to the support polygon, per-foot

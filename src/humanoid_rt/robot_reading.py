@@ -47,10 +47,14 @@ class StateReading:
         Keys: cycle, t, state (SupervisorState codes), reason, compute_ns, q, dq,
         tau_measured, q_ref, dq_ref, tau_command ((k, n_joints) arrays), and the applied
         setpoint's setpoint_sequence, setpoint_source (SetpointSource codes),
-        setpoint_t_written, setpoint_applied_t, setpoint_t_target; and the base state estimator's
+        setpoint_t_written, setpoint_applied_t, setpoint_t_target; and when the robot has a floating
+        base (absent on a fixed base), with nc = its contact points: the base state estimator's
         base_valid, base_position, base_velocity, base_angular_velocity ((k, 3)), base_orientation
-        ((k, 4) w-x-y-z), base_contact ((k, n_contacts)) and base_covariance ((k, 6 + 3 n_contacts))
-        when the robot has a floating base (absent on a fixed base).
+        ((k, 4) w-x-y-z), base_contact ((k, nc)), base_foot_position ((k, nc, 3)) and base_covariance
+        ((k, 6 + 3 nc)); the IMU sample it used: imu_sequence, imu_t, imu_orientation ((k, 4)),
+        imu_gyro, imu_accel ((k, 3)); the contact QP's qp_ran, qp_ok, qp_com, qp_com_reference ((k, 3)),
+        qp_com_margin, qp_cop_margin, qp_normal_force ((k, nc)); the fall detector's fall_checked,
+        fall_tilt, fall_com_distance. NaN where that part did not run in the cycle (recording/FORMAT.md).
         This is one reader among the telemetry taps (see telemetry_tap()): a recorder
         draining its own tap takes nothing from it. The arrays are shared with the other
         readers, so they are read-only: copy one to change it.

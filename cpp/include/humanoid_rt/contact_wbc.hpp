@@ -175,6 +175,11 @@ class ContactWbc {
                const JointVector& tau_joint, double ramp, JointVector& tau_out,
                std::array<TaskStatus, kMaxTasks>& task_status);
 
+  // Loop thread only: the status of the last compute() that ran (a default status before the first)
+  // and how many did, so the loop's telemetry can tell a cycle with a solve from one without.
+  const StandingStatus& last_status() const { return status_buffer_.last_published(); }
+  std::uint64_t status_count() const { return status_buffer_.publish_count(); }
+
   // Any non-RT thread.
   StandingStatus read_status();
   StandingStatistics statistics() const;

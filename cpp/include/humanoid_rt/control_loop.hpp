@@ -107,6 +107,7 @@ class ControlLoop {
   // by a device thread. No new IMU sample for more than imu_stale_cycles cycles: FAULT (imu_stale).
   void set_base_sensing(std::shared_ptr<BaseStateEstimator> estimator, int imu_stale_cycles, bool imu_from_device);
   bool has_base_estimator() const { return estimator_ != nullptr; }
+  int base_contacts() const { return estimator_ ? estimator_->n_contacts() : 0; }  // 0 without an estimator
   // Floating base (issue 13, standing_safety.hpp): the stop policy per cause (crouch, damp, torque
   // off), the crouch and the protective fall behaviour, fall detection every cycle. Needs the
   // base sensing set first.
@@ -281,6 +282,7 @@ class ControlLoop {
   std::uint64_t imu_sequence_seen_ = 0;         // sequence of the last IMU sample taken
   int imu_missed_cycles_ = 0;                   // consecutive cycles without a new IMU sample
   long long control_start_ns_ = 0;              // CLOCK_MONOTONIC at this cycle's begin_control_section()
+  std::uint64_t standing_solves_seen_ = 0;      // floating base: ContactWbc::status_count() at the last publish()
 
   // Shared.
   // Producers -> loop: each Mailbox serialises its writers under its own mutex (never taken by the

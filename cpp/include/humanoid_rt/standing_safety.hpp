@@ -83,12 +83,15 @@ class StandingSafety {
                      JointVector& q_ref, JointVector& dq_ref, JointVector& ref_step_velocity);
   // During the protective fall behaviour: the tuck joints' torque (the others keep the damping law).
   void tuck_torque(const JointLimits* limits, const JointVector& kp, const JointState& state, JointVector& tau) const;
+  // check_fall() ran the detector this cycle (its last_tilt()/last_com_distance() are this cycle's).
+  bool fall_checked() const { return fall_checked_; }
 
  private:
   const int n_;
   const StandingStopOptions options_;            // immutable after construction
   const std::shared_ptr<FallDetector> detector_;  // immutable pointer; update() on the loop thread
   std::atomic<bool> supported_{false};           // any thread sets, loop thread clears
+  bool fall_checked_ = false;                    // loop thread only: the detector ran in this cycle
   double crouch_end_t_ = 0.0;                    // loop thread only: when the trajectory ends
   JointSetpoint crouch_target_{};                // loop thread only (preallocated segment target)
 };

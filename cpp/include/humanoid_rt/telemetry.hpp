@@ -1,6 +1,7 @@
 // Fixed-size records the loop publishes for non-RT readers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "humanoid_rt/base_sensors.hpp"
@@ -10,7 +11,26 @@
 
 namespace humanoid_rt {
 
-// One cycle, pushed into the telemetry ring (every `telemetry_decimation` cycles).
+// Floating base: how the robot keeps its balance in one cycle, for the recording of a standing robot.
+// Only the figures a recording needs (the full QP status stays in ContactWbc::read_status()).
+// Fields of a part that did not run this cycle are NaN (0 / false for the flags).
+struct BalanceSample {
+  // The contact QP (contact_wbc.hpp, StandingStatus) when it ran this cycle.
+  bool qp_ran = false;                          // the standing controller computed the torque this cycle
+  bool qp_ok = false;                           // ... and its QP solved (else: its fallback torque)
+  std::array<double, 3> com{}, com_reference{};  // [m] estimator's world frame
+  double com_margin = 0.0;                       // CoM (x, y) to the support polygon's edge [m], > 0 inside
+  std::array<double, kMaxContacts> cop_margin{};    // per foot: CoP to the nearest sole edge [m]
+  std::array<double, kMaxContacts> normal_force{};  // per foot [N], from the QP's contact wrench
+  // The fall detector (fall_detector.hpp) when it was armed this cycle.
+  bool fall_checked = false;
+  double tilt = 0.0;          // base tilt from world z [rad]
+  double com_distance = 0.0;  // CoM projection from the support polygon's border [m], > 0 outside
+};
+
+// One cycle, pushed into the telemetry ring (every `telemetry_decimation` cycles). Every field is
+// written by the loop thread in ControlLoop::publish() into a claimed ring slot and read by the
+// ring's one consumer (drain_telemetry, under the telemetry mutex) after the commit hands it over.
 struct TelemetrySample {
   std::uint64_t cycle = 0;
   double t = 0.0;
@@ -31,6 +51,8 @@ struct TelemetrySample {
   double setpoint_applied_t = 0.0;
   double setpoint_t_target = 0.0;
   BaseState base{};  // floating base: the estimator's state and covariance diagonal (valid = false without one)
+  ImuSample imu{};    // floating base: the IMU sample the estimator used (sequence 0: none yet)
+  BalanceSample balance{};  // floating base: contact QP status and fall-detector figures
 };
 
 // The latest state, published through a triple buffer every cycle.

@@ -30,8 +30,7 @@ class TripleBuffer {
   // Producer thread only.
   void write(const T& value) {
     slots_[back_] = value;
-    const std::uint8_t published = static_cast<std::uint8_t>(back_ | kFreshBit);
-    back_ = middle_.exchange(published, std::memory_order_acq_rel) & kIndexMask;
+    publish();
   }
 
   // Producer thread only, for large T: fill the slot in place (only the fields that change),
@@ -39,8 +38,16 @@ class TripleBuffer {
   T& back() { return slots_[back_]; }
   void publish() {
     const std::uint8_t published = static_cast<std::uint8_t>(back_ | kFreshBit);
+    published_ = back_;
+    ++publish_count_;
     back_ = middle_.exchange(published, std::memory_order_acq_rel) & kIndexMask;
   }
+
+  // Producer thread only: the value of the last write()/publish() (a default T before the first)
+  // and how many there were. No copy and no race: the producer writes only its back slot, which is
+  // never the slot it last handed over, and a consumer only reads that slot.
+  const T& last_published() const { return slots_[published_]; }
+  std::uint64_t publish_count() const { return publish_count_; }
 
   // Consumer thread only: copies into `out` only when a newer value arrived (returns true then);
   // otherwise `out` keeps the value of the previous read. Saves the copy on the many cycles without news.
@@ -75,6 +82,8 @@ class TripleBuffer {
 
   std::array<T, 3> slots_{};
   alignas(64) std::uint8_t back_ = 0;  // producer thread only
+  std::uint8_t published_ = 1;          // producer thread only: the slot last handed over (1: the initial middle)
+  std::uint64_t publish_count_ = 0;     // producer thread only
   alignas(64) std::atomic<std::uint8_t> middle_{1};  // shared: index of the hand-over slot + fresh bit
   alignas(64) std::uint8_t front_ = 2;  // consumer thread only
 };

@@ -30,6 +30,9 @@ Underrun (no action left for now + lead): "hold" goes to the last action and sto
 there (under the same limits); "decelerate" brakes from the current velocity at
 a_max wherever that ends. The stream continues either way, so the supervisor
 stays ACTIVE; stopping the executor (stop()) lets the watchdog HOLD the robot.
+
+Standing. On a robot standing on the contact QP, actions that move the legs (support
+joints) take the QP's CoM reference height along (standing_motion.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ import time
 from typing import Sequence
 
 import numpy as np
+
+from ..standing_motion import ComHeightFollower
 
 UNDERRUN_POLICIES = ("hold", "decelerate")
 
@@ -99,6 +104,7 @@ class ChunkExecutor:
         self._v: np.ndarray | None = None
         self._hold: np.ndarray | None = None  # full-vector pose for the joints the policy does not drive
         self._last_sent_t = -np.inf
+        self._com = ComHeightFollower.for_stream(robot, self.joints)  # standing robot, policy moves the legs
         self.chunks_received = 0
         self.actions_dropped = 0
         self.underrun_updates = 0
@@ -194,6 +200,8 @@ class ChunkExecutor:
                 self._q = state.q_ref[self.index].copy()
                 self._v = state.dq_ref[self.index].copy()
                 self._last_sent_t = now  # the reference's state now
+                if self._com is not None:
+                    self._com.start(self._hold)
             h = t_target - self._last_sent_t
             underrun = t_target > self._track.end + 1e-9
             if underrun:
@@ -209,6 +217,8 @@ class ChunkExecutor:
             q, dq = self._hold.copy(), np.zeros(robot.n_joints)
             q[self.index], dq[self.index] = self._q, self._v
             robot.set_joint_targets(q, dq, t=t_target, ttl=self.ttl, source="policy")
+            if self._com is not None:
+                self._com.follow(q, t_target - now)
             self._last_sent_t = t_target
             self.sent += 1
             return self.status()

@@ -45,6 +45,8 @@ What a frame is:
   last sample and its timestamp.)
 * observation.state = measured joint positions q; observation.velocity = dq; observation.effort =
   measured torque; names "<joint>.pos/.vel/.effort" as in policy/lerobot.py.
+* observation.base_state (a robot with a floating base, lerobot_base.py): the base state estimator's
+  position, orientation quaternion, linear and angular velocity at the frame's cycle (13 values).
 * action = q_ref, the position reference the loop was tracking at that cycle (after interpolation and
   limits): what the teleop/skill/policy commanded, as the robot actually applied it. A policy trained on
   it drives the robot through the same set_joint_targets path (LeRobotAdapter.send_action).
@@ -96,6 +98,7 @@ import pyarrow.parquet as pq
 from mcap.reader import make_reader
 
 from ..errors import HumanoidRtError
+from . import lerobot_base
 from .lerobot_stats import aggregate_stats, frame_stats, jsonable
 from .reader import packed_layout, read_episode
 from .session import Session, SessionError
@@ -164,6 +167,7 @@ class Plan:
     robot_type: str | None = None
     devices: dict[str, DevicePlan] = field(default_factory=dict)
     cameras: list[str] = field(default_factory=list)
+    base_state: bool | None = None   # floating base: observation.base_state (None until an episode is planned)
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -203,6 +207,7 @@ def _plan(session: Session, fps: int, windows: dict[str, int]) -> Plan:
                 if layout is None:
                     raise ValueError(f"{channel.topic}: not a fixed-layout device stream")
                 devices[channel.topic] = (channel, layout, counts[channel_id])
+            has_base_state = lerobot_base.has_base_state(summary)
             has_cameras = any(c.topic == "/cameras" and counts.get(i) for i, c in summary.channels.items())
             cameras = {m.camera for m in read_episode(path, topics=["/cameras"]).messages.get("/cameras", [])} \
                 if has_cameras else set()
@@ -215,11 +220,13 @@ def _plan(session: Session, fps: int, windows: dict[str, int]) -> Plan:
             plan.skipped.append((episode, file, f"joints {joint_names} differ from the session's first exported "
                                                 f"episode {plan.joint_names}"))
             continue
-        conflict = _merge_devices(plan, devices, rates, duration_s)
+        conflict = lerobot_base.disagreement(plan.base_state, has_base_state) or \
+            _merge_devices(plan, devices, rates, duration_s)
         if conflict:
             plan.skipped.append((episode, file, conflict))
             continue
         plan.cameras = sorted(set(plan.cameras) | cameras)
+        plan.base_state = has_base_state
         plan.episodes.append(record)
     for name, device in plan.devices.items():
         device.rate_hz = rates[name]
@@ -265,6 +272,8 @@ def features(plan: Plan, fps: int) -> dict[str, dict[str, Any]]:
                                "names": [f"{j}.effort" for j in joints]},
         "action": {"dtype": "float32", "shape": [len(joints)], "names": [f"{j}.pos" for j in joints]},
     }
+    if plan.base_state:
+        out[lerobot_base.FEATURE] = lerobot_base.feature_spec()
     for device in plan.devices.values():
         out[device.feature] = {"dtype": "float32", "shape": list(device.shape), "names": device.names()}
         out[f"samples.{device.name}"] = {"dtype": "int64", "shape": [1], "names": None}
@@ -344,6 +353,8 @@ def _episode_frames(episode, outcome: str, plan: Plan, fps: int, feats: dict[str
         "observation.state": joints["q"][pick], "observation.velocity": joints["dq"][pick],
         "observation.effort": joints["tau_measured"][pick], "action": joints["q_ref"][pick],
     }
+    if plan.base_state:
+        frames[lerobot_base.FEATURE] = lerobot_base.frames(episode, frame_t)
     for device in plan.devices.values():
         stream = episode.streams.get(f"/devices/{device.name}")
         if stream is None:

@@ -21,6 +21,8 @@ Streams (topic: message):
     /devices/<name>       the device's samples at its own rate (hand, tactile, F/T, IMU)
     /cameras              CameraFrame per registered frame
     /episode/marks        EpisodeMark per mark()
+    /base/state           BaseState per telemetry sample, floating base only (base_channels.py)
+    /base/balance         BalanceState per telemetry sample, floating base only
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 
 from .. import __version__
 from . import schemas
+from .base_channels import open_base_channels, write_base_channels
 from .camera import CameraFrameInbox
 from .episode_file import COMPRESSION, EpisodeFile
 from .session import OUTCOMES, Session, SessionError
@@ -298,6 +301,7 @@ class Recorder:
         f.channel("/loop/statistics", schemas.LOOP_STATISTICS)
         f.channel("/episode/marks", schemas.EPISODE_MARK)
         f.channel("/cameras", schemas.CAMERA_FRAME)
+        open_base_channels(f, robot)
         config = robot.config
         f.metadata("episode", {
             **self._episode, "extra": json.dumps(self._episode["extra"]),
@@ -373,6 +377,7 @@ class Recorder:
             "reason": t["reason"], "compute_ns": t["compute_ns"], "q": t["q"], "dq": t["dq"],
             "tau_measured": t["tau_measured"], "q_ref": t["q_ref"], "dq_ref": t["dq_ref"],
             "tau_command": t["tau_command"]}, mono)
+        write_base_channels(f, t, mono)
         # One record per setpoint that entered the interpolator since the last batch.
         sequence = t["setpoint_sequence"]
         new = np.flatnonzero(np.diff(np.concatenate(([self._last_setpoint], sequence))) > 0)

@@ -24,6 +24,10 @@ over `pause_ramp_s` and resume() back to 1, so positions and velocities stay
 continuous (velocities are scaled by r). Joints a skill does not name hold the
 reference they had when play() was called.
 
+On a robot standing on the contact QP, a skill that moves the legs (support joints)
+takes the QP's CoM reference height along with its posture (standing_motion.py);
+the QP keeps the balance, the skill's arms and legs follow as on a fixed base.
+
 Aborts (abort(), a tracking error beyond `tracking_limit_rad` on any joint, or the
 supervisor leaving ACTIVE/HOLD) stop streaming. The last target's ttl then lapses
 and the supervisor enters HOLD through its watchdog: the reference decelerates to
@@ -43,6 +47,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..standing_motion import ComHeightFollower
 from .approach import Transition, plan_transition
 from .format import Skill
 
@@ -128,6 +133,8 @@ class SkillPlayer:
         self._current: _Segment | None = None
         self._last_skill: Skill | None = None
         self._saved_gains = None
+        self._com: ComHeightFollower | None = None  # standing robot, skills that move the legs
+        self._q_start: np.ndarray | None = None     # the reference when play() was called
         self.skills_started = 0  # skill segments entered (loops and queued skills included)
         self.sent = 0
 
@@ -209,6 +216,8 @@ class SkillPlayer:
             self._restore_gains()
             self._reset()
             self._loop = bool(loop)
+            self._q_start = self.robot.state().q_ref.copy()
+            self._follow_com_of(skill)
             self._append_skill("approach", skill, speed)
             now = self.robot.now() if now is None else now
             self._clock = _Clock(now, self.pause_ramp_s)
@@ -221,8 +230,16 @@ class SkillPlayer:
             self.check(skill, speed)
             if self.state in (IDLE, DONE, ABORTED):
                 raise RuntimeError(f"queue: nothing is playing (state {self.state}); use play()")
+            self._follow_com_of(skill)
             self._queue.append((skill, speed))
             self._loop = False
+
+    def _follow_com_of(self, skill: Skill) -> None:
+        """A standing robot's CoM reference height follows the program once a skill moves the legs."""
+        if self._com is None:
+            self._com = ComHeightFollower.for_stream(self.robot, skill.joints)
+            if self._com is not None:
+                self._com.start(self._q_start)
 
     def pause(self) -> None:
         """Decelerate along the path to a stop (over pause_ramp_s) and hold there, still streaming."""
@@ -337,6 +354,8 @@ class SkillPlayer:
                 q, _, tau, frames = last.sample(last.duration)
                 robot.set_joint_targets(q, np.zeros_like(q), tau, t=t_target, ttl=self.final_ttl, source="skill")
                 self._send_frames(frames, t_target)
+                if self._com is not None:
+                    self._com.follow(q, t_target - now)
                 self.sent += 1
                 self._last_sent_t = t_target
                 self._restore_gains()
@@ -353,6 +372,8 @@ class SkillPlayer:
             q, dq_phase, tau, frames = segment.sample(phi - segment.start)
             robot.set_joint_targets(q, dq_phase * rate, tau, t=t_target, ttl=self.ttl, source="skill")
             self._send_frames(frames, t_target)
+            if self._com is not None:
+                self._com.follow(q, t_target - now)
             self.sent += 1
             self._last_sent_t = t_target
             return self.state
