@@ -83,6 +83,15 @@ struct ContactWbc::Impl {
   // The hand tasks' reference motion in the stance frame: the fixed-base controller's time law.
   std::array<TaskReferenceMotion, kMaxTasks> motion{};
 
+  // Posture (immutable after construction): which config joints carry a sole (the legs) and which lie
+  // on each task frame's chain; the others ("free" joints: arms, waist, head) take the loop's joint
+  // impedance as their posture law.
+  std::array<bool, kMaxJoints> supports_sole{};
+  std::array<std::array<bool, kMaxJoints>, kMaxTasks> on_task_chain{};
+  // Loop thread only: the joint reference's rate of the previous cycle, for its acceleration.
+  JointVector dq_ref_previous{};
+  bool have_dq_ref_previous = false;
+
   // Non-RT copy of the last QP (last_qp()).
   Impl(const std::string& urdf_path, const std::vector<std::string>& joint_names,
        const std::vector<std::string>& task_frames, const std::vector<ContactSole>& soles,
@@ -117,6 +126,14 @@ struct ContactWbc::Impl {
       if (!model.existFrame(frame)) throw std::invalid_argument("model.tasks: '" + frame + "' is not a frame of the URDF");
       task_ids.push_back(model.getFrameId(frame));
     }
+    // model.supports[i]: the joints from the root to joint i (a joint moves every frame below it).
+    auto mark_chain = [&](pinocchio::FrameIndex frame, std::array<bool, kMaxJoints>& mask) {
+      for (const pinocchio::JointIndex id : model.supports[model.frames[frame].parentJoint])
+        for (int j = 0; j < n; ++j)
+          if (model.joints[id].idx_v() == v_index[j]) mask[j] = true;
+    };
+    for (const auto sole : sole_ids) mark_chain(sole, supports_sole);
+    for (std::size_t k = 0; k < task_ids.size(); ++k) mark_chain(task_ids[k], on_task_chain[k]);
     tau_max = Eigen::VectorXd::Zero(n);
     for (int j = 0; j < n; ++j) {
       if (!(torque_limits[j] > 0 && std::isfinite(torque_limits[j])))
@@ -232,6 +249,7 @@ void ContactWbc::reset() {
   m.have_good = false;
   m.fallback_weight = 0.0;
   for (auto& task : m.motion) task.disable();
+  m.have_dq_ref_previous = false;
   consecutive_failures_.store(0, std::memory_order_relaxed);
 }
 
@@ -419,11 +437,29 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
         g_q.segment<3>(3).noalias() -= o.orientation_weight * b * row.transpose();
       }
     }
-    for (int j = 0; j < m.n; ++j) {  // posture: the loop's joint reference
-      const int vj = m.v_index[j];
-      const double b = o.posture_kp * (q_ref[j] - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
-      H_qq(vj, vj) += o.posture_weight;
-      g_q[vj] -= o.posture_weight * b;
+    {  // posture: the loop's joint reference
+      std::array<bool, kMaxJoints> task_driven{};
+      for (std::size_t k = 0; k < m.task_ids.size(); ++k)
+        if (tasks.tasks[k].enabled)
+          for (int j = 0; j < m.n; ++j) task_driven[j] = task_driven[j] || m.on_task_chain[k][j];
+      for (int j = 0; j < m.n; ++j) {
+        const int vj = m.v_index[j];
+        double b;
+        if (m.supports_sole[j] || task_driven[j]) {
+          // Soft, no feed-forward: the CoM, orientation and hand tasks lead these joints (a leg posture that
+          // tracked its reference's acceleration outran the CoM reference in a squat and lifted a foot).
+          b = o.posture_kp * (q_ref[j] - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
+        } else {
+          // A free joint: the reference's acceleration (bounded: the interpolator's reference is
+          // acceleration-limited, SLA) plus its joint impedance over its inertia, as stiff as on the fixed base.
+          const double qdd_ref = m.have_dq_ref_previous ? (dq_ref[j] - m.dq_ref_previous[j]) / m.period_s : 0.0;
+          b = qdd_ref + tau_joint[j] / M(vj, vj);
+        }
+        H_qq(vj, vj) += o.posture_weight;
+        g_q[vj] -= o.posture_weight * b;
+      }
+      m.dq_ref_previous = dq_ref;
+      m.have_dq_ref_previous = true;
     }
     for (std::size_t k = 0; k < m.task_ids.size(); ++k) {  // hand tasks, targets in the stance frame
       const CartesianTask& task = tasks.tasks[k];

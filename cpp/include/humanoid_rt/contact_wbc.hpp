@@ -41,8 +41,15 @@
 //                       (the fixed-base controller's task slots: targets, reference path and
 //                        impedance gains as written; m_k = task_mass per axis turns the
 //                        impedance into an acceleration with the same damping ratio)
-//   posture             A = [0 I 0] (joints)  b = Kp_p (q_d - q) + Kd_p (dq_d - dq)
-//                       (q_d, dq_d: the loop's joint reference, i.e. the joint setpoint)
+//   posture             A = [0 I 0] (joints)  b_j = Kp_p (q_d - q) + Kd_p (dq_d - dq)  for a joint that carries
+//                                                    a sole or an active hand task's frame (led by those tasks)
+//                                              b_j = qdd_d + tau_joint_j / M_jj        for the others
+//                       (q_d, dq_d: the loop's joint reference, i.e. the joint setpoint; qdd_d its change
+//                        over the last period. The free joints - arms, waist, head with no hand task
+//                        on - get the loop's joint impedance kp (q_d - q) + kd (dq_d - dq) + tau_ff over
+//                        their own inertia: as stiff as on the fixed base, so a joint-space skill tracks
+//                        against what the model leaves out (drive friction, rotor inertia), where a soft
+//                        acceleration gain on a light wrist is a fraction of a newton-metre per radian)
 // Output: tau = M_a qdd + h_a - J_a^T f (config order), blended with the enable ramp
 // r as r tau + (1 - r) tau_joint (tau_joint: the loop's joint impedance, ramped itself).
 //
