@@ -181,8 +181,10 @@ def stream_base_target(robot: Robot, sender: LoopbackSender, height: float, rpy,
     return stats
 
 
-def test_teleop_base_targets_drive_the_standing_robot_and_are_clipped_to_its_limits():
-    robot = ready_robot("generic_humanoid")
+@pytest.mark.parametrize("name", ["generic_humanoid", "g1"])
+def test_teleop_base_targets_drive_the_standing_robot_and_are_clipped_to_its_limits(name):
+    height_tolerance, angle_tolerance = TOLERANCE[name]
+    robot = ready_robot(name)
     twin = robot.twin()
     robot.attach_teleop(key=KEY)
     sender = LoopbackSender(robot, KEY)
@@ -193,15 +195,15 @@ def test_teleop_base_targets_drive_the_standing_robot_and_are_clipped_to_its_lim
         assert stats["accepted"] == 125 and stats["rejected_total"] == 0
         assert stats["base_targets_applied"] == 125 and stats["clipped_base_target"] == 0
         assert robot.standing_status()["base_goal"] == pytest.approx([-0.08, 0.0, 0.1, 0.0], abs=1e-6)
-        assert abs(pose[2] - start[2] + 0.08) < HEIGHT_TOLERANCE_M
-        assert np.all(np.abs(pelvis_rpy(pose[3:]) - [0.0, 0.1, 0.0]) < ANGLE_TOLERANCE_RAD)
+        assert abs(pose[2] - start[2] + 0.08) < height_tolerance
+        assert np.all(np.abs(pelvis_rpy(pose[3:]) - [0.0, 0.1, 0.0]) < angle_tolerance)
         # Beyond the robot's limits (inside the wire bounds): clipped to them, counted, applied.
         stats = stream_base_target(robot, sender, -0.3, (0.0, 0.5, 0.0), seconds=2.0)
         assert stats["clipped_base_target"] == 100 and stats["base_targets_applied"] == 225
         assert robot.standing_status()["base_goal"] == pytest.approx([-0.12, 0.0, 0.25, 0.0], abs=1e-6)
         pose = np.array(twin.base_pose())
-        assert abs(pose[2] - start[2] + 0.12) < HEIGHT_TOLERANCE_M
-        assert abs(pelvis_rpy(pose[3:])[1] - 0.25) < ANGLE_TOLERANCE_RAD
+        assert abs(pose[2] - start[2] + 0.12) < height_tolerance
+        assert abs(pelvis_rpy(pose[3:])[1] - 0.25) < angle_tolerance
         # Beyond the wire bounds: bad_field, nothing applied.
         bad = sender.send(protocol.base_target_packet(KEY, float("nan"), (0.0, 0.0, 0.0), **sender.fields()))
         assert bad["rejected"]["bad_field"] == 1 and bad["base_targets_applied"] == 225

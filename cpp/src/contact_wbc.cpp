@@ -458,8 +458,9 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     const double h_offset = smooth_progress(t, m.offset_t0, m.offset_t1);
     Eigen::Vector3d com_reference = m.com_anchor + m.offset_from + h_offset * (m.offset_to - m.offset_from);
 
-    // Base target: its path, the base displacement delta it asks for and the legs' joint motion that keeps the
-    // feet in place (header); nothing is computed while the path is at zero (standing as without one).
+    // Base target: its path, then the orientation reference, the legs' posture for the displaced base and the
+    // CoM height it implies (header); nothing is computed while the path is at zero (standing as without one).
+    // The legs' iterate is not clipped to the joints' ranges: the posture is a cost, and the loop's limits act.
     if (base_target_buffer_.read_if_new(m.base_target) && m.base_target.sequence != m.base_target_applied) {
       const Eigen::Vector4d goal(m.base_target.height_offset, m.base_target.rpy[0], m.base_target.rpy[1],
                                  m.base_target.rpy[2]);
