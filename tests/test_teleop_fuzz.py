@@ -26,6 +26,7 @@ SEEDS = [
     protocol.joint_packet(KEY, list(range(64)), [0.0] * 64, **F),
     protocol.pose_packet(KEY, [(1, (0.1, 0.2, 0.3), (1.0, 0.0, 0.0, 0.0))] * 4, **F),
     protocol.hand_packet(KEY, {"left": 0.5, "right": 1.0}, **F),
+    protocol.base_target_packet(KEY, -0.08, (0.05, 0.1, -0.2), **F),
     protocol.estop_packet(KEY, **F),
 ]
 REASONS = len(T.REJECT_REASONS)

@@ -60,13 +60,15 @@ def spec_vectors():
 
 def test_spec_test_vectors_match_the_builder_and_parse():
     key, vectors = spec_vectors()
-    assert len(vectors) == 3
+    assert len(vectors) == 4
     built = [
         protocol.joint_packet(key, [0, 30], [0.25, -1.0], session_id=0x0123456789ABCDEF, sequence=1,
                               sender_time_ns=1_000_000_000, due_in_s=0.02, ttl_s=0.1),
         protocol.estop_packet(key, session_id=0x0123456789ABCDEF, sequence=2, sender_time_ns=1_010_000_000),
         protocol.pose_packet(key, [(1, (0.5, 0.0, 1.0), (1.0, 0.0, 0.0, 0.0))], session_id=7, sequence=1,
                              sender_time_ns=5),
+        protocol.base_target_packet(key, -0.08, (0.0, 0.125, 0.0), session_id=7, sequence=2, sender_time_ns=5,
+                                    due_in_s=0.5),
     ]
     assert built == vectors
     first = T.parse(vectors[0], key)
@@ -74,6 +76,9 @@ def test_spec_test_vectors_match_the_builder_and_parse():
     assert [(r["index"], r["q"]) for r in first["records"]] == [(0, 0.25), (30, -1.0)]
     assert T.parse(vectors[1], key)["estop"] is True
     assert T.parse(vectors[2], key)["records"][0]["position"] == (0.5, 0.0, 1.0)
+    base = T.parse(vectors[3], key)
+    assert base["kind"] == 4 and base["due_in_us"] == 500000
+    assert base["records"] == [{"height_offset_m": pytest.approx(-0.08), "rpy": (0.0, 0.125, 0.0)}]
     # Every single-byte change is rejected.
     for vector in vectors:
         for i in range(len(vector)):
@@ -110,7 +115,16 @@ F = dict(session_id=1, sequence=1, sender_time_ns=0)
      "truncated", "length: 103 bytes; the header declares 104"),
     (protocol.encode(KEY, 1, b"", 1, **F), "truncated", "the header declares 104"),
     (protocol.encode(KEY, 1, bytes(48), 1, **F), "oversized", "the header declares 104"),
-    (protocol.encode(KEY, 4, b"", 0, **F, record_bytes=8), "bad_field", "kind: 4; allowed: 1 (joints)"),
+    (protocol.encode(KEY, 5, b"", 0, **F, record_bytes=8), "bad_field", "kind: 5; allowed: 1 (joints)"),
+    (protocol.encode(KEY, 4, b"", 0, **F, record_bytes=8), "bad_field", "record_bytes: 8; allowed: 16 for kind 4"),
+    (protocol.encode(KEY, 4, bytes(32), 2, **F), "bad_field", "count: 2; allowed: 0..1 for kind 4"),
+    (protocol.base_target_packet(KEY, -0.08, **F, flags=2), "bad_field", "only with kind 1"),
+    (protocol.encode(KEY, 4, b"", 0, **F), "bad_field", "count: 0; allowed: 1..1 (0 only with the estop flag)"),
+    (protocol.base_target_packet(KEY, 1.5, **F), "bad_field", "base_target.height_offset_m: 1.5; allowed: finite"),
+    (protocol.base_target_packet(KEY, float("nan"), **F), "bad_field", "base_target.height_offset_m: nan"),
+    (protocol.base_target_packet(KEY, 0.0, (0.0, 4.0, 0.0), **F), "bad_field", "base_target.pitch_rad: 4; allowed"),
+    (protocol.base_target_packet(KEY, 0.0, (float("inf"), 0.0, 0.0), **F), "bad_field", "base_target.roll_rad: inf"),
+    (protocol.base_target_packet(KEY, 0.0, (0.0, 0.0, -3.5), **F), "bad_field", "base_target.yaw_rad: -3.5"),
     (protocol.encode(KEY, 1, b"", 0, **F, record_bytes=8), "bad_field", "record_bytes: 8; allowed: 24"),
     (protocol.encode(KEY, 3, bytes(24), 3, **F), "bad_field", "count: 3; allowed: 0..2 for kind 3"),
     (protocol.encode(KEY, 1, b"", 0, **F), "bad_field", "count: 0; allowed: 1..64 (0 only with the estop flag)"),

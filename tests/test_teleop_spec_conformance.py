@@ -62,6 +62,9 @@ def test_the_byte_builder_reproduces_the_spec_vectors():
                   key) == vectors[1]
     pose = struct.pack("<HH3f4f", 1, 0, 0.5, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0)
     assert signed(header(kind=2, session=7, sequence=1, sender_time_ns=5, record_bytes=32) + pose, key) == vectors[2]
+    base_target = struct.pack("<4f", -0.08, 0.0, 0.125, 0.0)  # height offset [m], roll, pitch, yaw [rad]
+    assert signed(header(kind=4, session=7, sequence=2, sender_time_ns=5, due_in_us=500_000, record_bytes=16)
+                  + base_target, key) == vectors[3]
 
 
 GOOD = joint_packet({0: 0.0})  # 48 + 24 + 32 = 104 bytes

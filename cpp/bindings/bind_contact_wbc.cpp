@@ -29,6 +29,8 @@ py::dict status_to_dict(const StandingStatus& s, int n_contacts) {
   d["friction_residual"] = s.friction_residual;
   d["torque_residual"] = s.torque_residual;
   d["equality_residual"] = s.equality_residual;
+  d["base_reference"] = s.base_reference;
+  d["base_goal"] = s.base_goal;
   return d;
 }
 }  // namespace
@@ -67,6 +69,13 @@ void bind_contact_wbc(py::module_& m) {
   HUMANOID_RT_OPTION(fallback_time_constant_s);
   HUMANOID_RT_OPTION(reference_speed_limit);
   HUMANOID_RT_OPTION(orientation_filter_s);
+  HUMANOID_RT_OPTION(base_height_down_m);
+  HUMANOID_RT_OPTION(base_height_up_m);
+  HUMANOID_RT_OPTION(base_max_roll_rad);
+  HUMANOID_RT_OPTION(base_max_pitch_rad);
+  HUMANOID_RT_OPTION(base_max_yaw_rad);
+  HUMANOID_RT_OPTION(base_height_speed_m_s);
+  HUMANOID_RT_OPTION(base_angular_speed_rad_s);
 #undef HUMANOID_RT_OPTION
 
   py::class_<ContactWbc, std::shared_ptr<ContactWbc>>(m, "ContactWbc")
@@ -81,6 +90,15 @@ void bind_contact_wbc(py::module_& m) {
       .def_property_readonly("options", &ContactWbc::options)
       .def("set_reference", &ContactWbc::set_reference, py::arg("com_offset"), py::arg("duration"),
            "CoM reference offset [m] from where the robot stood at enable, reached in `duration` s.")
+      .def("set_base_target", &ContactWbc::set_base_target, py::arg("height_offset_m"), py::arg("rpy"),
+           py::arg("duration"),
+           "Pelvis height offset [m] from the anchor and roll/pitch/yaw [rad] in the stance frame, reached in "
+           "`duration` s (within options.base_*; else ValueError naming the field).")
+      .def("clamp_base_target", [](const ContactWbc& c, double height_offset, std::array<double, 3> rpy) {
+             const bool clipped = c.clamp_base_target(height_offset, rpy);
+             return py::make_tuple(height_offset, rpy, clipped);
+           }, py::arg("height_offset_m"), py::arg("rpy"),
+           "(height, rpy, clipped): the values clipped into the limits, as the teleop receiver does.")
       .def("read_status", [](ContactWbc& c) {
         const StandingStatus s = c.read_status();
         return status_to_dict(s, c.n_contacts());

@@ -40,6 +40,12 @@ void bind_receiver_statistics(py::module_& t) {
       .field("poses_applied", [](const R& r) { return r.counts.poses_applied; })
       .field("pose_engagements", [](const R& r) { return r.counts.pose_engagements; })
       .field("hand_unsupported", [](const R& r) { return r.counts.hand_unsupported; })
+      .field("base_targets_applied", [](const R& r) { return r.counts.base_targets_applied; },
+             "base target records written to the contact QP")
+      .field("clipped_base_target", [](const R& r) { return r.counts.clipped_base_target; },
+             "base target records clipped to model.standing.base_target")
+      .field("base_target_unsupported", [](const R& r) { return r.counts.base_target_unsupported; },
+             "base target packets on a robot without the contact QP (moved nothing)")
       .field("clipped_velocity", [](const R& r) { return r.counts.clipped_velocity; })
       .field("clipped_step", [](const R& r) { return r.counts.clipped_step; })
       .field("clipped_gains", [](const R& r) { return r.counts.clipped_gains; })
@@ -114,6 +120,10 @@ void bind_teleop(py::module_& m) {
         rec["frame_id"] = f.frame_id;
         rec["position"] = py::make_tuple(f.position[0], f.position[1], f.position[2]);
         rec["quaternion"] = py::make_tuple(f.quaternion[0], f.quaternion[1], f.quaternion[2], f.quaternion[3]);
+      } else if (packet.kind == tp::Kind::kBaseTarget) {
+        const auto& b = packet.base_targets[i];
+        rec["height_offset_m"] = b.height_offset;
+        rec["rpy"] = py::make_tuple(b.rpy[0], b.rpy[1], b.rpy[2]);
       } else {
         rec["hand"] = packet.hands[i].hand, rec["grip"] = packet.hands[i].grip;
       }

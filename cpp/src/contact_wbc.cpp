@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <pinocchio/algorithm/center-of-mass.hpp>
 #include <pinocchio/algorithm/crba.hpp>
 #include <pinocchio/algorithm/frames.hpp>
+#include <pinocchio/algorithm/jacobian.hpp>
 #include <pinocchio/algorithm/kinematics.hpp>
 #include <pinocchio/algorithm/rnea.hpp>
 #include <pinocchio/multibody/data.hpp>
@@ -29,6 +31,15 @@ constexpr int kRowsPerFoot = 11;  // 1 unilateral + 4 friction + 4 CoP + 2 yaw t
 // A solution may violate a row by solver tolerance; more than this is a failed solve.
 constexpr double kResidualTolerance = 1e-3;
 constexpr double kUnbounded = 1e20;  // proxsuite's "no upper bound"
+// Damping of the legs' least squares in the base target's posture shift (a straight knee is singular).
+constexpr double kLegDamping = 1e-4;
+
+// R = Rz(yaw) Ry(pitch) Rx(roll), the URDF rpy convention.
+Eigen::Matrix3d rpy_rotation(double roll, double pitch, double yaw) {
+  return (Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()) * Eigen::AngleAxisd(pitch, Eigen::Vector3d::UnitY()) *
+          Eigen::AngleAxisd(roll, Eigen::Vector3d::UnitX()))
+      .toRotationMatrix();
+}
 
 double smooth_progress(double t, double t0, double t1) {
   if (t1 <= t0 || t >= t1) return 1.0;
@@ -53,6 +64,8 @@ struct ContactWbc::Impl {
   std::vector<int> q_index, v_index;  // config joint -> model configuration / velocity index
   std::vector<pinocchio::FrameIndex> sole_ids, task_ids;
   std::vector<std::array<double, 2>> sole_size;
+  std::vector<std::vector<int>> leg_columns;  // per foot: velocity indices of the joints between base and sole
+  std::vector<std::vector<int>> leg_q_index;  // the same joints' configuration indices
   Eigen::VectorXd tau_max;            // per config joint
 
   // Loop thread only (sized here, never resized).
@@ -61,6 +74,13 @@ struct ContactWbc::Impl {
   Eigen::MatrixXd H, CE, CI;
   std::vector<Eigen::Matrix<double, 6, Eigen::Dynamic>> sole_jacobian;  // per foot, 6 x nv
   Eigen::Matrix<double, 6, Eigen::Dynamic> task_jacobian;
+  // The base target's leg posture (header): a second Pinocchio workspace with the base at the origin, the
+  // configuration at the loop's reference (q_pose_ref) and the Newton iterate of the displaced base (q_pose).
+  pinocchio::Data pose_data;
+  Eigen::VectorXd q_pose_ref, q_pose;
+  Eigen::Matrix<double, 6, Eigen::Dynamic> leg_jacobian;  // a sole's LOCAL Jacobian, leg-chain columns only
+  std::vector<pinocchio::SE3> sole_goal;                  // per foot: the sole in the displaced base's frame
+  bool pose_started = false;                              // q_pose holds an iterate
   std::vector<Eigen::Matrix<double, 6, 1>> sole_drift;
   std::vector<Eigen::Matrix3d> sole_rotation;
   std::vector<Eigen::Vector3d> sole_position;
@@ -75,6 +95,17 @@ struct ContactWbc::Impl {
   Eigen::Vector3d offset_from = Eigen::Vector3d::Zero(), offset_to = Eigen::Vector3d::Zero();
   double offset_t0 = 0.0, offset_t1 = 0.0;
   StandingReference reference{};      // latest received copy
+  // Base target path (h, roll, pitch, yaw) from -> to over [t0, t1].
+  BaseTarget base_target{};           // latest received copy
+  std::uint64_t base_target_applied = 0;
+  Eigen::Vector4d base_from = Eigen::Vector4d::Zero(), base_to = Eigen::Vector4d::Zero();
+  double base_t0 = 0.0, base_t1 = 0.0;
+  bool base_linear = false;           // the path continues at constant speed (a target arrived mid-path)
+  double base_progress(double t) const {
+    if (base_t1 <= base_t0 || t >= base_t1) return 1.0;
+    const double s = std::clamp((t - base_t0) / (base_t1 - base_t0), 0.0, 1.0);
+    return base_linear ? s : s * s * (3.0 - 2.0 * s);
+  }
   std::uint64_t reference_applied = 0;
   JointVector tau_good{};             // the last solved torque, for the fallback
   bool have_good = false;
@@ -119,6 +150,14 @@ struct ContactWbc::Impl {
                                                          model.getFrameId(soles[i].frame), foot.placement * sole_in_foot,
                                                          pinocchio::OP_FRAME)));
       sole_size.push_back(soles[i].size);
+      std::vector<int> chain, chain_q;  // joints on the path root -> foot: the leg (the root is the base)
+      for (const auto joint : model.supports[foot.parentJoint])
+        if (joint > 1 && model.joints[joint].nv() == 1) {
+          chain.push_back(model.joints[joint].idx_v());
+          chain_q.push_back(model.joints[joint].idx_q());
+        }
+      leg_columns.push_back(chain);
+      leg_q_index.push_back(chain_q);
     }
     if (static_cast<int>(task_frames.size()) > kMaxTasks)
       throw std::invalid_argument("model.tasks: at most " + std::to_string(kMaxTasks) + " task frames");
@@ -161,6 +200,10 @@ struct ContactWbc::Impl {
     CI = Eigen::MatrixXd::Zero(nin, nx);
     sole_jacobian.assign(nc, Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, nv));
     task_jacobian = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, nv);
+    leg_jacobian = Eigen::Matrix<double, 6, Eigen::Dynamic>::Zero(6, nv);
+    pose_data = pinocchio::Data(model);
+    q_pose_ref = q_pose = pinocchio::neutral(model);  // base at the origin, identity orientation
+    sole_goal.assign(nc, pinocchio::SE3::Identity());
     sole_drift.assign(nc, Eigen::Matrix<double, 6, 1>::Zero());
     sole_rotation.assign(nc, Eigen::Matrix3d::Identity());
     sole_position.assign(nc, Eigen::Vector3d::Zero());
@@ -242,8 +285,56 @@ void ContactWbc::set_reference(std::array<double, 3> com_offset, double duration
   reference_buffer_.write(reference);
 }
 
+void ContactWbc::set_base_target(double height_offset, std::array<double, 3> rpy, double duration) {
+  const ContactWbcOptions& o = impl_->options;
+  char message[200];
+  if (!(std::isfinite(height_offset) && height_offset >= -o.base_height_down_m && height_offset <= o.base_height_up_m)) {
+    std::snprintf(message, sizeof message,
+                  "height_offset_m: %g; allowed: %g..%g m (model.standing.base_target.max_height_down_m / "
+                  "max_height_up_m)", height_offset, -o.base_height_down_m, o.base_height_up_m);
+    throw std::invalid_argument(message);
+  }
+  const double limits[3] = {o.base_max_roll_rad, o.base_max_pitch_rad, o.base_max_yaw_rad};
+  const char* names[3] = {"roll", "pitch", "yaw"};
+  for (int k = 0; k < 3; ++k)
+    if (!(std::isfinite(rpy[k]) && std::abs(rpy[k]) <= limits[k])) {
+      std::snprintf(message, sizeof message, "rpy[%d] (%s): %g; allowed: -%g..%g rad (model.standing.base_target.max_%s_rad)",
+                    k, names[k], rpy[k], limits[k], limits[k], names[k]);
+      throw std::invalid_argument(message);
+    }
+  if (!std::isfinite(duration) || duration < 0) throw std::invalid_argument("duration: a finite number >= 0 [s]");
+  std::lock_guard<std::mutex> lock(reference_mutex_);
+  BaseTarget target;
+  target.sequence = ++base_target_sequence_;
+  target.height_offset = height_offset;
+  target.rpy = rpy;
+  target.duration = duration;
+  base_target_buffer_.write(target);
+}
+
+bool ContactWbc::clamp_base_target(double& height_offset, std::array<double, 3>& rpy) const {
+  const ContactWbcOptions& o = impl_->options;
+  auto clip = [](double& value, double low, double high) {
+    const double clipped = std::isfinite(value) ? std::clamp(value, low, high) : 0.0;
+    const bool changed = !(clipped == value);
+    value = clipped;
+    return changed;
+  };
+  bool changed = clip(height_offset, -o.base_height_down_m, o.base_height_up_m);
+  changed = clip(rpy[0], -o.base_max_roll_rad, o.base_max_roll_rad) || changed;
+  changed = clip(rpy[1], -o.base_max_pitch_rad, o.base_max_pitch_rad) || changed;
+  changed = clip(rpy[2], -o.base_max_yaw_rad, o.base_max_yaw_rad) || changed;
+  return changed;
+}
+
 void ContactWbc::reset() {
   Impl& m = *impl_;
+  // A base target written before this re-anchor is stale: consume it unapplied; the path restarts at zero.
+  base_target_buffer_.read_if_new(m.base_target);
+  m.base_target_applied = m.base_target.sequence;
+  m.base_from.setZero();
+  m.base_to.setZero();
+  m.base_t0 = m.base_t1 = 0.0;
   m.anchored = false;
   m.filter_started = false;
   m.have_good = false;
@@ -352,7 +443,76 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     }
     m.reference_applied = m.reference.sequence;
     const double h_offset = smooth_progress(t, m.offset_t0, m.offset_t1);
-    const Eigen::Vector3d com_reference = m.com_anchor + m.offset_from + h_offset * (m.offset_to - m.offset_from);
+    Eigen::Vector3d com_reference = m.com_anchor + m.offset_from + h_offset * (m.offset_to - m.offset_from);
+
+    // Base target: its path, then the orientation reference, the legs' posture for the displaced base and the
+    // CoM height it implies (header); nothing is computed while the path is at zero (standing as without one).
+    // The legs' iterate is not clipped to the joints' ranges: the posture is a cost, and the loop's limits act.
+    if (base_target_buffer_.read_if_new(m.base_target) && m.base_target.sequence != m.base_target_applied) {
+      const Eigen::Vector4d goal(m.base_target.height_offset, m.base_target.rpy[0], m.base_target.rpy[1],
+                                 m.base_target.rpy[2]);
+      if (goal != m.base_to) {  // a stream repeating its goal (teleop) does not restart the path
+        const bool moving = t < m.base_t1;
+        m.base_from = m.base_from + m.base_progress(t) * (m.base_to - m.base_from);
+        m.base_to = goal;
+        // Mid-path, the new goal is approached at constant speed (as the hand tasks do), else along the cubic,
+        // whose peak speed is 1.5 x its mean: the duration keeps either within the configured speeds.
+        m.base_linear = moving;
+        const double peak = moving ? 1.0 : 1.5;
+        const Eigen::Vector4d change = (m.base_to - m.base_from).cwiseAbs();
+        m.base_t0 = t;
+        m.base_t1 = t + std::max({m.base_target.duration, peak * change[0] / o.base_height_speed_m_s,
+                                  peak * change.tail<3>().maxCoeff() / o.base_angular_speed_rad_s});
+      }
+      m.base_target_applied = m.base_target.sequence;
+    }
+    const Eigen::Vector4d base_path = m.base_from + m.base_progress(t) * (m.base_to - m.base_from);
+    Eigen::Matrix3d orientation_reference = m.stance_rotation;
+    const bool base_target_on = !base_path.isZero(0.0);
+    if (base_target_on) {
+      const Eigen::Matrix3d R_rpy = rpy_rotation(base_path[1], base_path[2], base_path[3]);
+      orientation_reference = m.stance_rotation * R_rpy;
+      // The leg posture of the displaced base, D = (R_rpy, (0, 0, h)) in the base frame of the reference posture:
+      // every sole where it is at the reference, seen from the displaced base (D^-1 oMs), by one damped Newton
+      // step per cycle from the last iterate (the path moves little per cycle).
+      const pinocchio::SE3 displacement(R_rpy, Eigen::Vector3d(0.0, 0.0, base_path[0]));
+      for (int j = 0; j < m.n; ++j) m.q_pose_ref[m.q_index[j]] = q_ref[j];
+      const Eigen::Vector3d com_at_reference = pinocchio::centerOfMass(m.model, m.pose_data, m.q_pose_ref, false);
+      for (int i = 0; i < m.nc; ++i)
+        m.sole_goal[i] = displacement.actInv(pinocchio::updateFramePlacement(m.model, m.pose_data, m.sole_ids[i]));
+      if (!m.pose_started) m.q_pose = m.q_pose_ref;
+      m.pose_started = true;
+      for (int j = 0; j < m.n; ++j)  // the non-leg joints follow the reference (their legs' iterate is kept)
+        if (!m.supports_sole[j]) m.q_pose[m.q_index[j]] = q_ref[j];
+      pinocchio::computeJointJacobians(m.model, m.pose_data, m.q_pose);  // placements and Jacobians at the iterate
+      for (int i = 0; i < m.nc; ++i) {  // (the legs are separate chains: one leg's step leaves the others' valid)
+        const pinocchio::SE3& sole = pinocchio::updateFramePlacement(m.model, m.pose_data, m.sole_ids[i]);
+        m.leg_jacobian.setZero();
+        pinocchio::getFrameJacobian(m.model, m.pose_data, m.sole_ids[i], pinocchio::LOCAL, m.leg_jacobian);
+        const Eigen::Matrix<double, 6, 1> error = pinocchio::log6(sole.actInv(m.sole_goal[i])).toVector();
+        for (int c = 0; c < m.nv; ++c) {
+          bool in_leg = false;
+          for (const int column : m.leg_columns[i]) in_leg = in_leg || column == c;
+          if (!in_leg) m.leg_jacobian.col(c).setZero();
+        }
+        Eigen::Matrix<double, 6, 6> gram;
+        gram.noalias() = m.leg_jacobian * m.leg_jacobian.transpose();
+        gram.diagonal().array() += kLegDamping;
+        const Eigen::Matrix<double, 6, 1> weights = gram.ldlt().solve(error);
+        for (std::size_t k = 0; k < m.leg_columns[i].size(); ++k)
+          m.q_pose[m.leg_q_index[i][k]] += m.leg_jacobian.col(m.leg_columns[i][k]).dot(weights);
+      }
+      // The CoM height this posture has under the displaced base, against the reference posture's.
+      const Eigen::Vector3d com_displaced = displacement.act(
+          Eigen::Vector3d(pinocchio::centerOfMass(m.model, m.pose_data, m.q_pose, false)));
+      com_reference.z() += com_displaced.z() - com_at_reference.z();
+    } else {
+      m.pose_started = false;
+    }
+    for (int k = 0; k < 4; ++k) {
+      status.base_reference[k] = base_path[k];
+      status.base_goal[k] = m.base_to[k];
+    }
 
     pinocchio::nonLinearEffects(m.model, m.data, m.q, m.v);
     const Eigen::VectorXd& h = m.data.nle;
@@ -428,7 +588,7 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     }
     {  // base orientation: level (roll, pitch in world axes); yaw is left to the legs' posture, since an IMU's
        // yaw is unobservable from the legs and drifts (a yaw task would twist the robot on its feet)
-      const Eigen::Vector3d error = pinocchio::log3(Eigen::Matrix3d(m.stance_rotation * R.transpose()));
+      const Eigen::Vector3d error = pinocchio::log3(Eigen::Matrix3d(orientation_reference * R.transpose()));
       const Eigen::Vector3d omega_world = R * m.v.segment<3>(3);
       for (int k = 0; k < 2; ++k) {
         const Eigen::RowVector3d row = R.row(k);  // world angular acceleration component k = R.row(k) omega_dot_base
@@ -448,7 +608,8 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
         if (m.supports_sole[j] || task_driven[j]) {
           // Soft, no feed-forward: the CoM, orientation and hand tasks lead these joints (a leg posture that
           // tracked its reference's acceleration outran the CoM reference in a squat and lifted a foot).
-          b = o.posture_kp * (q_ref[j] - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
+          const double q_d = base_target_on ? m.q_pose[m.q_index[j]] : q_ref[j];  // the legs under the base target
+          b = o.posture_kp * (q_d - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
         } else {
           // A free joint: the reference's acceleration (bounded: the interpolator's reference is
           // acceleration-limited, SLA) plus its joint impedance over its inertia, as stiff as on the fixed base.

@@ -60,6 +60,7 @@ std::size_t record_bytes_of(std::uint8_t kind) {
     case 1: return kJointRecordBytes;
     case 2: return kPoseRecordBytes;
     case 3: return kHandRecordBytes;
+    case 4: return kBaseTargetRecordBytes;
     default: return 0;
   }
 }
@@ -69,6 +70,7 @@ int max_records_of(std::uint8_t kind) {
     case 1: return kMaxJointRecords;
     case 2: return kMaxPoseRecords;
     case 3: return kMaxHandRecords;
+    case 4: return kMaxBaseTargetRecords;
     default: return 0;
   }
 }
@@ -103,7 +105,7 @@ ParseResult parse_packet(const std::uint8_t* data, std::size_t len, HmacSha256& 
   const std::uint16_t count = u16(data + 40);
   const std::uint16_t record_bytes = u16(data + 42);
   if (record_bytes_of(kind) == 0)
-    return fail(Reject::kBadField, "kind: %u; allowed: 1 (joints), 2 (frame poses), 3 (hands)", kind);
+    return fail(Reject::kBadField, "kind: %u; allowed: 1 (joints), 2 (frame poses), 3 (hands), 4 (base target)", kind);
   if (record_bytes != record_bytes_of(kind))
     return fail(Reject::kBadField, "record_bytes: %u; allowed: %zu for kind %u", record_bytes, record_bytes_of(kind),
                 kind);
@@ -183,6 +185,21 @@ ParseResult parse_packet(const std::uint8_t* data, std::size_t len, HmacSha256& 
       if (std::abs(std::sqrt(norm2) - 1.0) > kQuaternionNormTolerance)
         return fail(Reject::kBadField, "poses[%d].quaternion: norm %g; allowed: 1 +- 0.001 (w, x, y, z)", i,
                     std::sqrt(norm2));
+    }
+  } else if (out.kind == Kind::kBaseTarget) {
+    for (int i = 0; i < count; ++i, r += kBaseTargetRecordBytes) {
+      BaseTargetRecord& b = out.base_targets[i];
+      b.height_offset = f32(r);
+      if (!in_range(b.height_offset, -kMaxAbsBaseHeight, kMaxAbsBaseHeight))
+        return fail(Reject::kBadField, "base_target.height_offset_m: %g; allowed: finite, -1..1 m (then clipped to the "
+                    "robot's limits)", b.height_offset);
+      static const char* const kAxes[3] = {"roll", "pitch", "yaw"};
+      for (int k = 0; k < 3; ++k) {
+        b.rpy[k] = f32(r + 4 + 4 * k);
+        if (!in_range(b.rpy[k], -kMaxAbsBaseAngle, kMaxAbsBaseAngle))
+          return fail(Reject::kBadField, "base_target.%s_rad: %g; allowed: finite, -pi..pi rad (then clipped to the "
+                      "robot's limits)", kAxes[k], b.rpy[k]);
+      }
     }
   } else {
     unsigned seen = 0;

@@ -292,6 +292,17 @@ void Receiver::handle(const std::uint8_t* data, std::size_t len, double t_recv, 
     if (apply_poses(p, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (p.kind == Kind::kBaseTarget) {
+    if (!loop_.contact_wbc()) {
+      note_unsupported("base_target: accepted but not applied; this robot does not stand on the contact QP "
+                       "(model.base: floating with model.standing.controller: contact_qp)");
+      base_target_unsupported_.fetch_add(1, std::memory_order_release);
+      accepted_.fetch_add(1, std::memory_order_release);
+      return;
+    }
+    if (apply_base_target(p, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (apply_joints(p, p.joints.data(), p.count, t_recv, t_target, ttl)) accepted_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -354,6 +365,26 @@ bool Receiver::apply_poses(const Packet& p, double t_recv, double t_target, doub
   pose_written_t_ = t_recv;
   pose_written_ttl_ = ttl;
   poses_applied_.fetch_add(static_cast<std::uint64_t>(p.count), std::memory_order_relaxed);
+  return true;
+}
+
+bool Receiver::apply_base_target(const Packet& p, double t_recv, double t_target, double ttl) {
+  const StateSnapshot state = loop_.read_state();
+  if (!takes_setpoints(state.state)) {
+    char message[128];
+    std::snprintf(message, sizeof message, "supervisor state: %s; allowed: ACTIVE or HOLD (enable the robot first)",
+                  to_string(state.state));
+    reject(Reject::kNotActive, message);
+    return false;
+  }
+  ContactWbc& standing = *loop_.contact_wbc();
+  const BaseTargetRecord& r = p.base_targets[0];  // count is 1 (0 only for an e-stop, handled before)
+  double height = r.height_offset;
+  std::array<double, 3> rpy{r.rpy[0], r.rpy[1], r.rpy[2]};
+  if (standing.clamp_base_target(height, rpy)) clipped_base_target_.fetch_add(1, std::memory_order_relaxed);
+  standing.set_base_target(height, rpy, std::max(0.0, t_target - t_recv));  // in range now: never throws
+  loop_.refresh_watchdog(t_recv, ttl);
+  base_targets_applied_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -481,6 +512,9 @@ ReceiverStatistics Receiver::statistics() const {
   s.poses_applied = poses_applied_.load();
   s.pose_engagements = pose_engagements_.load();
   s.hand_unsupported = hand_unsupported_.load();
+  s.base_targets_applied = base_targets_applied_.load();
+  s.clipped_base_target = clipped_base_target_.load();
+  s.base_target_unsupported = base_target_unsupported_.load();
   s.clipped_velocity = clipped_velocity_.load();
   s.clipped_step = clipped_step_.load();
   s.clipped_gains = clipped_gains_.load();

@@ -150,6 +150,14 @@ def make_contact_qp(config: RobotConfig, period_s: float, solver: str = "eiquadp
     contact_options.friction = standing.friction
     contact_options.min_normal_force_n = standing.min_normal_force_n
     contact_options.sole_margin_m = standing.sole_margin_m
+    limits = standing.base_target  # the pelvis target's bounds and speeds (model.standing.base_target)
+    contact_options.base_height_down_m = limits.max_height_down_m
+    contact_options.base_height_up_m = limits.max_height_up_m
+    contact_options.base_max_roll_rad = limits.max_roll_rad
+    contact_options.base_max_pitch_rad = limits.max_pitch_rad
+    contact_options.base_max_yaw_rad = limits.max_yaw_rad
+    contact_options.base_height_speed_m_s = limits.height_speed_m_s
+    contact_options.base_angular_speed_rad_s = limits.angular_speed_rad_s
     for name, value in options.items():
         if name in ("solver", "task_mass") or not hasattr(contact_options, name):
             raise ValueError(f"{name}: not a contact QP option; allowed: "

@@ -627,6 +627,14 @@ class Robot(StateReading, RemoteAttachments, LiveViews, BusAccess):
         reference is (or is heading), relative to where the robot stood at enable."""
         return self._com_offset.copy()
 
+    def set_base_target(self, height_offset_m: float = 0.0, rpy=(0.0, 0.0, 0.0), duration: float = 1.0) -> None:
+        """Move the standing robot's pelvis `height_offset_m` [m] from where it stood at enable and turn it to
+        roll, pitch, yaw `rpy` [rad] (stance frame), along a smooth path in `duration` s (no faster than the
+        configured speeds). Bounded by model.standing.base_target; contact QP only (base_target.py)."""
+        from .base_target import set_base_target
+
+        set_base_target(self, height_offset_m, rpy, duration)
+
     def standing_status(self) -> dict:
         """The contact QP's last cycle: CoM and its reference, CoM margin to the support polygon, per-foot
         CoP (sole axes), CoP margin and normal force, QP success and constraint residuals."""

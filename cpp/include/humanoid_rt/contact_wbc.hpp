@@ -61,6 +61,33 @@
 // reset(), levelled (yaw kept) - for a robot standing upright this is the frame of
 // the fixed-base model, so the same numbers work in both modes.
 //
+// Base target (set_base_target(); Robot.set_base_target, teleop kind 4). A pelvis height offset h [m]
+// from the anchor and an orientation (roll, pitch, yaw) [rad] in the stance frame, URDF convention
+// R_rpy = Rz(yaw) Ry(pitch) Rx(roll), reached along the same cubic as the CoM offset in
+// T = max(duration, 1.5 |dh| / base_height_speed_m_s, 1.5 max|d angle| / base_angular_speed_rad_s) (the
+// cubic's peak speed is 1.5 x its mean); a new goal arriving mid-path is approached at constant speed (factor
+// 1 instead of 1.5), and a goal equal to the current one (a teleop stream) leaves the path alone. With the
+// path's value now, D = (R_rpy, (0, 0, h)) is the base displacement it asks for, in the frame of the base
+// at the reference posture (the loop's joint reference q_r, base level at the origin). Three cost terms
+// follow it, consistently:
+//   base orientation    R_ref = R_stance R_rpy                 (rows x, y as above: roll and pitch)
+//   posture (legs)      q_d = q_D: the legs' joints that keep every sole where it is at q_r while the
+//                       base moves by D:  oMs_i(q_D) = D^-1 oMs_i(q_r)  (fixed-base kinematics, base at
+//                       the origin), one damped Newton step per cycle per leg from the last iterate,
+//                       dq_i = J_l,i^T (J_l,i J_l,i^T + lambda I)^-1 log6(oMs_i(q_D)^-1 D^-1 oMs_i(q_r))
+//                       (J_l,i: the sole's LOCAL Jacobian, leg-chain columns): the legs' posture agrees
+//                       with the target instead of pulling the pelvis back; yaw is reached through it,
+//                       from the encoders only (no IMU yaw, as above)
+//   centre of mass      c_ref_z += (D c(q_D))_z - c(q_r)_z
+//                       (the CoM height change of the displaced base carrying the upper body: the pelvis
+//                        height goes through the CoM height; the CoM's x, y stay on their reference, so
+//                        a pitched pelvis moves the hips back over the feet)
+// Limits (options.base_*, model.standing.base_target): set_base_target() refuses values outside them
+// (naming the field); clamp_base_target() (teleop) clips them. reset() drops the base target: a robot
+// re-enabled after a stop anchors where it stands, level, and a target written before is stale (as a
+// setpoint written before enable). A crouch or the fall behaviour never runs this controller, so
+// neither ever tracks a base target.
+//
 // Solver: eiquadprog's EiquadprogFast (Goldfarb-Idnani dual active set; what TSID
 // uses), sized with reset() at construction, or proxsuite's dense ProxQP (for
 // comparison; options.solver). Every matrix is preallocated: compute() allocates nothing.
@@ -116,6 +143,19 @@ struct ContactWbcOptions {
   double fallback_time_constant_s = 0.05;
   double reference_speed_limit = 0.5;    // fastest CoM reference motion [m/s] (set_reference durations)
   double orientation_filter_s = 0.01;    // time constant of the low-pass on the estimator's orientation [s]
+  // Base target limits and speeds (model.standing.base_target): pelvis height offset down/up from the
+  // anchor [m], |roll|, |pitch|, |yaw| in the stance frame [rad], and the path's top speeds.
+  double base_height_down_m = 0.12, base_height_up_m = 0.02;
+  double base_max_roll_rad = 0.15, base_max_pitch_rad = 0.25, base_max_yaw_rad = 0.2;
+  double base_height_speed_m_s = 0.1, base_angular_speed_rad_s = 0.5;
+};
+
+// A pelvis target relative to the anchor (see the header comment) and when it is reached.
+struct BaseTarget {
+  std::uint64_t sequence = 0;
+  double height_offset = 0.0;            // [m], < 0 lowers the pelvis
+  std::array<double, 3> rpy{};           // roll, pitch, yaw [rad] in the stance frame, R = Rz Ry Rx
+  double duration = 1.0;                 // [s] from the cycle that takes it
 };
 
 // The CoM offset from the anchor (support centre, standing height) and when it is reached.
@@ -140,6 +180,8 @@ struct StandingStatus {
   double friction_residual = 0.0;     // max violation of friction/unilateral/CoP rows by the solution (>= 0) [N, Nm]
   double torque_residual = 0.0;       // max |tau| - tau_max over joints, when > 0 [Nm]
   double equality_residual = 0.0;     // max |base dynamics / contact acceleration| row [N, m/s^2]
+  std::array<double, 4> base_reference{};  // the base target's path now: height offset [m], roll, pitch, yaw [rad]
+  std::array<double, 4> base_goal{};       // the base target it moves to (same units)
 };
 
 struct StandingStatistics {
@@ -174,6 +216,13 @@ class ContactWbc {
   // Any non-RT thread (producers serialised here): a new CoM reference offset.
   void set_reference(std::array<double, 3> com_offset, double duration);
 
+  // Any non-RT thread: a new base target (height offset [m], roll/pitch/yaw [rad], duration [s]); throws
+  // std::invalid_argument naming height_offset_m, rpy[i] or duration with the allowed range when a value is
+  // outside the options' limits. clamp_base_target(): the same values clipped into the limits (non-finite
+  // ones to 0); true when any was changed (the teleop receiver counts it).
+  void set_base_target(double height_offset, std::array<double, 3> rpy, double duration);
+  bool clamp_base_target(double& height_offset, std::array<double, 3>& rpy) const;
+
   // Loop thread only. reset(): the next compute() anchors the references where the robot stands.
   void reset();
   // Returns false when it could not run (base state invalid): tau_out is then left untouched.
@@ -201,6 +250,8 @@ class ContactWbc {
   TripleBuffer<StandingReference> reference_buffer_;  // producers (under reference_mutex_) -> loop
   std::mutex reference_mutex_;
   std::uint64_t reference_sequence_ = 0;  // under reference_mutex_
+  TripleBuffer<BaseTarget> base_target_buffer_;       // producers (under reference_mutex_) -> loop
+  std::uint64_t base_target_sequence_ = 0;            // under reference_mutex_
   TripleBuffer<StandingStatus> status_buffer_;        // loop -> readers (under status_mutex_)
   std::mutex status_mutex_;
   // Written by the loop thread, read by any thread.

@@ -31,13 +31,15 @@ inline constexpr std::size_t kTagBytes = 32;
 inline constexpr std::size_t kJointRecordBytes = 24;
 inline constexpr std::size_t kPoseRecordBytes = 32;
 inline constexpr std::size_t kHandRecordBytes = 8;
+inline constexpr std::size_t kBaseTargetRecordBytes = 16;
 inline constexpr int kMaxJointRecords = 64;
 inline constexpr int kMaxPoseRecords = 16;
 inline constexpr int kMaxHandRecords = 2;
+inline constexpr int kMaxBaseTargetRecords = 1;
 inline constexpr std::size_t kMinPacketBytes = kHeaderBytes + kTagBytes;                                   // 80
 inline constexpr std::size_t kMaxPacketBytes = kHeaderBytes + kMaxJointRecords * kJointRecordBytes + kTagBytes;  // 1616
 
-enum class Kind : std::uint8_t { kJoints = 1, kFramePoses = 2, kHands = 3 };
+enum class Kind : std::uint8_t { kJoints = 1, kFramePoses = 2, kHands = 3, kBaseTarget = 4 };
 
 enum Flags : std::uint16_t {
   kFlagEstop = 1u << 0,
@@ -58,6 +60,8 @@ inline constexpr double kMaxKp = 100000.0;                 // [Nm/rad]
 inline constexpr double kMaxKd = 10000.0;                  // [Nm s/rad]
 inline constexpr double kMaxAbsPosition = 100.0;           // [m]
 inline constexpr double kQuaternionNormTolerance = 1e-3;
+inline constexpr double kMaxAbsBaseHeight = 1.0;           // [m] wire bound of a base target's height offset
+inline constexpr double kMaxAbsBaseAngle = 3.14159265358979323846;  // [rad] wire bound of its roll/pitch/yaw
 
 // Why a packet was not applied. Stable numbers (statistics, logs, the spec).
 enum class Reject : std::uint8_t {
@@ -92,6 +96,13 @@ struct HandRecord {
   float grip = 0;         // 0 open .. 1 closed
 };
 
+// A pelvis target of a standing robot (kind 4): the robot's configured limits clip it (counted), the
+// wire bounds above reject it (bad_field).
+struct BaseTargetRecord {
+  float height_offset = 0;           // [m] from the standing anchor, < 0 lowers the pelvis
+  float rpy[3] = {0, 0, 0};          // roll, pitch, yaw [rad] in the stance frame (R = Rz Ry Rx)
+};
+
 struct Packet {
   Kind kind = Kind::kJoints;
   std::uint16_t flags = 0;
@@ -104,6 +115,7 @@ struct Packet {
   std::array<JointRecord, kMaxJointRecords> joints{};
   std::array<PoseRecord, kMaxPoseRecords> poses{};
   std::array<HandRecord, kMaxHandRecords> hands{};
+  std::array<BaseTargetRecord, kMaxBaseTargetRecords> base_targets{};
   bool estop() const { return flags & kFlagEstop; }
 };
 

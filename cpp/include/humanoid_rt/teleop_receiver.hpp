@@ -8,6 +8,9 @@
 //        hands:  mapped to named joints when configured, else counted unsupported
 //        frame poses: frame_id = task slot (index into the robot config's model.tasks), start gate
 //                     per frame -> ControlLoop::write_task (that slot only) + refresh_watchdog
+//        base target: clipped to the contact QP's limits (counted) -> ContactWbc::set_base_target
+//                     (a wait-free triple buffer into the loop) + refresh_watchdog; a robot without the
+//                     contact QP counts it base_target_unsupported and moves nothing
 //
 // Clock mapping. The packet carries the sender's timestamp (any clock) and
 // `due_in_us`, the time after that stamp at which the target should be
@@ -35,6 +38,13 @@
 // re-enable. The first pose of each frame in an engagement (after the stream
 // lapsed, a new session, or a refusal for the supervisor's state) must lie
 // within pose_start_gate_m / pose_start_gate_rad of that frame's measured pose.
+//
+// Base target. The record's pelvis height offset and roll/pitch/yaw are clipped into the robot's
+// model.standing.base_target limits (ContactWbc::clamp_base_target; counted clipped_base_target) and
+// written with duration = t_target - receive time (>= 0); the contact QP moves its reference there no
+// faster than its configured speeds, so there is no start gate: a far target is a slow one. The
+// producer side of the QP's buffer takes a mutex the loop never takes (this thread and Python's calls
+// are serialised by it); the loop reads the buffer wait-free.
 //
 // Scheduling: SCHED_OTHER by default; ReceiverOptions::priority > 0 asks for
 // SCHED_FIFO at that priority, which must be below the loop's (checked).
@@ -115,6 +125,9 @@ struct ReceiverStatistics {
   std::uint64_t poses_applied = 0;         // pose records written to their frame's task
   std::uint64_t pose_engagements = 0;      // frames engaged through the pose start gate
   std::uint64_t hand_unsupported = 0;      // hand packets naming no configured hand joint
+  std::uint64_t base_targets_applied = 0;  // base target records written to the contact QP
+  std::uint64_t clipped_base_target = 0;   // base target records clipped to model.standing.base_target
+  std::uint64_t base_target_unsupported = 0;  // base target packets on a robot without the contact QP
   std::uint64_t clipped_velocity = 0;      // joint targets clipped by the velocity limit (incl. ramp-in)
   std::uint64_t clipped_step = 0;          // joint targets clipped by max_step_rad
   std::uint64_t clipped_gains = 0;         // gains lowered to the configured defaults
@@ -153,6 +166,7 @@ class Receiver {
   void note_unsupported(const char* message);
   void track_applied();
   bool apply_poses(const Packet& p, double t_recv, double t_target, double ttl);
+  bool apply_base_target(const Packet& p, double t_recv, double t_target, double ttl);
   bool apply_joints(const Packet& p, const JointRecord* records, int count, double t_recv, double t_target, double ttl);
 
   ControlLoop& loop_;
@@ -195,7 +209,8 @@ class Receiver {
   // Shared (receiver writes, any thread reads).
   std::atomic<std::uint64_t> received_{0}, accepted_{0}, gaps_{0}, estops_{0}, written_{0}, applied_count_{0},
       superseded_{0}, poses_applied_{0}, pose_engagements_{0}, hand_unsupported_{0}, clipped_velocity_{0}, clipped_step_{0},
-      clipped_gains_{0}, ramp_packets_{0}, engagements_{0}, session_id_{0}, last_sequence_{0}, unshared_clock_{0};
+      clipped_gains_{0}, ramp_packets_{0}, engagements_{0}, session_id_{0}, last_sequence_{0}, unshared_clock_{0},
+      base_targets_applied_{0}, clipped_base_target_{0}, base_target_unsupported_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<int>(Reject::kCount)> rejected_{};
   std::atomic<bool> engaged_flag_{false};
   LatencyHistogram transit_, applied_;

@@ -27,7 +27,7 @@ from .model import (BASE_TYPES, EXAMPLE_ROBOT_DATA_PREFIX, IMU_SOURCES, MAX_CONT
 from .schema import LOOP_RATES_HZ
 from .types import (BusConfig, ConfigError, ConfigIssue, ContactConfig, DeviceConfig, ImuConfig, JointConfig,
                     JointLimits, LoopConfig, MockActuatorConfig, ModelConfig, RobotConfig, SafetyConfig,
-                    StandingConfig)
+                    StandingConfig, BaseTargetLimits)
 
 __all__ = [
     "BUS_TYPES",
@@ -41,6 +41,7 @@ __all__ = [
     "ContactConfig",
     "STANDING_CONTROLLERS",
     "StandingConfig",
+    "BaseTargetLimits",
     "ImuConfig",
     "ConfigIssue",
     "JointConfig",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from ..buses import joint_sections
 from .devices import dump_device
 from .model import EXAMPLE_ROBOT_DATA_PREFIX
 from .types import ImuConfig, LoopConfig, RobotConfig, SafetyConfig, StandingConfig
+
+def _plain(section) -> dict[str, Any]:
+    """A config dataclass as a mapping, nested dataclasses (model.standing.base_target) as mappings too."""
+    return {f.name: _plain(getattr(section, f.name)) if is_dataclass(getattr(section, f.name))
+            else getattr(section, f.name) for f in fields(section)}
+
 
 def dump_config(config: RobotConfig) -> dict[str, Any]:
     """The plain-data form of `config`, with every default written out.
@@ -28,8 +34,7 @@ def dump_config(config: RobotConfig) -> dict[str, Any]:
                if config.model.imu is not None else {}),
             **({"contacts": [{"frame": c.frame, "sole": list(c.sole), "offset": list(c.offset)}
                              for c in config.model.contacts]} if config.model.contacts else {}),
-            **({"standing": {f.name: getattr(config.model.standing, f.name) for f in fields(StandingConfig)}}
-               if config.model.standing != StandingConfig() else {}),
+            **({"standing": _plain(config.model.standing)} if config.model.standing != StandingConfig() else {}),
         },
         "loop": {f.name: getattr(config.loop, f.name) for f in fields(LoopConfig)},
         "safety": {f.name: getattr(config.safety, f.name) for f in fields(SafetyConfig)},

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .fields import (INVALID, REQUIRED, Parser, Validator, boolean, integer, nonempty_text, number, one_of,
-                     optional, sole, string_list, vector3)
-from .types import ContactConfig, ImuConfig, ModelConfig, StandingConfig
+from .fields import (INVALID, REQUIRED, Invalid, Parser, Validator, allowing, boolean, finite, integer,
+                     nonempty_text, number, one_of, optional, sole, string_list, vector3)
+from .types import BaseTargetLimits, ContactConfig, ImuConfig, ModelConfig, StandingConfig
 
 BASE_TYPES = ("fixed", "floating")
 # ---- floating base (issue 13) ----
@@ -40,6 +40,34 @@ _STANDING_KEYS: dict[str, tuple[Parser, Any]] = {
     "friction": (number(above=0), StandingConfig.friction),
     "min_normal_force_n": (number(at_least=0), StandingConfig.min_normal_force_n),
     "sole_margin_m": (number(at_least=0), StandingConfig.sole_margin_m),
+    "base_target": (lambda raw: raw, None),  # validated with _BASE_TARGET_KEYS
+}
+
+
+def _bounded(low: float, high: float, unit: str, above_low: bool = False) -> Parser:
+    """A finite number in [low, high] (or (low, high] with above_low), the unit named in the allowed text."""
+    allowed = f"a finite number {'>' if above_low else '>='} {low:g} and <= {high:g} {unit}"
+
+    @allowing(allowed)
+    def parse(raw: Any) -> float:
+        value = finite(raw, allowed)
+        if not ((value > low if above_low else value >= low) and value <= high):
+            raise Invalid("out of range", allowed)
+        return value
+
+    return parse
+
+
+# model.standing.base_target: what the contact QP lets a pelvis target reach, and how fast (the upper bounds
+# keep a typo from asking a standing robot for what its legs cannot do while it balances).
+_BASE_TARGET_KEYS: dict[str, tuple[Parser, Any]] = {
+    "max_height_down_m": (_bounded(0.0, 0.4, "m"), BaseTargetLimits.max_height_down_m),
+    "max_height_up_m": (_bounded(0.0, 0.1, "m"), BaseTargetLimits.max_height_up_m),
+    "max_roll_rad": (_bounded(0.0, 0.5, "rad"), BaseTargetLimits.max_roll_rad),
+    "max_pitch_rad": (_bounded(0.0, 0.6, "rad"), BaseTargetLimits.max_pitch_rad),
+    "max_yaw_rad": (_bounded(0.0, 0.6, "rad"), BaseTargetLimits.max_yaw_rad),
+    "height_speed_m_s": (_bounded(0.0, 0.5, "m/s", above_low=True), BaseTargetLimits.height_speed_m_s),
+    "angular_speed_rad_s": (_bounded(0.0, 2.0, "rad/s", above_low=True), BaseTargetLimits.angular_speed_rad_s),
 }
 
 _IMU_KEYS: dict[str, tuple[Parser, Any]] = {
@@ -109,6 +137,11 @@ def parse_model(check: Validator, raw: Any, base_dir: Path) -> ModelConfig | Non
     standing = StandingConfig()
     if model["standing"] is not None:
         values = check.values(model["standing"], "model.standing", _STANDING_KEYS)
+        limits = BaseTargetLimits()
+        if values.get("base_target") not in (None, INVALID):
+            parsed = check.values(values["base_target"], "model.standing.base_target", _BASE_TARGET_KEYS)
+            limits = INVALID if INVALID in parsed.values() else BaseTargetLimits(**parsed)
+        values["base_target"] = limits
         if INVALID not in values.values():
             standing = StandingConfig(**values)
     return ModelConfig(urdf_path=urdf_path, base=model["base"], task_frames=model["tasks"],

@@ -149,6 +149,20 @@ class ContactConfig:
 
 
 @dataclass(frozen=True)
+class BaseTargetLimits:
+    """Bounds of a standing robot's pelvis target (Robot.set_base_target, teleop kind 4): API calls beyond
+    them raise naming the field, teleop values are clipped to them and counted."""
+
+    max_height_down_m: float = 0.12  # the pelvis at most this far below where it stood at enable [m]
+    max_height_up_m: float = 0.02  # ... and this far above it (a standing robot's knees are nearly straight) [m]
+    max_roll_rad: float = 0.15  # |roll| in the stance frame [rad]
+    max_pitch_rad: float = 0.25  # |pitch| [rad]
+    max_yaw_rad: float = 0.2  # |yaw| relative to the feet [rad]
+    height_speed_m_s: float = 0.1  # the target's path moves the height no faster than this [m/s]
+    angular_speed_rad_s: float = 0.5  # ... and each angle no faster than this [rad/s]
+
+
+@dataclass(frozen=True)
 class StandingConfig:
     """How a floating-base robot stands (issue 13): the controller and its contact model."""
 
@@ -159,6 +173,7 @@ class StandingConfig:
     friction: float = 0.7  # friction coefficient of the soles on the floor (the QP's pyramid)
     min_normal_force_n: float = 10.0  # each foot in contact pushes at least this hard [N]
     sole_margin_m: float = 0.01  # the centre of pressure stays this far inside each sole edge [m]
+    base_target: BaseTargetLimits = BaseTargetLimits()  # pelvis height/orientation target limits
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,24 @@ from typing import Iterable, Sequence
 
 MAGIC = b"HRTP"
 VERSION = 1
-KIND_JOINTS, KIND_FRAME_POSES, KIND_HANDS = 1, 2, 3
+KIND_JOINTS, KIND_FRAME_POSES, KIND_HANDS, KIND_BASE_TARGET = 1, 2, 3, 4
 FLAG_ESTOP, FLAG_VELOCITY, FLAG_TAU_FF, FLAG_GAINS = 0x1, 0x2, 0x4, 0x8
 
 HEADER = struct.Struct("<4sBBHQQqIIHHI")  # 48 bytes
 JOINT_RECORD = struct.Struct("<HHfffff")  # 24 bytes
 POSE_RECORD = struct.Struct("<HHfffffff")  # 32 bytes
 HAND_RECORD = struct.Struct("<BBHf")  # 8 bytes
+BASE_TARGET_RECORD = struct.Struct("<ffff")  # 16 bytes: height offset [m], roll, pitch, yaw [rad]
 TAG_BYTES = 32
-RECORD_BYTES = {KIND_JOINTS: JOINT_RECORD.size, KIND_FRAME_POSES: POSE_RECORD.size, KIND_HANDS: HAND_RECORD.size}
+RECORD_BYTES = {KIND_JOINTS: JOINT_RECORD.size, KIND_FRAME_POSES: POSE_RECORD.size, KIND_HANDS: HAND_RECORD.size,
+                KIND_BASE_TARGET: BASE_TARGET_RECORD.size}
 MIN_PACKET_BYTES = HEADER.size + TAG_BYTES  # 80
 MAX_PACKET_BYTES = HEADER.size + 64 * JOINT_RECORD.size + TAG_BYTES  # 1616
 MIN_KEY_BYTES = 16
 HANDS = {"left": 0, "right": 1}
 
 assert HEADER.size == 48 and JOINT_RECORD.size == 24 and POSE_RECORD.size == 32 and HAND_RECORD.size == 8
+assert BASE_TARGET_RECORD.size == 16
 
 
 def sign(body: bytes, key: bytes) -> bytes:
@@ -146,6 +149,32 @@ def hand_packet(
         records += HAND_RECORD.pack(code, 0, 0, float(grip))
     overrides.setdefault("flags", FLAG_ESTOP if estop else 0)
     return encode(key, KIND_HANDS, records, len(grips), session_id=session_id, sequence=sequence,
+                  sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
+                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+
+
+def base_target_packet(
+    key: bytes,
+    height_offset_m: float,
+    rpy: Sequence[float] = (0.0, 0.0, 0.0),
+    *,
+    session_id: int,
+    sequence: int,
+    sender_time_ns: int,
+    due_in_s: float = 0.02,
+    ttl_s: float = 0.1,
+    estop: bool = False,
+    **overrides,
+) -> bytes:
+    """A pelvis target for a robot standing on the contact QP: height offset [m] from where it stood at enable
+    and roll, pitch, yaw [rad] in its stance frame (R = Rz Ry Rx), reached at the packet's due time (no faster
+    than the robot's configured speeds; values beyond its limits are clipped there and counted)."""
+    rpy = [float(v) for v in rpy]
+    if len(rpy) != 3:
+        raise ValueError(f"rpy: {len(rpy)} values; allowed: three angles roll, pitch, yaw [rad]")
+    records = BASE_TARGET_RECORD.pack(float(height_offset_m), *rpy)
+    overrides.setdefault("flags", FLAG_ESTOP if estop else 0)
+    return encode(key, KIND_BASE_TARGET, records, 1, session_id=session_id, sequence=sequence,
                   sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
                   ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
 

@@ -75,7 +75,9 @@ class TeleopReceiver:
         accepted, rejected {reason: count}, gaps, estops, setpoints written/applied/superseded,
         poses_applied and pose_engagements (frame-pose records written to their tasks, frames engaged
         through the pose start gate), hand_unsupported (valid hand packets that moved nothing, and why
-        in last_unsupported), clipping counts, send_to_receive_latency (meaningful when sender and
+        in last_unsupported), base_targets_applied / clipped_base_target / base_target_unsupported (kind-4
+        pelvis targets written to the contact QP, clipped to model.standing.base_target, or on a robot
+        without the contact QP), clipping counts, send_to_receive_latency (meaningful when sender and
         robot share CLOCK_MONOTONIC, e.g. loopback) and receive_to_applied_latency [us].
         """
         return self._receiver.statistics().to_dict()

@@ -189,13 +189,18 @@ class TeleopClient:
         self.send_raw(self.joint_packet(targets, **kwargs))
 
     def send_poses(self, poses: Iterable[tuple[int, Sequence[float], Sequence[float]]]) -> None:
-        """(frame_id, (x, y, z), (w, x, y, z)) each. The robot validates and counts them; no consumer yet."""
+        """(frame_id, (x, y, z), (w, x, y, z)) each: the Cartesian targets of the robot's model.tasks frames."""
         self.send_raw(protocol.pose_packet(self.key, poses, due_in_s=self.due_in_s, ttl_s=self.ttl_s, **self._next()))
 
     def send_hands(self, grips: Mapping[str | int, float]) -> None:
         """{"left"/"right": grip 0 (open)..1 (closed)}."""
         self.send_raw(protocol.hand_packet(self.key, dict(grips), due_in_s=self.due_in_s, ttl_s=self.ttl_s,
                                            **self._next()))
+
+    def send_base_target(self, height_offset_m: float, rpy: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+        """A standing robot's pelvis target: height offset [m] from its standing anchor, roll/pitch/yaw [rad]."""
+        self.send_raw(protocol.base_target_packet(self.key, height_offset_m, rpy, due_in_s=self.due_in_s,
+                                                  ttl_s=self.ttl_s, **self._next()))
 
     def send_estop(self) -> None:
         self.send_raw(protocol.estop_packet(self.key, **self._next()))
