@@ -65,6 +65,22 @@ class Balance:
         assert self.max_tilt_deg < max_tilt_deg, self.max_tilt_deg
 
 
+def stream_chunks(robot: Robot, executor: ChunkExecutor, start: np.ndarray, target: np.ndarray,
+                  balance: Balance) -> None:
+    """A policy's action chunks from start to target along a raised cosine in 2 s, then held: 16 actions at
+    30 Hz (0.5 s) per chunk, a new chunk every 0.25 s, 4 s in all, the balance sampled every 10 cycles."""
+    dt, horizon = 1 / 30, 16
+    t_start = robot.now()
+    for k in range(400):
+        if k % 25 == 0:
+            t0 = robot.now()
+            s = np.clip((t0 - t_start + dt * np.arange(horizon)) / 2.0, 0.0, 1.0)[:, None]
+            executor.submit_chunk(start + (0.5 - 0.5 * np.cos(np.pi * s)) * (target - start), t0, dt)
+        executor.update()
+        robot.step(10)
+        balance.sample()
+
+
 def _pelvis_height(robot: Robot, q: np.ndarray) -> float:
     """The pelvis above the mean sole centre at posture q (fixed-base model: the pelvis is its world frame)."""
     heights = []
@@ -179,16 +195,7 @@ def test_action_chunks_move_the_arms_of_a_standing_robot(robot_name):
                 target[i] = -0.8
             elif "elbow" in name:
                 target[i] = start[i] + (0.6 if robot.config.name == "unitree_g1_29dof" else -0.6)  # bend
-        dt, horizon = 1 / 30, 16
-        t_start = robot.now()
-        for k in range(400):  # chunks of 16 actions at 30 Hz (0.5 s), a new one every 0.25 s; 4 s in all
-            if k % 25 == 0:
-                t0 = robot.now()
-                s = np.clip((t0 - t_start + dt * np.arange(horizon)) / 2.0, 0.0, 1.0)[:, None]
-                executor.submit_chunk(start + (0.5 - 0.5 * np.cos(np.pi * s)) * (target - start), t0, dt)
-            executor.update()
-            robot.step(10)
-            balance.sample()
+        stream_chunks(robot, executor, start, target, balance)
         state = robot.state()
         np.testing.assert_allclose(state.q_ref[[robot.joint_index(n) for n in arms]], target, atol=1e-3)
         # Held by the QP's posture task, which takes the loop's joint impedance for the arms: measured within
@@ -269,16 +276,7 @@ def test_action_chunks_that_bend_the_legs_lower_a_standing_robot(robot_name):
         start = robot.state().q_ref[columns]
         target = crouch_posture(robot, 0.06, robot.state().q_ref)[columns]
         start_z = float(robot.twin().base_pose()[2])
-        dt, horizon = 1 / 30, 16
-        t_start = robot.now()
-        for k in range(400):  # 2 s down along a raised cosine, then held; a new chunk every 0.25 s
-            if k % 25 == 0:
-                t0 = robot.now()
-                s = np.clip((t0 - t_start + dt * np.arange(horizon)) / 2.0, 0.0, 1.0)[:, None]
-                executor.submit_chunk(start + (0.5 - 0.5 * np.cos(np.pi * s)) * (target - start), t0, dt)
-            executor.update()
-            robot.step(10)
-            balance.sample()
+        stream_chunks(robot, executor, start, target, balance)
         balance.assert_kept(LEG_MOTION_TILT_DEG[robot_name])
         np.testing.assert_allclose(robot.state().q_ref[columns], target, atol=1e-3)
         drop = start_z - float(robot.twin().base_pose()[2])

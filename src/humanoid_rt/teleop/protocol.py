@@ -72,6 +72,14 @@ def _seconds_to_us(value: float, name: str, low: int, high: int) -> int:
     return us
 
 
+def _encode_targets(key: bytes, kind: int, records: bytes, count: int, session_id: int, sequence: int,
+                    sender_time_ns: int, due_in_s: float, ttl_s: float, overrides: dict) -> bytes:
+    """A target packet of any kind: the due time and time to live checked and put in microseconds."""
+    return encode(key, kind, records, count, session_id=session_id, sequence=sequence, sender_time_ns=sender_time_ns,
+                  due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
+                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+
+
 def joint_packet(
     key: bytes,
     indices: Sequence[int],
@@ -104,9 +112,8 @@ def joint_packet(
             raise ValueError(f"{name}: {len(column)} values for {n} joint indices")
     records = b"".join(JOINT_RECORD.pack(int(indices[i]), 0, q[i], *(c[i] for c in columns)) for i in range(n))
     overrides.setdefault("flags", flags)
-    return encode(key, KIND_JOINTS, records, n, session_id=session_id, sequence=sequence,
-                  sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
-                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+    return _encode_targets(key, KIND_JOINTS, records, n, session_id, sequence, sender_time_ns,
+                           due_in_s, ttl_s, overrides)
 
 
 def pose_packet(
@@ -125,9 +132,8 @@ def pose_packet(
     poses = list(poses)
     records = b"".join(POSE_RECORD.pack(int(f), 0, *map(float, p), *map(float, quat)) for f, p, quat in poses)
     overrides.setdefault("flags", FLAG_ESTOP if estop else 0)
-    return encode(key, KIND_FRAME_POSES, records, len(poses), session_id=session_id, sequence=sequence,
-                  sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
-                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+    return _encode_targets(key, KIND_FRAME_POSES, records, len(poses), session_id, sequence, sender_time_ns,
+                           due_in_s, ttl_s, overrides)
 
 
 def hand_packet(
@@ -148,9 +154,8 @@ def hand_packet(
         code = HANDS[hand] if isinstance(hand, str) else int(hand)
         records += HAND_RECORD.pack(code, 0, 0, float(grip))
     overrides.setdefault("flags", FLAG_ESTOP if estop else 0)
-    return encode(key, KIND_HANDS, records, len(grips), session_id=session_id, sequence=sequence,
-                  sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
-                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+    return _encode_targets(key, KIND_HANDS, records, len(grips), session_id, sequence, sender_time_ns,
+                           due_in_s, ttl_s, overrides)
 
 
 def base_target_packet(
@@ -174,9 +179,8 @@ def base_target_packet(
         raise ValueError(f"rpy: {len(rpy)} values; allowed: three angles roll, pitch, yaw [rad]")
     records = BASE_TARGET_RECORD.pack(float(height_offset_m), *rpy)
     overrides.setdefault("flags", FLAG_ESTOP if estop else 0)
-    return encode(key, KIND_BASE_TARGET, records, 1, session_id=session_id, sequence=sequence,
-                  sender_time_ns=sender_time_ns, due_in_us=_seconds_to_us(due_in_s, "due_in_s", 0, 1_000_000),
-                  ttl_us=_seconds_to_us(ttl_s, "ttl_s", 1000, 10_000_000), **overrides)
+    return _encode_targets(key, KIND_BASE_TARGET, records, 1, session_id, sequence, sender_time_ns,
+                           due_in_s, ttl_s, overrides)
 
 
 def estop_packet(key: bytes, *, session_id: int, sequence: int, sender_time_ns: int, **overrides) -> bytes:
