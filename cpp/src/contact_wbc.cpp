@@ -121,6 +121,7 @@ struct ContactWbc::Impl {
   std::array<std::array<bool, kMaxJoints>, kMaxTasks> on_task_chain{};
   // Loop thread only: the joint reference's rate of the previous cycle, for its acceleration.
   JointVector dq_ref_previous{};
+  double t_previous = 0.0;            // the loop time of that cycle: a late cycle's difference spans more
   bool have_dq_ref_previous = false;
 
   // Non-RT copy of the last QP (last_qp()).
@@ -602,6 +603,9 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
       for (std::size_t k = 0; k < m.task_ids.size(); ++k)
         if (tasks.tasks[k].enabled)
           for (int j = 0; j < m.n; ++j) task_driven[j] = task_driven[j] || m.on_task_chain[k][j];
+      // Over the loop time since the last cycle: after a late real-time cycle the reference moved further.
+      const double elapsed = t - m.t_previous;
+      const bool rate_known = m.have_dq_ref_previous && elapsed > 0.5 * m.period_s;
       for (int j = 0; j < m.n; ++j) {
         const int vj = m.v_index[j];
         double b;
@@ -613,13 +617,14 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
         } else {
           // A free joint: the reference's acceleration (bounded: the interpolator's reference is
           // acceleration-limited, SLA) plus its joint impedance over its inertia, as stiff as on the fixed base.
-          const double qdd_ref = m.have_dq_ref_previous ? (dq_ref[j] - m.dq_ref_previous[j]) / m.period_s : 0.0;
+          const double qdd_ref = rate_known ? (dq_ref[j] - m.dq_ref_previous[j]) / elapsed : 0.0;
           b = qdd_ref + tau_joint[j] / M(vj, vj);
         }
         H_qq(vj, vj) += o.posture_weight;
         g_q[vj] -= o.posture_weight * b;
       }
       m.dq_ref_previous = dq_ref;
+      m.t_previous = t;
       m.have_dq_ref_previous = true;
     }
     for (std::size_t k = 0; k < m.task_ids.size(); ++k) {  // hand tasks, targets in the stance frame
