@@ -45,8 +45,9 @@
 //                                                    a sole or an active hand task's frame (led by those tasks)
 //                                              b_j = qdd_d + tau_joint_j / M_jj        for the others
 //                       (q_d, dq_d: the loop's joint reference, i.e. the joint setpoint; qdd_d the change
-//                        of dq_d since the last cycle over the loop time between them. The free joints - arms, waist, head with no hand task
-//                        on - get the loop's joint impedance kp (q_d - q) + kd (dq_d - dq) + tau_ff over
+//                        of dq_d since the last cycle over the loop time between them. The free joints -
+//                        arms, waist, head with no hand task on - get the loop's joint impedance
+//                        kp (q_d - q) + kd (dq_d - dq) + tau_ff over
 //                        their own inertia: as stiff as on the fixed base, so a joint-space skill tracks
 //                        against what the model leaves out (drive friction, rotor inertia), where a soft
 //                        acceleration gain on a light wrist is a fraction of a newton-metre per radian)
