@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 SUPPORT = Path(__file__).parent / "support"
-SCENARIOS = ("fixed_base", "contact_qp", "estimator", "fall", "crouch")
+SCENARIOS = ("fixed_base", "contact_qp", "estimator", "fall", "crouch", "base_target")
 
 
 def c_compiler() -> str | None:
@@ -70,3 +70,5 @@ def test_the_scenarios_did_what_they_say(malloc_counts):
     assert fall["state"] == "FAULT" and any(reason.startswith("fall_") for reason in fall["reasons"])
     crouch = malloc_counts["crouch"]
     assert "disable_requested" in crouch["reasons"] and "crouch_complete" in crouch["reasons"]
+    target = malloc_counts["base_target"]
+    assert target["state"] == "ACTIVE" and target["qp_failures"] == 0 and target["base_goal"][0] == -0.05

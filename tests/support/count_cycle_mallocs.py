@@ -123,6 +123,21 @@ def fall_and_protect(name: str, impulse_ns: float) -> dict:
     return result
 
 
+def base_target(name: str) -> dict:
+    """A pelvis height and pitch target on the QP: the legs' posture re-solved in the loop every cycle
+    (Jacobians, CoM, 6 x 6 solves) while the pelvis goes 5 cm down and pitches 0.1 rad."""
+    robot = standing_robot(name, "contact_qp")
+    scenario = Scenario("base_target", robot)
+    robot.set_base_target(height_offset_m=-0.05, rpy=(0.0, 0.1, 0.0), duration=1.0)
+    for _ in range(4):
+        scenario.run(500)
+    stats = robot.standing_statistics()
+    result = scenario.result(state=robot.state().supervisor_state, qp_failures=stats["failures"],
+                             base_goal=list(robot.standing_status()["base_goal"]))
+    robot.close()
+    return result
+
+
 def crouch_stop(name: str) -> dict:
     """disable() while standing on the QP: the crouch (a cubic on stiffened legs, fixed-base controller),
     its completion, the support reached, damping, STO."""
@@ -149,6 +164,7 @@ def main(argv=None) -> int:
         out["estimator"] = estimator_on_stiff_legs(args.robot)
         out["fall"] = fall_and_protect(args.robot, 40.0)  # twice what it survives on the QP (README)
         out["crouch"] = crouch_stop(args.robot)
+        out["base_target"] = base_target(args.robot)
     json.dump(out, sys.stdout)
     return 0
 
