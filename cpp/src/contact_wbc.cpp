@@ -41,11 +41,53 @@ Eigen::Matrix3d rpy_rotation(double roll, double pitch, double yaw) {
       .toRotationMatrix();
 }
 
-double smooth_progress(double t, double t0, double t1) {
-  if (t1 <= t0 || t >= t1) return 1.0;
-  const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
-  return s * s * (3.0 - 2.0 * s);
-}
+// A reference moving from goal to goal: from standstill along the cubic s^2 (3 - 2 s), rest to rest; a goal
+// arriving mid-path is approached at constant speed (a stream of goals - a skill's CoM heights, a teleop
+// pelvis target - then reads as one motion with a continuous speed instead of stopping at every goal).
+// value(), velocity() and acceleration() are the path's and its time derivatives (the CoM task feeds the
+// latter two forward). Loop thread only.
+template <int N>
+struct GoalPath {
+  using Vector = Eigen::Matrix<double, N, 1>;
+  Vector from = Vector::Zero(), to = Vector::Zero();
+  double t0 = 0.0, t1 = 0.0;
+  bool linear = false;
+
+  void hold(const Vector& value) {
+    from = to = value;
+    t0 = t1 = 0.0;
+    linear = false;
+  }
+  // Toward `goal` from where the path is at t; duration_for(|change| per axis, peak speed / mean speed) is
+  // the path's duration (the cubic's peak speed is 1.5 x its mean, the constant speed's 1 x).
+  template <typename DurationFor>
+  void retarget(double t, const Vector& goal, DurationFor duration_for) {
+    const bool mid_path = t < t1;
+    from = value(t);
+    to = goal;
+    linear = mid_path;
+    t0 = t;
+    t1 = t + duration_for(Vector((to - from).cwiseAbs()), linear ? 1.0 : 1.5);
+  }
+  Vector value(double t) const { return from + progress(t) * (to - from); }
+  Vector velocity(double t) const {
+    if (t >= t1 || t1 <= t0) return Vector::Zero();
+    const double T = t1 - t0, s = std::clamp((t - t0) / T, 0.0, 1.0);
+    return (linear ? 1.0 : 6.0 * s * (1.0 - s)) / T * (to - from);
+  }
+  Vector acceleration(double t) const {
+    if (linear || t >= t1 || t1 <= t0) return Vector::Zero();
+    const double T = t1 - t0, s = std::clamp((t - t0) / T, 0.0, 1.0);
+    return 6.0 * (1.0 - 2.0 * s) / (T * T) * (to - from);
+  }
+
+ private:
+  double progress(double t) const {
+    if (t1 <= t0 || t >= t1) return 1.0;
+    const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
+    return linear ? s : s * s * (3.0 - 2.0 * s);
+  }
+};
 
 void store_max(std::atomic<double>& target, double value) {
   if (value > target.load(std::memory_order_relaxed)) target.store(value, std::memory_order_relaxed);
@@ -92,20 +134,12 @@ struct ContactWbc::Impl {
   Eigen::Quaterniond filtered_rotation = Eigen::Quaterniond::Identity();
   Eigen::Vector3d com_anchor = Eigen::Vector3d::Zero(), stance_position = Eigen::Vector3d::Zero();
   Eigen::Matrix3d stance_rotation = Eigen::Matrix3d::Identity();  // yaw only: the levelled base at reset
-  Eigen::Vector3d offset_from = Eigen::Vector3d::Zero(), offset_to = Eigen::Vector3d::Zero();
-  double offset_t0 = 0.0, offset_t1 = 0.0;
+  GoalPath<3> com_offset;             // the CoM reference's offset from the anchor
   StandingReference reference{};      // latest received copy
-  // Base target path (h, roll, pitch, yaw) from -> to over [t0, t1].
+  // Base target path (h, roll, pitch, yaw).
   BaseTarget base_target{};           // latest received copy
   std::uint64_t base_target_applied = 0;
-  Eigen::Vector4d base_from = Eigen::Vector4d::Zero(), base_to = Eigen::Vector4d::Zero();
-  double base_t0 = 0.0, base_t1 = 0.0;
-  bool base_linear = false;           // the path continues at constant speed (a target arrived mid-path)
-  double base_progress(double t) const {
-    if (base_t1 <= base_t0 || t >= base_t1) return 1.0;
-    const double s = std::clamp((t - base_t0) / (base_t1 - base_t0), 0.0, 1.0);
-    return base_linear ? s : s * s * (3.0 - 2.0 * s);
-  }
+  GoalPath<4> base_path;
   std::uint64_t reference_applied = 0;
   JointVector tau_good{};             // the last solved torque, for the fallback
   bool have_good = false;
@@ -333,9 +367,7 @@ void ContactWbc::reset() {
   // A base target written before this re-anchor is stale: consume it unapplied; the path restarts at zero.
   base_target_buffer_.read_if_new(m.base_target);
   m.base_target_applied = m.base_target.sequence;
-  m.base_from.setZero();
-  m.base_to.setZero();
-  m.base_t0 = m.base_t1 = 0.0;
+  m.base_path.hold(Eigen::Vector4d::Zero());
   m.anchored = false;
   m.filter_started = false;
   m.have_good = false;
@@ -429,22 +461,21 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
       const double yaw = std::atan2(R(1, 0), R(0, 0));
       m.stance_rotation = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
       m.stance_position = m.q.head<3>();
-      m.offset_from.setZero();
-      m.offset_to = Eigen::Vector3d(m.reference.com_offset[0], m.reference.com_offset[1], m.reference.com_offset[2]);
-      m.offset_t0 = t;
-      m.offset_t1 = t + std::max(m.reference.duration, m.offset_to.norm() / o.reference_speed_limit);
+      m.com_offset.hold(Eigen::Vector3d::Zero());
       m.anchored = true;
+      m.reference_applied = 0;  // the path restarts from the anchor toward the latest offset
     }
-    if (reference_buffer_.read_if_new(m.reference) && m.reference.sequence != m.reference_applied) {
-      const double h = smooth_progress(t, m.offset_t0, m.offset_t1);
-      m.offset_from = m.offset_from + h * (m.offset_to - m.offset_from);
-      m.offset_to = Eigen::Vector3d(m.reference.com_offset[0], m.reference.com_offset[1], m.reference.com_offset[2]);
-      m.offset_t0 = t;
-      m.offset_t1 = t + std::max(m.reference.duration, (m.offset_to - m.offset_from).norm() / o.reference_speed_limit);
+    reference_buffer_.read_if_new(m.reference);
+    if (m.reference.sequence != m.reference_applied) {
+      const Eigen::Vector3d goal(m.reference.com_offset[0], m.reference.com_offset[1], m.reference.com_offset[2]);
+      m.com_offset.retarget(t, goal, [&](const Eigen::Vector3d& change, double peak) {
+        return std::max(m.reference.duration, peak * change.norm() / o.reference_speed_limit);
+      });
+      m.reference_applied = m.reference.sequence;
     }
-    m.reference_applied = m.reference.sequence;
-    const double h_offset = smooth_progress(t, m.offset_t0, m.offset_t1);
-    Eigen::Vector3d com_reference = m.com_anchor + m.offset_from + h_offset * (m.offset_to - m.offset_from);
+    Eigen::Vector3d com_reference = m.com_anchor + m.com_offset.value(t);
+    const Eigen::Vector3d com_reference_velocity = m.com_offset.velocity(t);
+    const Eigen::Vector3d com_reference_acceleration = m.com_offset.acceleration(t);
 
     // Base target: its path, then the orientation reference, the legs' posture for the displaced base and the
     // CoM height it implies (header); nothing is computed while the path is at zero (standing as without one).
@@ -452,22 +483,16 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     if (base_target_buffer_.read_if_new(m.base_target) && m.base_target.sequence != m.base_target_applied) {
       const Eigen::Vector4d goal(m.base_target.height_offset, m.base_target.rpy[0], m.base_target.rpy[1],
                                  m.base_target.rpy[2]);
-      if (goal != m.base_to) {  // a stream repeating its goal (teleop) does not restart the path
-        const bool moving = t < m.base_t1;
-        m.base_from = m.base_from + m.base_progress(t) * (m.base_to - m.base_from);
-        m.base_to = goal;
-        // Mid-path, the new goal is approached at constant speed (as the hand tasks do), else along the cubic,
-        // whose peak speed is 1.5 x its mean: the duration keeps either within the configured speeds.
-        m.base_linear = moving;
-        const double peak = moving ? 1.0 : 1.5;
-        const Eigen::Vector4d change = (m.base_to - m.base_from).cwiseAbs();
-        m.base_t0 = t;
-        m.base_t1 = t + std::max({m.base_target.duration, peak * change[0] / o.base_height_speed_m_s,
-                                  peak * change.tail<3>().maxCoeff() / o.base_angular_speed_rad_s});
+      if (goal != m.base_path.to) {  // a stream repeating its goal (teleop) does not restart the path
+        // The duration keeps the path within the configured speeds.
+        m.base_path.retarget(t, goal, [&](const Eigen::Vector4d& change, double peak) {
+          return std::max({m.base_target.duration, peak * change[0] / o.base_height_speed_m_s,
+                           peak * change.tail<3>().maxCoeff() / o.base_angular_speed_rad_s});
+        });
       }
       m.base_target_applied = m.base_target.sequence;
     }
-    const Eigen::Vector4d base_path = m.base_from + m.base_progress(t) * (m.base_to - m.base_from);
+    const Eigen::Vector4d base_path = m.base_path.value(t);
     Eigen::Matrix3d orientation_reference = m.stance_rotation;
     const bool base_target_on = !base_path.isZero(0.0);
     if (base_target_on) {
@@ -512,7 +537,7 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     }
     for (int k = 0; k < 4; ++k) {
       status.base_reference[k] = base_path[k];
-      status.base_goal[k] = m.base_to[k];
+      status.base_goal[k] = m.base_path.to[k];
     }
 
     pinocchio::nonLinearEffects(m.model, m.data, m.q, m.v);
@@ -583,7 +608,8 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
     auto H_qq = m.H.topLeftCorner(nv, nv);
     auto g_q = m.g.head(nv);
     {  // centre of mass
-      const Eigen::Vector3d b = o.com_kp * (com_reference - com) - o.com_kd * com_velocity - com_drift;
+      const Eigen::Vector3d b = com_reference_acceleration + o.com_kp * (com_reference - com) +
+                                o.com_kd * (com_reference_velocity - com_velocity) - com_drift;
       H_qq.noalias() += o.com_weight * m.data.Jcom.transpose() * m.data.Jcom;
       g_q.noalias() -= o.com_weight * m.data.Jcom.transpose() * b;
     }
@@ -608,16 +634,15 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
       const bool rate_known = m.have_dq_ref_previous && elapsed > 0.5 * m.period_s;
       for (int j = 0; j < m.n; ++j) {
         const int vj = m.v_index[j];
+        // The reference's acceleration (bounded: the interpolator's reference is acceleration-limited, SLA).
+        const double qdd_ref = rate_known ? (dq_ref[j] - m.dq_ref_previous[j]) / elapsed : 0.0;
         double b;
         if (m.supports_sole[j] || task_driven[j]) {
-          // Soft, no feed-forward: the CoM, orientation and hand tasks lead these joints (a leg posture that
-          // tracked its reference's acceleration outran the CoM reference in a squat and lifted a foot).
+          // Soft: the CoM, orientation and hand tasks lead these joints.
           const double q_d = base_target_on ? m.q_pose[m.q_index[j]] : q_ref[j];  // the legs under the base target
-          b = o.posture_kp * (q_d - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
+          b = qdd_ref + o.posture_kp * (q_d - q_joint[j]) + o.posture_kd * (dq_ref[j] - dq_joint[j]);
         } else {
-          // A free joint: the reference's acceleration (bounded: the interpolator's reference is
-          // acceleration-limited, SLA) plus its joint impedance over its inertia, as stiff as on the fixed base.
-          const double qdd_ref = rate_known ? (dq_ref[j] - m.dq_ref_previous[j]) / elapsed : 0.0;
+          // A free joint: its joint impedance over its inertia, as stiff as on the fixed base.
           b = qdd_ref + tau_joint[j] / M(vj, vj);
         }
         H_qq(vj, vj) += o.posture_weight;

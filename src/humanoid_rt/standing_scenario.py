@@ -4,7 +4,9 @@
 The scenario, after the enable ramp: crouch a little (straight knees are a singular pose from which no
 acceleration lowers the body), then in a repeating 12 s cycle: both hands reach 0.3 m forward (Cartesian
 tasks, position only), squat 0.15 m (CoM reference and the legs' posture; the hands go down with the
-body), rise, hands back. Commands are issued by `ScenarioDriver.advance(t)` with t the loop time since
+body), rise, hands back. The CoM reference goes down by the height the legs' posture lowers it (the
+CoM height follower of standing_motion.py: a 0.15 m squat of the pelvis lowers the CoM ~0.12 m; asking the
+CoM for the pelvis's 0.15 m made the legs and the CoM task pull apart and lift a foot). Commands are issued by `ScenarioDriver.advance(t)` with t the loop time since
 the enable, from a stepped test or from a real-time run alike.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .floating_base import crouch_posture
+from .standing_motion import ComHeightFollower
 
 READY_CROUCH_M = 0.02  # the standing posture's knee bend: the pelvis this much below straight legs
 SQUAT_M = 0.15         # squat depth below the ready posture
@@ -87,7 +90,9 @@ class ScenarioDriver:
     q_ready: np.ndarray
     q_squat: np.ndarray
     hands: tuple[str, ...]
+    follower: ComHeightFollower  # the CoM reference height of a leg posture
     events: list = field(default_factory=list)
+    _ready_com_offset: np.ndarray | None = None  # the CoM offset of the ready posture (set by "ready")
     _next: int = 0
     _hand_home: dict = field(default_factory=dict)
 
@@ -100,8 +105,9 @@ class ScenarioDriver:
         if not hands:
             raise ValueError("model.tasks: the scenario needs hand task frames (names containing 'hand')")
         arms = _arm_posture(robot, hands)
-        legs = crouch_posture(robot, READY_CROUCH_M, arms)
-        return cls(robot, legs, crouch_posture(robot, READY_CROUCH_M + SQUAT_M, arms), hands)
+        q_ready = crouch_posture(robot, READY_CROUCH_M, arms)
+        q_squat = crouch_posture(robot, READY_CROUCH_M + SQUAT_M, arms)
+        return cls(robot, q_ready, q_squat, hands, ComHeightFollower(robot))
 
     def _schedule(self):
         yield 0.6, "ready"
@@ -122,8 +128,10 @@ class ScenarioDriver:
             self._next = index + 1
 
     def _ready(self) -> None:
+        self.follower.start(self.robot.state().q_ref)  # the posture the robot was enabled in
         self.robot.set_joint_targets(self.q_ready, duration=1.5, ttl=0)
-        self.robot.set_com_offset([0.0, 0.0, -READY_CROUCH_M], 1.5)
+        self.follower.follow(self.q_ready, 1.5)
+        self._ready_com_offset = self.robot.com_offset
 
     def _hand_targets(self, forward: float, down: float) -> None:
         for hand in self.hands:
@@ -141,12 +149,13 @@ class ScenarioDriver:
 
     def _squat(self) -> None:
         self.robot.set_joint_targets(self.q_squat, duration=2.0, ttl=0)
-        self.robot.set_com_offset([0.0, 0.0, -(READY_CROUCH_M + SQUAT_M)], 2.0)
+        drop = self.follower.height(self.q_ready) - self.follower.height(self.q_squat)
+        self.robot.set_com_offset(self._ready_com_offset - [0.0, 0.0, drop], 2.0)
         self._hand_targets(REACH_M, SQUAT_M)
 
     def _rise(self) -> None:
         self.robot.set_joint_targets(self.q_ready, duration=2.0, ttl=0)
-        self.robot.set_com_offset([0.0, 0.0, -READY_CROUCH_M], 2.0)
+        self.robot.set_com_offset(self._ready_com_offset, 2.0)
         self._hand_targets(REACH_M, 0.0)
 
     def _hands_back(self) -> None:

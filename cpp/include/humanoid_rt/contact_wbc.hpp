@@ -32,7 +32,7 @@
 //   -tau_max <= tau <= tau_max
 //
 // Cost  sum_k w_k |A_k x - b_k|^2 + eps_q |qdd|^2 + eps_f |f|^2 with the tasks
-//   centre of mass      A = J_com             b = Kp_c (c_ref - c) - Kd_c c' - Jdot_com v
+//   centre of mass      A = J_com             b = c_ref'' + Kp_c (c_ref - c) + Kd_c (c_ref' - c') - Jdot_com v
 //   base orientation    A = rows x, y of [0 R 0] (the base's angular acceleration in world axes)
 //                                              b = (Kp_o log3(R_ref R^T) - Kd_o R omega)_{x,y}
 //                       (level only: yaw is left to the legs' posture; an IMU's yaw drifts and
@@ -41,11 +41,15 @@
 //                       (the fixed-base controller's task slots: targets, reference path and
 //                        impedance gains as written; m_k = task_mass per axis turns the
 //                        impedance into an acceleration with the same damping ratio)
-//   posture             A = [0 I 0] (joints)  b_j = Kp_p (q_d - q) + Kd_p (dq_d - dq)  for a joint that carries
-//                                                    a sole or an active hand task's frame (led by those tasks)
+//   posture             A = [0 I 0] (joints)  b_j = qdd_d + Kp_p (q_d - q) + Kd_p (dq_d - dq)  for a joint
+//                                                    that carries a sole or an active hand task's frame (soft:
+//                                                    led by those tasks)
 //                                              b_j = qdd_d + tau_joint_j / M_jj        for the others
 //                       (q_d, dq_d: the loop's joint reference, i.e. the joint setpoint; qdd_d the change
-//                        of dq_d since the last cycle over the loop time between them. The free joints -
+//                        of dq_d since the last cycle over the loop time between them. A leg motion's CoM
+//                        height goes into c_ref with it (standing_motion.py), so the legs' feed-forward and
+//                        the CoM task ask for the same body; without the feed-forward a knee lagged a
+//                        skill's 0.7 rad bend by 0.15 rad. The free joints -
 //                        arms, waist, head with no hand task on - get the loop's joint impedance
 //                        kp (q_d - q) + kd (dq_d - dq) + tau_ff over
 //                        their own inertia: as stiff as on the fixed base, so a joint-space skill tracks
@@ -55,19 +59,20 @@
 // r as r tau + (1 - r) tau_joint (tau_joint: the loop's joint impedance, ramped itself).
 //
 // References. c_ref is anchored at reset() on the measured CoM (a robot enabled where
-// it stands does not move), plus the offset written with set_reference() (reached
-// along a cubic path in `duration`; set_reference() x, y move the CoM over the
-// support polygon, z squats); R_ref is the base
+// it stands does not move), plus the offset written with set_reference() (x, y move the
+// CoM over the support polygon, z squats), reached in `duration` along a cubic from
+// standstill, or at constant speed when it arrives mid-path (a stream of offsets, e.g. a
+// skill's CoM heights, standing_motion.py); c_ref' and c_ref'' are that path's; R_ref is the base
 // yaw at reset(), level. Hand targets are in the stance frame: the base pose at
 // reset(), levelled (yaw kept) - for a robot standing upright this is the frame of
 // the fixed-base model, so the same numbers work in both modes.
 //
 // Base target (set_base_target(); Robot.set_base_target, teleop kind 4). A pelvis height offset h [m]
 // from the anchor and an orientation (roll, pitch, yaw) [rad] in the stance frame, URDF convention
-// R_rpy = Rz(yaw) Ry(pitch) Rx(roll), reached along the same cubic as the CoM offset in
+// R_rpy = Rz(yaw) Ry(pitch) Rx(roll), reached along the same kind of path as the CoM offset in
 // T = max(duration, 1.5 |dh| / base_height_speed_m_s, 1.5 max|d angle| / base_angular_speed_rad_s) (the
-// cubic's peak speed is 1.5 x its mean); a new goal arriving mid-path is approached at constant speed (factor
-// 1 instead of 1.5), and a goal equal to the current one (a teleop stream) leaves the path alone. With the
+// cubic's peak speed is 1.5 x its mean; factor 1 at constant speed, mid-path), and a goal equal to the
+// current one (a teleop stream) leaves the path alone. With the
 // path's value now, D = (R_rpy, (0, 0, h)) is the base displacement it asks for, in the frame of the base
 // at the reference posture (the loop's joint reference q_r, base level at the origin). Three cost terms
 // follow it, consistently:
