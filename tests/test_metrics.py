@@ -56,6 +56,10 @@ CONTRACT = {
     "humanoid_rt_loop_wakeup_latency_max_seconds": "gauge",
     "humanoid_rt_loop_compute_seconds": "summary",
     "humanoid_rt_loop_compute_max_seconds": "gauge",
+    "humanoid_rt_loop_control_seconds": "summary",
+    "humanoid_rt_loop_control_max_seconds": "gauge",
+    "humanoid_rt_loop_control_budget_seconds": "gauge",
+    "humanoid_rt_loop_control_budget_overruns": "counter",
     "humanoid_rt_telemetry_overflows": "counter",
     "humanoid_rt_bus_errors": "counter",
     "humanoid_rt_realtime_allocations": "counter",
@@ -100,6 +104,35 @@ def test_names_types_and_a_stepped_fault(robot):
     assert value(again, "humanoid_rt_faults", "humanoid_rt_faults_total", reason="drive_fault") == 1  # counted once
     assert value(again, "humanoid_rt_estops", "humanoid_rt_estops_total", reason="estop_requested") == 1
     assert value(again, "humanoid_rt_supervisor_state", state="ESTOP") == 1
+
+
+def test_control_section_and_the_contact_qp_of_a_standing_robot():
+    """The control section's figures are the loop's own (stepped: every cycle counted); a robot standing on
+    the contact QP adds its solves, failures and tightest margins; a fixed-base robot has none of them."""
+    with Robot("generic_humanoid", bus="mujoco", floating=True, robot_id="standing-test") as robot:
+        metrics = robot.attach_metrics(port=0)
+        robot.enable()
+        robot.step(300)
+        families = scrape(metrics.url)
+        statistics, standing = robot.statistics(), robot.standing_statistics()
+        assert value(families, "humanoid_rt_loop_control_seconds", "humanoid_rt_loop_control_seconds_count",
+                     robot_id="standing-test") == statistics["control_time"]["count"] == 300
+        assert value(families, "humanoid_rt_loop_control_budget_seconds") == pytest.approx(
+            statistics["control_budget_us"] / 1e6)
+        assert value(families, "humanoid_rt_loop_control_budget_overruns",
+                     "humanoid_rt_loop_control_budget_overruns_total") == statistics["control_budget_overruns"]
+        solves = value(families, "humanoid_rt_standing_qp_solves", "humanoid_rt_standing_qp_solves_total")
+        assert solves == standing["solves"] > 0
+        assert value(families, "humanoid_rt_standing_qp_failures", "humanoid_rt_standing_qp_failures_total") == 0
+        assert 0.02 < value(families, "humanoid_rt_standing_min_com_margin_meters") == pytest.approx(
+            standing["min_com_margin"])
+        feet = {s.labels["foot"]: s.value for s in families["humanoid_rt_standing_min_cop_margin_meters"].samples}
+        assert feet == pytest.approx(dict(zip([c.frame for c in robot.config.model.contacts],
+                                              standing["min_cop_margin_per_foot"])))
+        assert all(margin >= 0.01 - 1e-6 for margin in feet.values())
+    with Robot("generic_humanoid", robot_id="fixed-test") as robot:
+        families = scrape(robot.attach_metrics(port=0).url)
+        assert not [name for name in families if name.startswith("humanoid_rt_standing_")]
 
 
 def test_the_recorder_counts_episodes_by_operator_task_skill_outcome(robot, tmp_path):

@@ -107,7 +107,8 @@ class RobotCollector(Collector):
         s = robot.statistics()
         for key, doc in (("cycles", "Control-loop cycles run"),
                          ("overruns", "Cycles whose work ran past the period"),
-                         ("skipped_periods", "Periods skipped to catch up after an overrun")):
+                         ("skipped_periods", "Periods skipped to catch up after an overrun"),
+                         ("control_budget_overruns", "Cycles whose control section ran past loop.control_budget_us")):
             counter = CounterMetricFamily(f"humanoid_rt_loop_{key}", doc, labels=["robot_id"])
             counter.add_metric([rid], s[key])
             yield counter
@@ -116,6 +117,13 @@ class RobotCollector(Collector):
                             s["wakeup_latency"], {"robot_id": rid})
         yield from _summary("humanoid_rt_loop_compute_seconds", "Loop compute time per cycle",
                             s["compute_time"], {"robot_id": rid})
+        yield from _summary("humanoid_rt_loop_control_seconds",
+                            "Loop control section per cycle (between the buses' reads and writes)",
+                            s["control_time"], {"robot_id": rid})
+        budget = GaugeMetricFamily("humanoid_rt_loop_control_budget_seconds",
+                                   "The control section's budget (loop.control_budget_us)", labels=["robot_id"])
+        budget.add_metric([rid], s["control_budget_us"] / 1e6)
+        yield budget
         for key, doc in (("telemetry_overflows", "Telemetry samples lost because the ring was full"),
                          ("bus_errors", "Bus read/write errors seen by the loop"),
                          ("realtime_allocations", "Heap allocations on the loop thread (must stay 0)")):
@@ -123,6 +131,28 @@ class RobotCollector(Collector):
             counter.add_metric([rid], s[key])
             yield counter
         yield from self._bus_metrics(rid)
+        if robot.standing is not None:
+            yield from self._standing_metrics(rid)
+
+    def _standing_metrics(self, rid: str) -> Iterable[Metric]:
+        """A robot standing on the contact QP: its solves, failures (fallback cycles) and tightest margins."""
+        statistics = self.robot.standing_statistics()
+        for key, doc in (("solves", "Contact QP solutions accepted"),
+                         ("failures", "Contact QP failures (cycles on the fallback torque)")):
+            counter = CounterMetricFamily(f"humanoid_rt_standing_qp_{key}", doc, labels=["robot_id"])
+            counter.add_metric([rid], statistics[key])
+            yield counter
+        if statistics["solves"] == 0:  # no margin yet (the statistics hold a large sentinel)
+            return
+        com = GaugeMetricFamily("humanoid_rt_standing_min_com_margin_meters",
+                                "Smallest CoM distance inside the support polygon of any solution", labels=["robot_id"])
+        com.add_metric([rid], statistics["min_com_margin"])
+        yield com
+        cop = GaugeMetricFamily("humanoid_rt_standing_min_cop_margin_meters",
+                                "Smallest CoP distance inside its sole of any solution", labels=["robot_id", "foot"])
+        for contact, margin in zip(self.robot.config.model.contacts, statistics["min_cop_margin_per_foot"]):
+            cop.add_metric([rid, contact.frame], margin)
+        yield cop
 
     def _bus_metrics(self, rid: str) -> Iterable[Metric]:
         families: dict[str, CounterMetricFamily] = {}
