@@ -163,7 +163,7 @@ void BaseStateEstimator::update(const JointVector& qj, const JointVector& dqj, c
                                 BaseState& out) {
   Impl& m = *impl_;
   const BaseEstimatorOptions& o = m.options;
-  const int nc = m.nc, nx = m.nx, ny = m.ny;
+  const int nc = m.nc, nx = m.nx;
 
   // Orientation and rate from the IMU.
   const auto& qi = sensors.imu.orientation;

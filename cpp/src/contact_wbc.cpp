@@ -53,7 +53,7 @@ struct GoalPath {
   double t0 = 0.0, t1 = 0.0;
   bool linear = false;
 
-  void hold(const Vector& value) {
+  void rest_at(const Vector& value) {
     from = to = value;
     t0 = t1 = 0.0;
     linear = false;
@@ -367,7 +367,7 @@ void ContactWbc::reset() {
   // A base target written before this re-anchor is stale: consume it unapplied; the path restarts at zero.
   base_target_buffer_.read_if_new(m.base_target);
   m.base_target_applied = m.base_target.sequence;
-  m.base_path.hold(Eigen::Vector4d::Zero());
+  m.base_path.rest_at(Eigen::Vector4d::Zero());
   m.anchored = false;
   m.filter_started = false;
   m.have_good = false;
@@ -461,7 +461,7 @@ bool ContactWbc::compute(double t, const JointVector& q_joint, const JointVector
       const double yaw = std::atan2(R(1, 0), R(0, 0));
       m.stance_rotation = Eigen::AngleAxisd(yaw, Eigen::Vector3d::UnitZ()).toRotationMatrix();
       m.stance_position = m.q.head<3>();
-      m.com_offset.hold(Eigen::Vector3d::Zero());
+      m.com_offset.rest_at(Eigen::Vector3d::Zero());
       m.anchored = true;
       m.reference_applied = 0;  // the path restarts from the anchor toward the latest offset
     }
