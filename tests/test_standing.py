@@ -12,7 +12,7 @@ import pytest
 
 from humanoid_rt import ConfigError, Robot, load_config
 from humanoid_rt.config import dump_config
-from humanoid_rt.floating_base import make_contact_qp
+from humanoid_rt.floating_base import crouch_posture, make_contact_qp, support_joints
 from humanoid_rt.standing_scenario import READY_CROUCH_M, SQUAT_M, BalanceMonitor, ScenarioDriver, tilt_deg
 
 RUN_SECONDS = {"generic_humanoid": 60.0, "g1": 30.0}
@@ -100,6 +100,36 @@ def test_balance_report(scenario_run):
     assert report["qp_failures"] == 0 and report["min_com_margin_m"] > MIN_COM_MARGIN_M
     assert all(margin >= SOLE_MARGIN_M - RESIDUAL for margin in report["min_cop_margin_m"].values())
     assert report["max_tilt_deg"] < MAX_TILT_DEG
+
+
+@pytest.mark.parametrize("name", list(RUN_SECONDS))
+def test_crouch_posture_lowers_the_pelvis_over_the_same_feet_within_the_joint_ranges(name):
+    """The scenario's squat posture: the feet where they were, the pelvis `depth` lower, every leg joint in its
+    range, and deeper means more bent knees. (Full Newton steps from near-straight knees once landed a full
+    turn away, a knee at 4.96 rad for 0.17 m, and the loop's limits clipped that into no squat at all.)"""
+    robot = Robot(name, bus="mujoco", floating=True)
+    try:
+        q0 = np.zeros(robot.n_joints)
+        legs = [robot.joint_index(joint) for joint in support_joints(robot.config)]
+        knees = [index for index in legs if "knee" in robot.joint_names[index]]
+        previous_knees = None
+        for depth in (READY_CROUCH_M, READY_CROUCH_M + SQUAT_M / 2, READY_CROUCH_M + SQUAT_M):
+            q = crouch_posture(robot, depth, q0)
+            for index in legs:
+                limits = robot.config.joints[index].limits
+                assert limits.q_min <= q[index] <= limits.q_max, (robot.joint_names[index], q[index])
+            for contact in robot.config.model.contacts:
+                start = np.array(robot.model.frame_pose(list(q0), contact.frame)).reshape(4, 4)
+                pose = np.array(robot.model.frame_pose(list(q), contact.frame)).reshape(4, 4)
+                assert np.allclose(pose[:3, 3] - start[:3, 3], [0.0, 0.0, depth], atol=1e-5)
+                assert np.allclose(pose[:3, :3], start[:3, :3], atol=1e-5)
+            if previous_knees is not None:
+                assert np.all(np.abs(q[knees]) > np.abs(previous_knees) + 0.1)
+            previous_knees = q[knees]
+        with pytest.raises(ValueError, match="depth"):
+            crouch_posture(robot, 0.45, q0)  # below what the legs reach within their ranges
+    finally:
+        robot.close()
 
 
 def test_qp_matches_pinocchio_and_proxsuite():

@@ -168,14 +168,20 @@ def make_contact_qp(config: RobotConfig, period_s: float, solver: str = "eiquadp
                             list(config.joint_array("limits.torque")), period_s, contact_options)
 
 
+MAX_CROUCH_STEP_RAD = 0.1  # crouch_posture's largest Newton step per joint
+
+
 def crouch_posture(robot, depth: float, q=None) -> np.ndarray:
     """Joint positions with the pelvis `depth` metres lower over the same foot poses (legs only; the other
     joints as in q, default the measured q): the posture reference for a standing robot that squats (set it
-    with set_joint_targets together with set_com_offset([0, 0, -depth])). Straight knees are a singular
-    pose from which no acceleration lowers the body, so a standing robot first crouches a little.
+    with set_joint_targets, and the CoM reference with the height this posture gives, standing_motion.py's
+    ComHeightFollower). Straight knees are a singular pose from which no acceleration lowers the body, so a
+    standing robot first crouches a little.
 
-    Solved off the loop by damped Newton steps on each leg's foot pose (the fixed-base model: the pelvis
-    is the world frame there)."""
+    Solved off the loop by Newton steps on each leg's foot pose (the fixed-base model: the pelvis is the world
+    frame there), each step at most MAX_CROUCH_STEP_RAD per joint and the joints kept inside their ranges:
+    full steps from near-straight knees overshot into a pose a full turn away (a knee at 4.96 rad for
+    0.17 m, which the loop's limits then clipped into a posture that was no squat at all)."""
     if not (np.isfinite(depth) and 0.0 <= depth < 0.5):
         raise ValueError(f"depth: a finite number in [0, 0.5) metres (got {depth!r})")
     q = np.array(robot.state().q if q is None else q, dtype=np.float64)
@@ -195,7 +201,9 @@ def crouch_posture(robot, depth: float, q=None) -> np.ndarray:
             q[index] = np.clip(max(q[index], 0.3) if limits.q_max > 0.3 else min(q[index], -0.3),
                                limits.q_min, limits.q_max)
     columns = np.array(sorted(legs.values()))
-    for _ in range(50):
+    low = np.array([robot.config.joints[c].limits.q_min for c in columns])
+    high = np.array([robot.config.joints[c].limits.q_max for c in columns])
+    for _ in range(200):
         worst = 0.0
         for frame, target in targets.items():
             pose = np.array(robot.model.frame_pose(list(q), frame)).reshape(4, 4)
@@ -203,10 +211,12 @@ def crouch_posture(robot, depth: float, q=None) -> np.ndarray:
             worst = max(worst, np.abs(error).max())
             jacobian = np.array(robot.model.frame_jacobian(list(q), frame)).reshape(6, -1)[:, columns]
             step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + 1e-6 * np.eye(6), error)
-            q[columns] += step
+            step *= min(1.0, MAX_CROUCH_STEP_RAD / max(np.abs(step).max(), 1e-12))
+            q[columns] = np.clip(q[columns] + step, low, high)
         if worst < 1e-6:
             return q
-    raise ValueError(f"depth: {depth} m is out of the legs' reach (foot pose error {worst:.3g} after 50 steps)")
+    raise ValueError(f"depth: {depth} m is out of the legs' reach within their joint ranges "
+                     f"(foot pose error {worst:.3g} after 200 steps)")
 
 
 def _rotation_log(rotation: np.ndarray) -> np.ndarray:
