@@ -18,8 +18,8 @@ from humanoid_rt.standing_scenario import READY_CROUCH_M, SQUAT_M, BalanceMonito
 RUN_SECONDS = {"generic_humanoid": 60.0, "g1": 30.0}
 SOLE_MARGIN_M = 0.01          # model.standing.sole_margin_m default: the QP keeps every CoP this far inside
 RESIDUAL = 1e-6               # constraint residual of any accepted QP solution [N, Nm]
-MIN_COM_MARGIN_M = 0.02       # measured minima 75 mm (generic) / 35 mm (G1, its squat leans on the ankle limit)
-MAX_TILT_DEG = 20.0           # measured maxima 1.5 deg (generic) / 13 deg (G1 at the bottom of its squat)
+MIN_COM_MARGIN_M = 0.03       # measured minima 75 mm (generic) / 54 mm (G1)
+MAX_TILT_DEG = 10.0           # measured maxima 1.1 deg (generic) / 6.0 deg (G1 at the bottom of its squat)
 HAND_ERROR_M = 0.04           # hand task position error while holding a reach (measured <= 1.5 / 2.7 cm)
 
 
@@ -88,7 +88,7 @@ def test_hands_reach_and_the_robot_squats(scenario_run):
         np.linalg.norm(error["position_error"]) < HAND_ERROR_M for row in holding_reach for error in row["tasks"].values())
     squatting = rows_between(events["squat"] + 2.5, events["rise"])
     depth = start_z - np.mean([row["pose"][2] for row in squatting])
-    assert abs(depth - (READY_CROUCH_M + SQUAT_M)) < 0.03, depth
+    assert abs(depth - (READY_CROUCH_M + SQUAT_M)) < 0.015, depth  # measured 6-7 mm short
     assert all(np.linalg.norm(error["position_error"]) < HAND_ERROR_M
                for row in squatting for error in row["tasks"].values())
     risen = rows_between(events["rise"] + 2.5, events["hands_back"])

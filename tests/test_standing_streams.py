@@ -24,7 +24,7 @@ from humanoid_rt.standing_motion import ComHeightFollower
 CAPACITY = 1 << 16
 SOLE_MARGIN_M = 0.01        # model.standing.sole_margin_m: the QP keeps each CoP this far inside its sole
 MAX_TILT_DEG = 3.0          # measured maxima in the comments of each test
-# G1's pelvis leans while its legs bend (its ankle range; test_standing.py allows 20 deg in its squat):
+# G1's pelvis leans while its legs bend (its ankle range; 6 deg at the bottom of test_standing.py's squat):
 # measured 4.4 deg lowering 6 cm, the generic humanoid under 1 deg.
 LEG_MOTION_TILT_DEG = {"generic_humanoid": MAX_TILT_DEG, "g1": 6.0}
 ARM_HOLD_TOLERANCE_RAD = {"generic_humanoid": 0.02, "g1": 0.02}
