@@ -236,7 +236,7 @@ def test_teleop_base_targets_on_a_robot_without_the_contact_qp_are_counted_unsup
 
 
 def test_a_crouch_stop_during_a_base_target_ends_in_the_crouch_and_the_next_enable_re_anchors():
-    from humanoid_rt.benchmarks.standing import crouch_posture
+    from humanoid_rt.benchmarks.standing import stop_crouch_posture
 
     robot = ready_robot("generic_humanoid")
     twin = robot.twin()
@@ -252,7 +252,7 @@ def test_a_crouch_stop_during_a_base_target_ends_in_the_crouch_and_the_next_enab
         assert not [r for r in reasons if r.startswith("fall_")]
         state = robot.state()
         assert state.supervisor_state == "ESTOP"
-        for name, angle in crouch_posture(robot).items():  # the crouch, not the base target, set the posture
+        for name, angle in stop_crouch_posture(robot).items():  # the crouch, not the base target, set the posture
             assert abs(state.q[robot.joint_index(name)] - angle) < 0.05, name
         assert max(tilt_deg(pose[3:]) for pose in samples) < 10.0
         # Reset and enable: the robot anchors where it crouches, level; the base target was dropped.

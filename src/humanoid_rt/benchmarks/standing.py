@@ -107,7 +107,8 @@ def _joint(robot: Robot, part: str) -> str:
     return next(name for name in robot.joint_names if part in name and name.startswith("left"))
 
 
-def crouch_posture(robot: Robot) -> dict[str, float]:
+def stop_crouch_posture(robot: Robot) -> dict[str, float]:
+    """The posture a crouch stop ends in (model.standing.stops.crouch), joint name -> angle."""
     from ..standing_safety import safety_section
 
     return dict(safety_section(robot.config).stops.crouch)
@@ -128,7 +129,7 @@ def stop_from_standing(robot: Robot, cause: str, seconds: float = 4.0) -> dict:
     at_rest = next((row["t"] for row in trace.rows if row["t"] > (complete["t"] - trace.t0 if complete else 0)
                     and all(r["speed"] < REST_RAD_S for r in trace.rows if r["t"] >= row["t"])), None)
     state = robot.state()
-    crouch = crouch_posture(robot)
+    crouch = stop_crouch_posture(robot)
     posture_error = max((abs(state.q[robot.joint_index(name)] - angle) for name, angle in crouch.items()), default=0.0)
     return {
         "cause": cause, "reason": reason, "events": events, "state": state.supervisor_state,
