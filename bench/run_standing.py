@@ -13,7 +13,10 @@ base state estimator's Kalman filter in every cycle), compute-time percentiles a
 run. And the wall time per stepped cycle of the standing twin (physics with foot contacts included), for
 the cost of simulation-based tests.
 
-    python bench/run_standing.py --seconds 5 --qp-seconds 60 --json bench-standing.json
+The QP's two C++ solvers (`--solver-seconds`, `solvers` entry): the same real-time scenario once on
+eiquadprog and once on proxsuite (model.standing.solver), back to back, control_time and their ratio.
+
+    python bench/run_standing.py --seconds 5 --qp-seconds 60 --solver-seconds 30 --json bench-standing.json
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from humanoid_rt import Robot
 from humanoid_rt.benchmarks.standing import realtime_compute
-from humanoid_rt.benchmarks.standing_cost import standing_cost, summary_line
+from humanoid_rt.benchmarks.standing_cost import realtime_standing, standing_cost, summary_line
 from humanoid_rt.config import example_robot_data_dir
 from humanoid_rt.floating_base import standing_gains
 
@@ -52,6 +55,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--qp-seconds", type=float, default=10.0,
                         help="real-time run of the standing controller on the twin, per robot (the issue's: 60)")
+    parser.add_argument("--solver-seconds", type=float, default=0.0,
+                        help="real-time run per solver (eiquadprog, proxsuite) per robot; 0: no solver comparison")
     parser.add_argument("--python-iterations", type=int, default=2000)
     parser.add_argument("--twin-cycles", type=int, default=3000)
     parser.add_argument("--json", type=Path, default=Path("bench-standing.json"))
@@ -72,6 +77,19 @@ def main(argv=None) -> int:
         }
         result[name]["contact_qp"] = standing_cost(name, args.qp_seconds, args.python_iterations)
         print(summary_line(result[name]["contact_qp"]))
+        if args.solver_seconds > 0:
+            runs = {solver: realtime_standing(name, args.solver_seconds, solver)
+                    for solver in ("eiquadprog", "proxsuite")}
+            control = {solver: run["control_time"] for solver, run in runs.items()}
+            result[name]["solvers"] = runs | {"proxsuite_over_eiquadprog": {
+                key: round(control["proxsuite"][key] / control["eiquadprog"][key], 3)
+                for key in ("p50_us", "p99_us", "p999_us")}}
+            for solver, run in runs.items():
+                c = run["control_time"]
+                print(f"{name} {solver:10s}: control p50 {c['p50_us']} p99 {c['p99_us']} p99.9 {c['p999_us']} "
+                      f"max {c['max_us']} us; QP {run['qp_solves']} solves, {run['qp_failures']} failed; "
+                      f"{run['final_state']}")
+            print(name, "proxsuite / eiquadprog:", result[name]["solvers"]["proxsuite_over_eiquadprog"])
         print(name, json.dumps(result[name]))
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -129,13 +129,15 @@ def standing_controller(config: RobotConfig, plant_has_gravity: bool) -> str:
     return chosen
 
 
-def make_contact_qp(config: RobotConfig, period_s: float, solver: str = "eiquadprog",
+def make_contact_qp(config: RobotConfig, period_s: float, solver: str | None = None,
                     **options: float) -> "_core.ContactWbc":
     """The contact QP whole-body controller for this robot: its URDF as a free-flyer, the soles of
     model.contacts, the task frames of model.tasks, the joints' torque limits and model.standing.
 
-    solver: eiquadprog (default) or proxsuite; options: ContactWbcOptions fields, for tuning.
+    solver: eiquadprog or proxsuite (default: model.standing.solver); options: ContactWbcOptions fields,
+    for tuning.
     """
+    solver = config.model.standing.solver if solver is None else solver
     model = config.model
     if not model.contacts:
         raise ValueError("model.contacts: missing: a standing robot needs its feet's contact frames; allowed: "

@@ -4,10 +4,11 @@
 The scenario, after the enable ramp: crouch a little (straight knees are a singular pose from which no
 acceleration lowers the body), then in a repeating 12 s cycle: both hands reach 0.3 m forward (Cartesian
 tasks, position only), squat 0.15 m (CoM reference and the legs' posture; the hands go down with the
-body), rise, hands back. The CoM reference goes down by the height the legs' posture lowers it (the
-CoM height follower of standing_motion.py: a 0.15 m squat of the pelvis lowers the CoM ~0.12 m; asking the
-CoM for the pelvis's 0.15 m made the legs and the CoM task pull apart and lift a foot). Commands are issued by `ScenarioDriver.advance(t)` with t the loop time since
-the enable, from a stepped test or from a real-time run alike.
+body), rise, hands back. The CoM reference moves by the height the legs' posture moves the CoM (the
+CoM height follower of standing_motion.py, as for a skill: the 0.15 m squat of the pelvis lowers the CoM
+0.12 m), so the legs' posture and the CoM task ask for the same body. Commands are issued by
+`ScenarioDriver.advance(t)` with t the loop time since the enable, from a stepped test or from a real-time
+run alike.
 """
 
 from __future__ import annotations
@@ -92,7 +93,6 @@ class ScenarioDriver:
     hands: tuple[str, ...]
     follower: ComHeightFollower  # the CoM reference height of a leg posture
     events: list = field(default_factory=list)
-    _ready_com_offset: np.ndarray | None = None  # the CoM offset of the ready posture (set by "ready")
     _next: int = 0
     _hand_home: dict = field(default_factory=dict)
 
@@ -131,7 +131,6 @@ class ScenarioDriver:
         self.follower.start(self.robot.state().q_ref)  # the posture the robot was enabled in
         self.robot.set_joint_targets(self.q_ready, duration=1.5, ttl=0)
         self.follower.follow(self.q_ready, 1.5)
-        self._ready_com_offset = self.robot.com_offset
 
     def _hand_targets(self, forward: float, down: float) -> None:
         for hand in self.hands:
@@ -149,13 +148,12 @@ class ScenarioDriver:
 
     def _squat(self) -> None:
         self.robot.set_joint_targets(self.q_squat, duration=2.0, ttl=0)
-        drop = self.follower.height(self.q_ready) - self.follower.height(self.q_squat)
-        self.robot.set_com_offset(self._ready_com_offset - [0.0, 0.0, drop], 2.0)
+        self.follower.follow(self.q_squat, 2.0)
         self._hand_targets(REACH_M, SQUAT_M)
 
     def _rise(self) -> None:
         self.robot.set_joint_targets(self.q_ready, duration=2.0, ttl=0)
-        self.robot.set_com_offset(self._ready_com_offset, 2.0)
+        self.follower.follow(self.q_ready, 2.0)
         self._hand_targets(REACH_M, 0.0)
 
     def _hands_back(self) -> None:

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ..config import example_robot_data_dir
+from ..config import dump_config, example_robot_data_dir, load_config
 from ..robot import Robot
 from ..standing_scenario import ScenarioDriver
 from .latency import SUMMARY_KEYS
@@ -27,11 +27,15 @@ def _summary(histogram: dict) -> dict:
     return {"count": histogram["count"]} | {key: round(histogram[key], 2) for key in SUMMARY_KEYS}
 
 
-def realtime_standing(name: str, seconds: float) -> dict:
+def realtime_standing(name: str, seconds: float, solver: str | None = None) -> dict:
     """`seconds` of the standing scenario in the real-time loop on the twin: the loop's statistics
     (control_time, compute_time, wakeup_latency, overruns, control-budget overruns), the QP's solves and
-    failures, the supervisor states seen and the scenario's actions."""
-    with Robot(name, bus="mujoco", floating=True) as robot:
+    failures, the supervisor states seen and the scenario's actions. solver: the contact QP's
+    (model.standing.solver; None: the robot's config)."""
+    config = dump_config(load_config(name))
+    if solver is not None:
+        config["model"]["standing"] = {**config["model"].get("standing", {}), "solver": solver}
+    with Robot(config, bus="mujoco", floating=True) as robot:
         driver = ScenarioDriver.for_robot(robot)
         setup = robot.start()
         robot.enable(timeout=10.0)
@@ -46,7 +50,8 @@ def realtime_standing(name: str, seconds: float) -> dict:
         final_state = robot.state().supervisor_state
         robot.stop()
     return {
-        "robot": name, "seconds": seconds, "rate_hz": robot.rate_hz, "cycles": stats["cycles"],
+        "robot": name, "solver": robot.config.model.standing.solver, "seconds": seconds, "rate_hz": robot.rate_hz,
+        "cycles": stats["cycles"],
         "sched_fifo": setup["sched_fifo"], "memory_locked": setup["memory_locked"],
         "control_time": _summary(stats["control_time"]), "control_budget_us": stats["control_budget_us"],
         "control_budget_overruns": stats["control_budget_overruns"],

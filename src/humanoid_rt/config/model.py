@@ -14,6 +14,7 @@ from .types import BaseTargetLimits, ContactConfig, ImuConfig, ModelConfig, Stan
 BASE_TYPES = ("fixed", "floating")
 # ---- floating base (issue 13) ----
 STANDING_CONTROLLERS = ("contact_qp", "stiff_legs")  # floating base: the contact QP or the fixed-base stopgap
+QP_SOLVERS = ("eiquadprog", "proxsuite")  # the contact QP's solver (C++, both preallocated)
 IMU_SOURCES = ("bus", "device")  # the IMU reaches the loop from a bus that carries one, or from a device thread
 MAX_CONTACTS = 4  # contact points of the base estimator (the core's kMaxContacts)
 # model.urdf may name a file in this PyPI package as "example-robot-data:robots/...".
@@ -37,6 +38,7 @@ MODEL_KEYS: dict[str, tuple[Parser, Any]] = {
 
 _STANDING_KEYS: dict[str, tuple[Parser, Any]] = {
     "controller": (optional(one_of(*STANDING_CONTROLLERS), "null or one of: " + ", ".join(STANDING_CONTROLLERS)), None),
+    "solver": (one_of(*QP_SOLVERS), StandingConfig.solver),
     "friction": (number(above=0), StandingConfig.friction),
     "min_normal_force_n": (number(at_least=0), StandingConfig.min_normal_force_n),
     "sole_margin_m": (number(at_least=0), StandingConfig.sole_margin_m),

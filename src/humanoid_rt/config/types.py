@@ -170,6 +170,8 @@ class StandingConfig:
     # fixed-base whole-body controller (set floating_base.standing_gains). None: contact_qp when the
     # plant has gravity (the twin, real drives), stiff_legs on mock/virtual actuators (no body to stand).
     controller: str | None = None
+    # The contact QP's solver: eiquadprog (dual active set, TSID's own; the default) or proxsuite (dense ProxQP).
+    solver: str = "eiquadprog"
     friction: float = 0.7  # friction coefficient of the soles on the floor (the QP's pyramid)
     min_normal_force_n: float = 10.0  # each foot in contact pushes at least this hard [N]
     sole_margin_m: float = 0.01  # the centre of pressure stays this far inside each sole edge [m]
