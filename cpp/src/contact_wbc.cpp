@@ -69,24 +69,24 @@ struct GoalPath {
     t0 = t;
     t1 = t + duration_for(Vector((to - from).cwiseAbs()), linear ? 1.0 : 1.5);
   }
-  Vector value(double t) const { return from + progress(t) * (to - from); }
+  Vector value(double t) const {
+    const double s = phase(t);
+    return from + (linear ? s : s * s * (3.0 - 2.0 * s)) * (to - from);
+  }
   Vector velocity(double t) const {
-    if (t >= t1 || t1 <= t0) return Vector::Zero();
-    const double T = t1 - t0, s = std::clamp((t - t0) / T, 0.0, 1.0);
-    return (linear ? 1.0 : 6.0 * s * (1.0 - s)) / T * (to - from);
+    if (!moving(t)) return Vector::Zero();
+    const double s = phase(t);
+    return (linear ? 1.0 : 6.0 * s * (1.0 - s)) / (t1 - t0) * (to - from);
   }
   Vector acceleration(double t) const {
-    if (linear || t >= t1 || t1 <= t0) return Vector::Zero();
-    const double T = t1 - t0, s = std::clamp((t - t0) / T, 0.0, 1.0);
-    return 6.0 * (1.0 - 2.0 * s) / (T * T) * (to - from);
+    if (linear || !moving(t)) return Vector::Zero();
+    const double T = t1 - t0;
+    return 6.0 * (1.0 - 2.0 * phase(t)) / (T * T) * (to - from);
   }
 
  private:
-  double progress(double t) const {
-    if (t1 <= t0 || t >= t1) return 1.0;
-    const double s = std::clamp((t - t0) / (t1 - t0), 0.0, 1.0);
-    return linear ? s : s * s * (3.0 - 2.0 * s);
-  }
+  bool moving(double t) const { return t < t1 && t1 > t0; }
+  double phase(double t) const { return moving(t) ? std::clamp((t - t0) / (t1 - t0), 0.0, 1.0) : 1.0; }  // s
 };
 
 void store_max(std::atomic<double>& target, double value) {

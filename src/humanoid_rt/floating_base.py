@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import _core
-from .config import STANDING_CONTROLLERS, RobotConfig
+from .config import QP_SOLVERS, STANDING_CONTROLLERS, RobotConfig
 from .sim.mujoco_model import TwinContact
 
 __all__ = ["make_base_estimator", "twin_contacts", "imu_options", "imu_sample", "connect_imu_device",
@@ -143,11 +143,10 @@ def make_contact_qp(config: RobotConfig, period_s: float, solver: str | None = N
         raise ValueError("model.contacts: missing: a standing robot needs its feet's contact frames; allowed: "
                          "a list of mappings with keys: frame, sole, offset")
     contact_options = _core.ContactWbcOptions()
-    solvers = {"eiquadprog": _core.QpSolver.eiquadprog, "proxsuite": _core.QpSolver.proxsuite}
-    if solver not in solvers:
+    if solver not in QP_SOLVERS:  # the names model.standing.solver accepts are the core's enum's
         raise ValueError(f"solver: {solver!r} is not a QP solver of the standing controller; allowed: "
-                         + ", ".join(solvers))
-    contact_options.solver = solvers[solver]
+                         + ", ".join(QP_SOLVERS))
+    contact_options.solver = getattr(_core.QpSolver, solver)
     standing = model.standing
     contact_options.friction = standing.friction
     contact_options.min_normal_force_n = standing.min_normal_force_n

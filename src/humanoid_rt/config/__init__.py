@@ -22,7 +22,7 @@ from .dump import dump_config
 from .joints import (COMMAND_MODES, DEFAULT_ACCELERATION_TIME_S, GAIN_BOUND_POSITION_ERROR_RAD,
                      GAIN_BOUND_VELOCITY_FRACTION, MAX_JOINTS)
 from .loading import bundled_robots, load_config
-from .model import (BASE_TYPES, EXAMPLE_ROBOT_DATA_PREFIX, IMU_SOURCES, MAX_CONTACTS, MAX_TASKS,
+from .model import (BASE_TYPES, EXAMPLE_ROBOT_DATA_PREFIX, IMU_SOURCES, MAX_CONTACTS, MAX_TASKS, QP_SOLVERS,
                     STANDING_CONTROLLERS, example_robot_data_dir)
 from .schema import LOOP_RATES_HZ
 from .types import (BusConfig, ConfigError, ConfigIssue, ContactConfig, DeviceConfig, ImuConfig, JointConfig,
@@ -40,6 +40,7 @@ __all__ = [
     "ConfigError",
     "ContactConfig",
     "STANDING_CONTROLLERS",
+    "QP_SOLVERS",
     "StandingConfig",
     "BaseTargetLimits",
     "ImuConfig",
